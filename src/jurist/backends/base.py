@@ -1,0 +1,83 @@
+"""The one small interface every model backend implements, with jurist's own request/response types."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..types import Usage
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class GenerateRequest(BaseModel):
+    """What a judge asks of a model. Backends use the optional parts they support and ignore the rest."""
+
+    model_config = ConfigDict(frozen=True)
+
+    messages: tuple[Message, ...]
+    max_tokens: int = 512
+    temperature: float = 0.0
+    seed: int | None = None
+    # Structured output: a JSON schema the answer must follow (JSON-schema mode on servers, a grammar on llama.cpp).
+    json_schema: dict[str, Any] | None = None
+    # Ask for the top-k alternatives at every generated token, when the backend can give them.
+    top_logprobs: int = 0
+
+    def cache_key(self, model: str) -> str:
+        """Key of the normalised request: any change to model, prompt or decoding gives a new key."""
+        payload = {"model": model, **self.model_dump()}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+    def prompt_chars(self) -> int:
+        return sum(len(m.content) for m in self.messages)
+
+
+class TokenLogprob(BaseModel):
+    token: str
+    logprob: float
+    top: dict[str, float] = Field(default_factory=dict)
+
+
+class GenerateResponse(BaseModel):
+    text: str
+    logprobs: list[TokenLogprob] | None = None
+    usage: Usage = Field(default_factory=Usage)
+    latency_s: float = 0.0
+    finish_reason: str | None = None
+    cached: bool = False
+
+
+class Capabilities(BaseModel):
+    """What a backend can do; judges use what is there."""
+
+    logprobs: bool = False
+    json_schema: bool = False
+    grammar: bool = False
+    context_length: int | None = None
+    # How many requests are worth having in flight at once (1 for an in-process model).
+    max_concurrency: int = 16
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A language model. `name` identifies it in results and cache keys (never holds a secret)."""
+
+    name: str
+    capabilities: Capabilities
+
+    async def generate(self, request: GenerateRequest) -> GenerateResponse: ...
+
+    def count_tokens(self, messages: tuple[Message, ...]) -> int | None:
+        """Exact prompt length in tokens where the backend can tell without a call, else None."""
+        ...
+
+    async def aclose(self) -> None: ...

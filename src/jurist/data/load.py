@@ -1,0 +1,285 @@
+"""Load JSONL, JSON, CSV, Parquet or a saved Hugging Face dataset into validated Items.
+
+Every problem is found before any model call and reported with the file, the line (or row) and the field,
+and what to do about it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..types import Item, Mode
+
+CANONICAL = ("id", "prompt", "response", "response_a", "response_b", "responses", "reference", "label")
+REQUIRED: dict[Mode, tuple[str, ...]] = {
+    "pointwise": ("prompt", "response"),
+    "pairwise": ("prompt", "response_a", "response_b"),
+    "listwise": ("prompt", "responses"),
+}
+
+
+@dataclass
+class LoadedData:
+    path: str
+    items: list[Item]
+    # Where each item came from, for error messages later (context overflow found before the run).
+    lines: dict[str, int] = field(default_factory=dict)
+    unit: str = "line"  # "line" for text formats, "row" for Parquet / datasets
+
+
+def parse_field_map(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """`KEY=COLUMN` pairs; COLUMN may join several columns with commas (`prompt=instruction,input`)."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, column = pair.partition("=")
+        key, column = key.strip(), column.strip()
+        if not sep or not key or not column:
+            raise InputError(f"--field '{pair}' is not KEY=COLUMN", hint="e.g. --field prompt=input")
+        if key not in CANONICAL:
+            raise InputError(
+                f"--field '{pair}': unknown field '{key}'", hint=f"mappable fields are: {', '.join(CANONICAL)}"
+            )
+        mapping[key] = column
+    return mapping
+
+
+def load_items(path: str | Path, mode: Mode, field_map: dict[str, str] | None = None) -> LoadedData:
+    path = Path(path)
+    if not path.exists():
+        raise InputError("no such file or folder", file=str(path), hint="check the DATA path")
+    rows, unit = _read_rows(path)
+    field_map = field_map or {}
+    items: list[Item] = []
+    lines: dict[str, int] = {}
+    seen_columns: set[str] = set()
+    for where, row in rows:
+        if not isinstance(row, dict):
+            raise InputError(
+                f"expected an object with fields, got {type(row).__name__}", file=str(path), line=where,
+                hint="each record must be a JSON object / table row",
+            )
+        seen_columns.update(row)
+        item = _to_item(row, mode, field_map, str(path), where, index=len(items))
+        if item.id in lines:
+            raise InputError(
+                f"duplicate id '{item.id}' (first seen on {unit} {lines[item.id]})", file=str(path), line=where,
+                field="id", hint="ids must be unique; fix the data or drop the id column to number items by position",
+            )
+        lines[item.id] = where
+        items.append(item)
+    if not items:
+        raise InputError("the file holds no items", file=str(path), hint="give a file with at least one record")
+    missing = sorted({c for spec in field_map.values() for c in spec.split(",")} - seen_columns)
+    if missing:
+        raise InputError(
+            f"--field maps to column(s) {missing}, which the data does not have",
+            file=str(path), hint=f"columns present: {', '.join(sorted(seen_columns))}",
+        )
+    return LoadedData(path=str(path), items=items, lines=lines, unit=unit)
+
+
+# -- readers: yield (line or row number, record) -----------------------------------------------------------
+
+
+def _read_rows(path: Path) -> tuple[list[tuple[int, Any]], str]:
+    if path.is_dir():
+        return list(_read_hf_dataset(path)), "row"
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        return list(_read_jsonl(path)), "line"
+    if suffix == ".json":
+        return list(_read_json(path)), "line"
+    if suffix == ".csv":
+        return list(_read_csv(path)), "line"
+    if suffix in (".parquet", ".pq"):
+        return list(_read_parquet(path)), "row"
+    raise InputError(
+        f"unknown file type '{suffix}'", file=str(path),
+        hint="use .jsonl, .json, .csv, .parquet, or a folder saved with datasets' save_to_disk",
+    )
+
+
+def _read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(
+                    f"malformed JSON at column {exc.colno}: {exc.msg}", file=str(path), line=number,
+                    hint="each line must be one complete JSON object",
+                ) from None
+
+
+def _read_json(path: Path) -> Iterator[tuple[int, Any]]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"malformed JSON: {exc.msg}", file=str(path), line=exc.lineno) from None
+    if not isinstance(data, list):
+        raise InputError("a .json file must hold a list of objects", file=str(path), line=1,
+                         hint="use a JSON list, or JSONL with one object per line")
+    # Report element positions as line numbers where the object starts.
+    decoder = json.JSONDecoder()
+    position = text.index("[") + 1
+    for element in data:
+        while text[position] in " \t\r\n,":
+            position += 1
+        line = text.count("\n", 0, position) + 1
+        _, position = decoder.raw_decode(text, position)
+        yield line, element
+
+
+def _read_csv(path: Path) -> Iterator[tuple[int, Any]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames is None:
+            return
+        line = reader.line_num + 1
+        for row in reader:
+            if None in row:
+                raise InputError("the row has more values than the header has columns", file=str(path), line=line)
+            yield line, {k: v for k, v in row.items() if v != ""}
+            line = reader.line_num + 1
+
+
+def _read_parquet(path: Path) -> Iterator[tuple[int, Any]]:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        raise InputError(f"cannot read Parquet: {exc}", file=str(path)) from None
+    for number, row in enumerate(table.to_pylist(), start=1):
+        yield number, row
+
+
+def _read_hf_dataset(path: Path) -> Iterator[tuple[int, Any]]:
+    """A folder written by `datasets.Dataset.save_to_disk`: Arrow stream files listed in state.json."""
+    import pyarrow as pa
+
+    state_file = path / "state.json"
+    if not state_file.exists():
+        raise InputError(
+            "this folder is not a saved dataset (no state.json)", file=str(path),
+            hint="save with datasets' Dataset.save_to_disk, or pass a file",
+        )
+    state = json.loads(state_file.read_text())
+    number = 0
+    for entry in state.get("_data_files", []):
+        with pa.memory_map(str(path / entry["filename"])) as source:
+            table = pa.ipc.open_stream(source).read_all()
+        for row in table.to_pylist():
+            number += 1
+            yield number, row
+
+
+# -- one record -> one Item --------------------------------------------------------------------------------
+
+
+def _get(row: dict[str, Any], key: str, field_map: dict[str, str]) -> tuple[Any, str]:
+    spec = field_map.get(key, key)
+    columns = spec.split(",")
+    if len(columns) == 1:
+        return row.get(spec), spec
+    parts = [row.get(c) for c in columns]
+    text = "\n\n".join(str(p) for p in parts if p not in (None, "") and not _is_nan(p))
+    return (text or None), spec
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _to_item(row: dict[str, Any], mode: Mode, field_map: dict[str, str], file: str, where: int, index: int) -> Item:
+    def fail(message: str, column: str, hint: str | None = None) -> InputError:
+        return InputError(message, file=file, line=where, field=column, hint=hint)
+
+    values: dict[str, Any] = {}
+    for key in CANONICAL:
+        value, column = _get(row, key, field_map)
+        if value is None or _is_nan(value):
+            continue
+        values[key] = (value, column)
+    for key in REQUIRED[mode]:
+        if key not in values:
+            column = field_map.get(key, key)
+            raise fail(
+                f"missing (needed for {mode} judging)", column,
+                hint=f"add the field, or map your column to it with --field {key}=YOUR_COLUMN",
+            )
+    text_fields = ("prompt", "response", "response_a", "response_b", "reference")
+    data: dict[str, Any] = {}
+    for key in text_fields:
+        if key in values:
+            value, column = values[key]
+            if not isinstance(value, str):
+                raise fail(f"must be text, got {type(value).__name__}", column)
+            if key in REQUIRED[mode] and not value.strip():
+                raise fail("is empty", column, hint="every item needs non-empty text to judge")
+            data[key] = value
+    if "responses" in values:
+        value, column = values["responses"]
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)  # CSV cells hold the list as JSON text
+            except json.JSONDecodeError:
+                raise fail("must be a list of texts (in CSV: a JSON list)", column) from None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise fail("must be a list of texts", column)
+        if mode == "listwise" and len(value) < 2:
+            raise fail(f"has {len(value)} response(s); listwise judging needs at least two", column)
+        data["responses"] = value
+    raw_id, id_column = values.get("id", (None, "id"))
+    if isinstance(raw_id, float) and raw_id.is_integer():
+        raw_id = int(raw_id)
+    data["id"] = str(raw_id) if raw_id is not None else str(index)
+    if "label" in values:
+        value, column = values["label"]
+        data["label"] = _normalise_label(value, mode, len(data.get("responses") or []), fail, column)
+    used = {c for key in CANONICAL for c in field_map.get(key, key).split(",")}
+    data["metadata"] = {k: v for k, v in row.items() if k not in used}
+    return Item(**data)
+
+
+def _normalise_label(value: Any, mode: Mode, k: int, fail: Any, column: str) -> str | float | list[int]:
+    if mode == "pairwise":
+        text = str(value).strip().lower()
+        if isinstance(value, float) and value.is_integer():
+            text = str(int(value))
+        mapping = {"a": "A", "1": "A", "b": "B", "2": "B", "tie": "tie", "0": "tie", "c": "tie", "draw": "tie"}
+        if text not in mapping:
+            raise fail(f"pairwise label '{value}' is not one of A, B, tie (or 1, 2, 0)", column)
+        return mapping[text]
+    if mode == "pointwise":
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise fail(f"pointwise label '{value}' is not a number", column) from None
+        if math.isnan(number):
+            raise fail("pointwise label is NaN", column)
+        return number
+    # listwise: a ranking of 1-based positions, best first, or the 1-based position of the best
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise fail(f"listwise label '{value}' is not a ranking list or a position", column) from None
+    if isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer():
+        position = int(value)
+        if not 1 <= position <= k:
+            raise fail(f"listwise label {position} is not a position between 1 and {k}", column)
+        return [position]
+    if isinstance(value, list) and sorted(value) == list(range(1, k + 1)):
+        return [int(v) for v in value]
+    raise fail(f"listwise label {value!r} must rank every position 1..{k} once, best first", column)

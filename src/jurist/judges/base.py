@@ -1,0 +1,154 @@
+"""What every LLM judge shares: configuration, prompt rendering, the model call, and turning failures into records."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from abc import ABC, abstractmethod
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .. import __version__
+from ..backends.base import Backend, GenerateRequest, GenerateResponse, Message
+from ..errors import BackendError, ConfigError, ParseError
+from ..prompts import Template, builtin_template, load_template
+from ..rubrics import Rubric, load_rubric
+from ..scales import Scale
+from ..types import ErrorInfo, Item, Mode, Usage, Verdict
+
+
+class JudgeConfig(BaseModel):
+    """How to judge. Everything here goes into the run's fingerprint: change it and no old verdict is reused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Mode
+    template: str | None = Field(None, description="template FILE or FILE#NAME; None = the built-in one")
+    rubric: str | None = Field(None, description="built-in rubric name or a .toml/.json file")
+    scale: str | None = Field(None, description="pointwise scale: 1-5, 1-10, binary, categories:a,b,c")
+    allow_tie: bool = True
+    swap: bool = Field(True, description="pairwise: judge both orders and reconcile")
+    on_inconsistent: Literal["tie", "flag", "probs"] = Field(
+        "tie", description="pairwise, when the two orders disagree: call it a tie, flag it, or follow the averaged probabilities"
+    )
+    rationale: Literal["before", "after", "none"] = Field(
+        "after", description="ask for a rationale before the verdict (reasoning first), after it, or not at all"
+    )
+    max_tokens: int = Field(512, ge=1)
+    temperature: float = Field(0.0, ge=0.0)
+    seed: int | None = 0
+    top_logprobs: int = Field(10, ge=0, le=20)
+    structured: bool = Field(True, description="use JSON-schema output / a grammar where the backend has one")
+
+
+class LLMJudge(ABC):
+    """A judge that asks a language model. Subclasses build the prompt variables and read the verdict."""
+
+    mode: Mode
+
+    def __init__(self, backend: Backend, config: JudgeConfig) -> None:
+        if config.mode != self.mode:
+            raise ConfigError(f"{type(self).__name__} judges {self.mode}, config says {config.mode}")
+        self.backend = backend
+        self.config = config
+        self.rubric: Rubric | None = load_rubric(config.rubric) if config.rubric else None
+        self.template: Template = (
+            load_template(config.template, self.mode) if config.template else builtin_template(self.mode)
+        )
+
+    # -- identity ---------------------------------------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        return {
+            "jurist_version": __version__,
+            "backend": self.backend.name,
+            "base_url": getattr(self.backend, "base_url", None),
+            "template": {"name": self.template.name, "version": self.template.version,
+                         "source": self.template.source, "hash": self.template.content_hash()},
+            "rubric": None if self.rubric is None else {"name": self.rubric.name, "version": self.rubric.version,
+                                                         "hash": self.rubric.content_hash()},
+            "config": self.config.model_dump(),
+        }
+
+    @property
+    def fingerprint(self) -> str:
+        identity = self.describe()
+        identity.pop("jurist_version")
+        return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    # -- prompts -----------------------------------------------------------------------------------------
+    def _variables(self, item: Item) -> dict[str, Any]:
+        return {"prompt": item.prompt, "reference": item.reference, "rubric": self.rubric}
+
+    def _output_format(self, fields: dict[str, str]) -> str:
+        """The answer-format sentence for JSON templates, verdict and rationale in the configured order."""
+        parts = dict(fields)
+        if self.config.rationale != "none":
+            rationale = {"rationale": '"<one or two sentences on why>"'}
+            parts = {**rationale, **parts} if self.config.rationale == "before" else {**parts, **rationale}
+        shape = ", ".join(f'"{k}": {v}' for k, v in parts.items())
+        return f"Answer with only a JSON object: {{{shape}}}"
+
+    def _schema(self, properties: dict[str, Any]) -> dict[str, Any]:
+        props = dict(properties)
+        if self.config.rationale != "none":
+            rationale = {"rationale": {"type": "string"}}
+            props = {**rationale, **props} if self.config.rationale == "before" else {**props, **rationale}
+        return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
+
+    def _request(self, messages: tuple[Message, ...], schema: dict[str, Any] | None) -> GenerateRequest:
+        use_schema = self.template.output == "json" and self.config.structured
+        max_tokens = self.config.max_tokens
+        if self.config.rationale == "none" and self.template.output == "json":
+            max_tokens = min(max_tokens, 32)
+        return GenerateRequest(
+            messages=messages,
+            max_tokens=max_tokens,
+            temperature=self.config.temperature,
+            seed=self.config.seed,
+            json_schema=schema if use_schema else None,
+            top_logprobs=self.config.top_logprobs if self.backend.capabilities.logprobs else 0,
+        )
+
+    @abstractmethod
+    def requests(self, item: Item) -> list[GenerateRequest]:
+        """Every request this judge would send for the item (used to check context length before running)."""
+
+    def prompt_tokens(self, item: Item) -> int | None:
+        counts = [self.backend.count_tokens(r.messages) for r in self.requests(item)]
+        known = [c for c in counts if c is not None]
+        return max(known) if known else None
+
+    # -- judging -----------------------------------------------------------------------------------------
+    async def __call__(self, item: Item) -> Verdict:
+        start = time.perf_counter()
+        try:
+            verdict = await self._judge(item)
+        except ParseError as exc:
+            verdict = self._failed(item, ErrorInfo(reason="parse_failure", message=str(exc)), raw=[exc.raw])
+        except BackendError as exc:
+            if exc.fatal:
+                raise
+            verdict = self._failed(item, ErrorInfo(reason=exc.reason, message=str(exc), retryable=exc.retryable))
+        verdict.latency_s = time.perf_counter() - start
+        verdict.label = item.label
+        verdict.item_hash = item.content_hash()
+        verdict.judge_fingerprint = self.fingerprint
+        return verdict
+
+    def _failed(self, item: Item, error: ErrorInfo, raw: list[str] | None = None) -> Verdict:
+        return Verdict(id=item.id, mode=self.mode, error=error, raw=raw or [])
+
+    @abstractmethod
+    async def _judge(self, item: Item) -> Verdict: ...
+
+    async def _generate(self, request: GenerateRequest) -> GenerateResponse:
+        return await self.backend.generate(request)
+
+
+def sum_usage(responses: list[GenerateResponse]) -> Usage:
+    total = Usage()
+    for r in responses:
+        total = total + r.usage
+    return total

@@ -1,0 +1,118 @@
+"""Pairwise judging: two responses -> A, B or tie, with position-bias control by judging both orders."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+from ..backends.base import GenerateRequest, GenerateResponse
+from ..errors import BackendError, ParseError
+from ..parse import extract, label_probabilities
+from ..types import Item, OrderResult, Verdict, Winner
+from .base import LLMJudge, sum_usage
+
+_PATTERNS = [
+    r"\[\[\s*([A-Za-z]+)\s*\]\]",
+    r"(?:winner|verdict|better response|better output|better answer)\W{0,6}(?:is\s+)?(?:response|output|assistant)?\s*\(?([A-Za-z]+)\b",
+    r"(?:response|output|assistant)\s*\(?([AB])\)?\s+is\s+(?:better|the better)",
+    r"^\s*\(?([AB])\)?\s*$",
+]
+_SWAP: dict[str, Winner] = {"A": "B", "B": "A", "tie": "tie"}
+Order = Literal["AB", "BA"]
+
+
+class PairwiseJudge(LLMJudge):
+    mode = "pairwise"
+
+    @property
+    def _labels(self) -> list[str]:
+        """Labels as the template spells them (MT-Bench says C for a tie)."""
+        return ["A", "B", self.template.tie_label] if self.config.allow_tie else ["A", "B"]
+
+    def _to_winner(self, label: str) -> Winner:
+        return "tie" if label == self.template.tie_label else label  # type: ignore[return-value]
+
+    def _request_for(self, item: Item, order: Order) -> GenerateRequest:
+        first, second = (item.response_a, item.response_b) if order == "AB" else (item.response_b, item.response_a)
+        choices = " | ".join(f'"{lab}"' for lab in self._labels)
+        variables = {
+            **self._variables(item),
+            "response_a": first,
+            "response_b": second,
+            "output_format": self._output_format({"winner": choices}),
+        }
+        schema = self._schema({"winner": {"type": "string", "enum": self._labels}})
+        return self._request(self.template.render(variables), schema)
+
+    def requests(self, item: Item) -> list[GenerateRequest]:
+        return [self._request_for(item, order) for order in self._orders()]
+
+    def _orders(self) -> list[Order]:
+        return ["AB", "BA"] if self.config.swap else ["AB"]
+
+    async def _one_order(self, item: Item, order: Order) -> tuple[OrderResult, GenerateResponse | None, str | None]:
+        try:
+            response = await self._generate(self._request_for(item, order))
+        except BackendError as exc:
+            if exc.fatal:
+                raise
+            return OrderResult(order=order, error=f"{exc.reason}: {exc}"), None, None
+        try:
+            found = extract(response.text, "winner", self._labels, _PATTERNS)
+        except ParseError as exc:
+            return OrderResult(order=order, error=f"parse_failure: {exc}"), response, None
+        winner = self._to_winner(found.value)
+        probs = label_probabilities(response, found.offset, self._labels)
+        named = None if probs is None else {self._to_winner(k): v for k, v in probs.items()}
+        if order == "BA":
+            winner = _SWAP[winner]
+            named = None if named is None else {_SWAP[k]: v for k, v in named.items()}
+        return OrderResult(order=order, winner=winner, probs=named), response, found.rationale
+
+    async def _judge(self, item: Item) -> Verdict:
+        orders = self._orders()
+        if self.backend.capabilities.max_concurrency > 1:
+            results = await asyncio.gather(*(self._one_order(item, o) for o in orders))
+        else:
+            # One at a time, back to back: an in-process model then reuses the cached shared prefix.
+            results = [await self._one_order(item, o) for o in orders]
+        outcomes = [r[0] for r in results]
+        responses = [r[1] for r in results if r[1] is not None]
+        rationale = next((r[2] for r in results if r[2]), None)
+        verdict = Verdict(
+            id=item.id,
+            mode="pairwise",
+            rationale=rationale,
+            raw=[r.text for r in responses],
+            usage=sum_usage(responses),
+            orders=outcomes if len(orders) > 1 else None,
+        )
+        good = [o for o in outcomes if o.winner is not None]
+        if not good:
+            first_error = outcomes[0].error or "unknown"
+            reason = first_error.split(":", 1)[0]
+            if reason == "parse_failure":
+                raise ParseError(first_error, raw="\n---\n".join(verdict.raw))
+            raise BackendError(first_error, reason=reason)
+        verdict.probs = _average([o.probs for o in good])
+        if len(good) == 1:
+            verdict.winner = good[0].winner
+            verdict.flagged = len(orders) > 1  # one order failed: the swap check could not be made
+            return verdict
+        verdict.consistent = good[0].winner == good[1].winner
+        if verdict.consistent:
+            verdict.winner = good[0].winner
+        elif self.config.on_inconsistent == "probs" and verdict.probs is not None:
+            verdict.winner = max(verdict.probs, key=lambda k: verdict.probs[k])  # type: ignore[index]
+        elif self.config.on_inconsistent == "flag":
+            verdict.flagged = True
+        else:
+            verdict.winner = "tie"
+        return verdict
+
+
+def _average(probs: list[dict[str, float] | None]) -> dict[str, float] | None:
+    if not probs or any(p is None for p in probs):
+        return None
+    keys = probs[0].keys()  # type: ignore[union-attr]
+    return {k: sum(p[k] for p in probs) / len(probs) for k in keys}  # type: ignore[index]

@@ -1,0 +1,153 @@
+"""Reading a verdict out of a judge's text, and its probability out of token logprobs.
+
+Order of attempts: a JSON object (what structured output produces), then tolerant patterns on free text
+("[[A]]", "Rating: [[7]]", "winner: B", ...). If nothing matches, a ParseError carries the raw text:
+a verdict is never invented.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .backends.base import GenerateResponse
+from .errors import ParseError
+
+
+@dataclass(frozen=True)
+class Extracted:
+    value: str
+    offset: int | None  # character offset of the value in the text, to find its token's logprobs
+    rationale: str | None
+
+
+def _find_json_object(text: str) -> tuple[dict[str, Any], int] | None:
+    start = text.find("{")
+    decoder = json.JSONDecoder()
+    while start != -1:
+        try:
+            obj, _ = decoder.raw_decode(text, start)
+        except ValueError:
+            start = text.find("{", start + 1)
+            continue
+        if isinstance(obj, dict):
+            return obj, start
+        start = text.find("{", start + 1)
+    return None
+
+
+def _match_label(candidate: str, labels: list[str]) -> str | None:
+    c = candidate.strip().strip("\"'[]().*:").strip().lower()
+    for label in labels:
+        if c == label.lower():
+            return label
+    return None
+
+
+def _rationale_from_text(text: str, verdict_at: int) -> str | None:
+    rest = (text[:verdict_at] + " " + text[verdict_at:].split("\n", 1)[-1]).strip()
+    return rest or None
+
+
+def extract(text: str, field: str, labels: list[str], patterns: list[str]) -> Extracted:
+    """Find the value of `field` among `labels` in a judge's text."""
+    found = _find_json_object(text)
+    if found is not None:
+        obj, start = found
+        value = obj.get(field)
+        label = _match_label(str(value), labels) if isinstance(value, str | int | float) else None
+        if label is not None:
+            key_at = text.find(f'"{field}"', start)
+            offset = _value_offset(text, key_at, label) if key_at != -1 else None
+            rationale = obj.get("rationale")
+            return Extracted(label, offset, str(rationale) if rationale is not None else None)
+    # Truncated JSON (the model ran out of tokens after the verdict), then free-text patterns.
+    key = re.compile(rf'"{re.escape(field)}"\s*:\s*"?([^",}}\s]+)', re.I)
+    for pattern in [key, *(re.compile(p, re.I | re.M) for p in patterns)]:
+        matches = list(pattern.finditer(text))
+        for m in reversed(matches):  # the final verdict is usually the last one stated
+            label = _match_label(m.group(1), labels)
+            if label is not None:
+                rationale = _rationale_from_json(text) or _rationale_from_text(text, m.start())
+                return Extracted(label, m.start(1), rationale)
+    raise ParseError(f"no {field} among {labels} found in the judge's text", raw=text)
+
+
+def _value_offset(text: str, key_at: int, label: str) -> int | None:
+    m = re.compile(r'"[^"]*"\s*:\s*"?', re.S).match(text, key_at)
+    if m is None:
+        return None
+    at = m.end()
+    return at if text[at : at + len(label)].lower() == label.lower() else None
+
+
+def _rationale_from_json(text: str) -> str | None:
+    m = re.search(r'"rationale"\s*:\s*"((?:[^"\\]|\\.)*)', text)
+    return m.group(1) if m else None
+
+
+def extract_ranking(text: str, k: int) -> tuple[list[int], int | None, str | None]:
+    """A ranking of 1..k, best first, from JSON {"ranking": [...]} or "[[2, 1, 3]]" / "2 > 1 > 3"."""
+    found = _find_json_object(text)
+    candidates: list[tuple[list[Any], int | None, str | None]] = []
+    if found is not None:
+        obj, start = found
+        if isinstance(obj.get("ranking"), list):
+            key_at = text.find('"ranking"', start)
+            bracket = text.find("[", key_at) if key_at != -1 else -1
+            rationale = obj.get("rationale")
+            candidates.append((obj["ranking"], bracket + 1 if bracket != -1 else None, rationale))
+    for m in reversed(list(re.finditer(r"\[\[?\s*(\d+(?:\s*,\s*\d+)+)\s*\]?\]", text))):
+        candidates.append(([int(x) for x in m.group(1).split(",")], m.start(1), None))
+    for m in reversed(list(re.finditer(r"(\d+(?:\s*>\s*\d+)+)", text))):
+        candidates.append(([int(x) for x in m.group(1).split(">")], m.start(1), None))
+    for values, offset, rationale in candidates:
+        try:
+            ranking = [int(v) for v in values]
+        except (TypeError, ValueError):
+            continue
+        if sorted(ranking) == list(range(1, k + 1)):
+            return ranking, offset, str(rationale) if rationale is not None else _rationale_from_json(text)
+    raise ParseError(f"no ranking of all {k} responses (each number 1..{k} once) found in the judge's text", raw=text)
+
+
+def label_probabilities(response: GenerateResponse, offset: int | None, labels: list[str]) -> dict[str, float] | None:
+    """P(label) at the token where the verdict starts, renormalised over the labels; None if not available."""
+    if not response.logprobs or offset is None:
+        return None
+    position = 0
+    chosen = None
+    for token in response.logprobs:
+        end = position + len(token.token)
+        if end > offset:
+            chosen = token
+            break
+        position = end
+    if chosen is None:
+        return None
+    mass: dict[str, float] = {}
+    alternatives = dict(chosen.top)
+    alternatives.setdefault(chosen.token, chosen.logprob)
+    for token_text, logprob in alternatives.items():
+        label = _label_for_token(token_text, labels)
+        if label is not None:
+            mass[label] = mass.get(label, 0.0) + math.exp(logprob)
+    total = sum(mass.values())
+    if total <= 0:
+        return None
+    return {label: mass.get(label, 0.0) / total for label in labels}
+
+
+def _label_for_token(token: str, labels: list[str]) -> str | None:
+    """The label a token begins: exact match after stripping quotes and spaces, or the unique label it starts."""
+    t = token.strip().strip("\"'[]():*").strip().lower()
+    if not t:
+        return None
+    exact = [lab for lab in labels if lab.lower() == t]
+    if exact:
+        return exact[0]
+    starts = [lab for lab in labels if lab.lower().startswith(t)]
+    return starts[0] if len(starts) == 1 and len(t) >= 2 else None

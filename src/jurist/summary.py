@@ -1,0 +1,174 @@
+"""The summary printed after a run and by `jurist show`: counts, failures, consistency, agreement, cost, speed."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from .errors import ConfigError
+from .run.store import latest_by_id, read_verdicts
+from .types import Usage, Verdict
+
+
+class Summary(BaseModel):
+    out: str
+    mode: str
+    backend: str
+    items: int
+    judged: int
+    failed: int
+    failures: dict[str, int]
+    flagged: int = 0
+    position_consistency: float | None = None
+    consistency_n: int = 0
+    outcome: dict[str, float] = {}
+    labelled: int = 0
+    accuracy: float | None = None
+    spearman: float | None = None
+    spearman_expected: float | None = None
+    pearson: float | None = None
+    kendall: float | None = None
+    usage: Usage = Usage()
+    wall_s: float = 0.0
+    judgments_per_s: float | None = None
+
+
+def load_run(out: Path) -> tuple[dict, list[Verdict]]:  # type: ignore[type-arg]
+    """The run's config and its current verdicts (latest per item, for the current configuration)."""
+    out = Path(out)
+    config_path = out / "config.json"
+    if not config_path.exists():
+        raise ConfigError(f"{out} is not a jurist run directory (no config.json); run `jurist judge ... --out {out}`")
+    config = json.loads(config_path.read_text())
+    fingerprint = config.get("fingerprint")
+    verdicts = [v for v in read_verdicts(out / "verdicts.jsonl") if v.judge_fingerprint == fingerprint]
+    return config, list(latest_by_id(verdicts).values())
+
+
+def summarize(out: Path) -> Summary:
+    config, verdicts = load_run(out)
+    mode = config["judge"]["config"]["mode"]
+    ok = [v for v in verdicts if v.error is None]
+    failures = Counter(v.error.reason for v in verdicts if v.error is not None)
+    usage = Usage()
+    for v in verdicts:
+        usage = usage + v.usage
+    summary = Summary(
+        out=str(out),
+        mode=mode,
+        backend=config["judge"]["backend"],
+        items=config.get("items", len(verdicts)),
+        judged=len(verdicts),
+        failed=sum(failures.values()),
+        failures=dict(failures),
+        flagged=sum(v.flagged for v in verdicts),
+        usage=usage,
+    )
+    sessions = Path(out) / "sessions.jsonl"
+    if sessions.exists():
+        records = [json.loads(line) for line in sessions.read_text().splitlines() if line.strip()]
+        summary.wall_s = sum(r["wall_s"] for r in records)
+        calls = sum(r["judged"] for r in records)
+        summary.judgments_per_s = calls / summary.wall_s if summary.wall_s > 0 else None
+    if mode == "pairwise":
+        _pairwise(summary, ok)
+    elif mode == "pointwise":
+        _pointwise(summary, ok)
+    else:
+        _listwise(summary, ok)
+    return summary
+
+
+def _pairwise(summary: Summary, ok: list[Verdict]) -> None:
+    both = [v for v in ok if v.consistent is not None]
+    summary.consistency_n = len(both)
+    if both:
+        summary.position_consistency = sum(bool(v.consistent) for v in both) / len(both)
+    counts = Counter(v.winner or "flagged" for v in ok)
+    summary.outcome = {k: counts[k] / len(ok) for k in sorted(counts)} if ok else {}
+    labelled = [v for v in ok if v.label is not None]
+    summary.labelled = len(labelled)
+    if labelled:
+        summary.accuracy = sum(v.winner == v.label for v in labelled) / len(labelled)
+
+
+def _pointwise(summary: Summary, ok: list[Verdict]) -> None:
+    from scipy.stats import pearsonr, spearmanr
+
+    scores = [v.score for v in ok if v.score is not None]
+    if scores:
+        summary.outcome = {"mean_score": sum(scores) / len(scores)}
+    labelled = [v for v in ok if v.label is not None and v.score is not None]
+    summary.labelled = len(labelled)
+    if not labelled:
+        return
+    judge = [float(v.score) for v in labelled]  # type: ignore[arg-type]
+    human = [float(v.label) for v in labelled]  # type: ignore[arg-type]
+    summary.accuracy = sum(a == b for a, b in zip(judge, human, strict=True)) / len(labelled)
+    if len(labelled) >= 3 and len(set(judge)) > 1 and len(set(human)) > 1:
+        summary.spearman = float(spearmanr(judge, human).statistic)
+        summary.pearson = float(pearsonr(judge, human).statistic)
+    expected = [v for v in labelled if v.score_expected is not None]
+    if len(expected) >= 3:
+        e = [float(v.score_expected) for v in expected]  # type: ignore[arg-type]
+        h = [float(v.label) for v in expected]  # type: ignore[arg-type]
+        if len(set(e)) > 1 and len(set(h)) > 1:
+            summary.spearman_expected = float(spearmanr(e, h).statistic)
+
+
+def _listwise(summary: Summary, ok: list[Verdict]) -> None:
+    from scipy.stats import kendalltau
+
+    labelled = [v for v in ok if isinstance(v.label, list) and v.ranking]
+    summary.labelled = len(labelled)
+    if not labelled:
+        return
+    summary.accuracy = sum(v.ranking[0] == v.label[0] for v in labelled) / len(labelled)  # type: ignore[index]
+    taus = []
+    for v in labelled:
+        label = v.label
+        if isinstance(label, list) and len(label) == len(v.ranking or []) > 1:
+            # Compare the rank each position got.
+            predicted = [v.ranking.index(p) for p in sorted(label)]  # type: ignore[union-attr]
+            truth = [label.index(p) for p in sorted(label)]
+            taus.append(float(kendalltau(predicted, truth).statistic))
+    if taus:
+        summary.kendall = sum(taus) / len(taus)
+
+
+def render_summary(summary: Summary) -> str:
+    """Plain text, readable in a terminal and in a log file."""
+    lines = [
+        f"run        {summary.out}",
+        f"judge      {summary.backend}, {summary.mode}",
+        f"items      {summary.items} in data, {summary.judged} with a record, {summary.failed} failed"
+        + (f", {summary.flagged} flagged" if summary.flagged else ""),
+    ]
+    if summary.failures:
+        lines.append("failures   " + ", ".join(f"{k}: {n}" for k, n in sorted(summary.failures.items())))
+    if summary.outcome:
+        lines.append("outcome    " + ", ".join(f"{k} {v:.3g}" if k == "mean_score" else f"{k} {v:.1%}"
+                                              for k, v in summary.outcome.items()))
+    if summary.position_consistency is not None:
+        lines.append(f"position consistency  {summary.position_consistency:.1%} of {summary.consistency_n} swapped pairs")
+    if summary.labelled:
+        parts = [f"{summary.labelled} labelled"]
+        if summary.accuracy is not None:
+            parts.append(f"accuracy {summary.accuracy:.1%}" if summary.mode != "listwise"
+                         else f"best-pick accuracy {summary.accuracy:.1%}")
+        for name in ("spearman", "spearman_expected", "pearson", "kendall"):
+            value = getattr(summary, name)
+            if value is not None:
+                parts.append(f"{name.replace('_', ' ')} {value:.3f}")
+        lines.append("agreement  " + ", ".join(parts))
+    u = summary.usage
+    lines.append(
+        f"tokens     {u.prompt_tokens} prompt ({u.cached_tokens} from cache), {u.completion_tokens} completion, "
+        f"{u.calls} calls"
+    )
+    speed = f", {summary.judgments_per_s:.2f} judgments/s" if summary.judgments_per_s else ""
+    lines.append(f"time       {summary.wall_s:.1f} s wall{speed}")
+    return "\n".join(lines)

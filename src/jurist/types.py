@@ -1,0 +1,110 @@
+"""The typed records that flow through jurist: items to judge, and the verdicts about them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Mode = Literal["pointwise", "pairwise", "listwise"]
+MODES: tuple[Mode, ...] = ("pointwise", "pairwise", "listwise")
+Winner = Literal["A", "B", "tie"]
+
+
+class Usage(BaseModel):
+    """Tokens spent. `cached_tokens` are prompt tokens a backend did not recompute (prefix cache)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    calls: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            cached_tokens=self.cached_tokens + other.cached_tokens,
+            calls=self.calls + other.calls,
+        )
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class Item(BaseModel):
+    """One thing to judge. Which response fields are set depends on the mode.
+
+    Labels are normalised on load: pairwise "A" | "B" | "tie"; pointwise a number;
+    listwise a ranking of 1-based positions, best first (a single int means only the best is known).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    prompt: str
+    response: str | None = None
+    response_a: str | None = None
+    response_b: str | None = None
+    responses: list[str] | None = None
+    reference: str | None = None
+    label: str | float | list[int] | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    def content_hash(self) -> str:
+        """Hash of everything the judge sees, so an edited item is never matched to a stale verdict."""
+        payload = [self.prompt, self.response, self.response_a, self.response_b, self.responses, self.reference]
+        return hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:16]
+
+
+class ErrorInfo(BaseModel):
+    """Why an item has no verdict. `reason` is a short code used to group failures in the summary."""
+
+    reason: str
+    message: str
+    retryable: bool = False
+
+
+class OrderResult(BaseModel):
+    """One presentation order of a pairwise judgment, with the winner mapped back to the original labels."""
+
+    order: Literal["AB", "BA"]
+    winner: Winner | None = None
+    probs: dict[str, float] | None = None
+    error: str | None = None
+
+
+class Verdict(BaseModel):
+    """A judge's decision about one item, with everything needed to audit it."""
+
+    id: str
+    mode: Mode
+    # pointwise
+    score: float | None = None
+    choice: str | None = None
+    score_expected: float | None = None
+    score_probs: dict[str, float] | None = None
+    # pairwise
+    winner: Winner | None = None
+    probs: dict[str, float] | None = None
+    consistent: bool | None = None
+    flagged: bool = False
+    orders: list[OrderResult] | None = None
+    # listwise
+    ranking: list[int] | None = None
+    best: int | None = None
+    # common
+    rationale: str | None = None
+    raw: list[str] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    latency_s: float = 0.0
+    error: ErrorInfo | None = None
+    label: str | float | list[int] | None = None
+    item_hash: str = ""
+    judge_fingerprint: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
