@@ -2,16 +2,16 @@
 
 __version__ = "0.1.0"
 
-from .api import JobOptions, Limits, RunResult, ajudge, judge, open_run  # noqa: E402
-from .backends import Backend, BackendOptions, Capabilities, GenerateRequest, GenerateResponse, make_backend  # noqa: E402
-from .backends.fake import FakeBackend  # noqa: E402
-from .data import load_items  # noqa: E402
-from .errors import BackendError, ConfigError, InputError, JuristError, ParseError  # noqa: E402
-from .judges import JudgeConfig, ListwiseJudge, PairwiseJudge, PointwiseJudge, make_judge  # noqa: E402
-from .run.runner import RunOptions  # noqa: E402
-from .scales import Scale  # noqa: E402
-from .summary import Summary, summarize  # noqa: E402
-from .types import Item, Usage, Verdict  # noqa: E402
+from .api import JobOptions, Limits, RunResult, ajudge, judge, open_run
+from .backends import Backend, BackendOptions, Capabilities, GenerateRequest, GenerateResponse, make_backend
+from .backends.fake import FakeBackend
+from .data import load_items
+from .errors import BackendError, ConfigError, InputError, JuristError, ParseError
+from .judges import JudgeConfig, ListwiseJudge, PairwiseJudge, PointwiseJudge, make_judge
+from .run.runner import RunOptions
+from .scales import Scale
+from .summary import Summary, summarize
+from .types import Item, Usage, Verdict
 
 __all__ = [
     "Backend",

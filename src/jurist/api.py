@@ -63,8 +63,9 @@ def open_run(out: str | Path) -> RunResult:
     return RunResult(out)
 
 
-def _as_data(data: str | Path | LoadedData | Sequence[Item | dict[str, Any]], mode: Mode,
-             field_map: dict[str, str] | None) -> LoadedData:
+def _as_data(
+    data: str | Path | LoadedData | Sequence[Item | dict[str, Any]], mode: Mode, field_map: dict[str, str] | None
+) -> LoadedData:
     if isinstance(data, LoadedData):
         return data
     if isinstance(data, str | Path):
@@ -103,9 +104,7 @@ async def ajudge(
     )
     try:
         the_judge = make_judge(resilient, config)
-        outcome = await run_judge(
-            the_judge, loaded, Path(out), options.run, on_start=on_start, on_verdict=on_verdict
-        )
+        outcome = await run_judge(the_judge, loaded, Path(out), options.run, on_start=on_start, on_verdict=on_verdict)
     finally:
         await resilient.aclose()
         if cache is not None:
@@ -123,6 +122,4 @@ def judge(
     field_map: dict[str, str] | None = None,
 ) -> RunResult:
     """Synchronous `ajudge`, for scripts and notebooks without an event loop."""
-    return asyncio.run(
-        ajudge(data, out=out, judge=judge, model=model, options=options, field_map=field_map)
-    )
+    return asyncio.run(ajudge(data, out=out, judge=judge, model=model, options=options, field_map=field_map))

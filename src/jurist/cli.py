@@ -9,7 +9,14 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from . import __version__
 from .api import JobOptions, Limits, ajudge
@@ -51,56 +58,117 @@ def main() -> None:
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("--mode", type=click.Choice(MODES), required=True, help="pointwise, pairwise or listwise")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="run directory (created, or resumed)")
-@click.option("--model", default="local", show_default=True,
-              help="local | gguf:PATH | openai:MODEL | anthropic:MODEL")
+@click.option("--model", default="local", show_default=True, help="local | gguf:PATH | openai:MODEL | anthropic:MODEL")
 @click.option("--base-url", help="server URL for openai:/anthropic: (default OPENAI_BASE_URL or the vendor's)")
-@click.option("--api-key-env", help="environment variable holding the API key (default OPENAI_API_KEY / ANTHROPIC_API_KEY)")
+@click.option(
+    "--api-key-env", help="environment variable holding the API key (default OPENAI_API_KEY / ANTHROPIC_API_KEY)"
+)
 @click.option("--context-length", type=int, help="the model's context window in tokens, if jurist cannot tell")
 @click.option("--concurrency", type=click.IntRange(min=1), help="requests in flight (default: 1 local, 64 HTTP)")
 @click.option("--rpm", type=float, help="at most this many requests per minute")
 @click.option("--tpm", type=float, help="at most this many tokens per minute (estimated)")
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="seconds per request")
-@click.option("--max-retries", type=click.IntRange(min=0), default=5, show_default=True,
-              help="retries on 429, 5xx, timeouts and dropped connections")
+@click.option(
+    "--max-retries",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="retries on 429, 5xx, timeouts and dropped connections",
+)
 @click.option("--rubric", help=f"built-in ({', '.join(builtin_rubrics())}) or a .toml/.json file")
 @click.option("--scale", help="pointwise scale: 1-5, 1-10, binary, categories:a,b,c")
 @click.option("--template", help="template FILE (.toml, or MT-Bench-style .jsonl), or FILE#NAME")
-@click.option("--field", "fields", multiple=True, metavar="KEY=COLUMN",
-              help="map a column to a field, e.g. --field prompt=input (repeatable; COLUMN may be a,b to join)")
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="KEY=COLUMN",
+    help="map a column to a field, e.g. --field prompt=input (repeatable; COLUMN may be a,b to join)",
+)
 @click.option("--no-swap", is_flag=True, help="pairwise: judge one order only (no position-bias control)")
-@click.option("--on-inconsistent", type=click.Choice(["tie", "flag", "probs"]), default="tie", show_default=True,
-              help="pairwise, when the two orders disagree")
+@click.option(
+    "--on-inconsistent",
+    type=click.Choice(["tie", "flag", "probs"]),
+    default="tie",
+    show_default=True,
+    help="pairwise, when the two orders disagree",
+)
 @click.option("--no-tie", is_flag=True, help="pairwise: the judge must pick A or B")
-@click.option("--rationale", type=click.Choice(["before", "after", "none"]), default="after", show_default=True,
-              help="ask for the rationale before the verdict, after it, or not at all")
-@click.option("--max-tokens", type=click.IntRange(min=1), default=512, show_default=True)
+@click.option(
+    "--rationale",
+    type=click.Choice(["before", "after", "none"]),
+    default="after",
+    show_default=True,
+    help="ask for the rationale before the verdict, after it, or not at all",
+)
+@click.option(
+    "--max-tokens", type=click.IntRange(min=1), help="answer length (default 64 for the embedded model, 1024 otherwise)"
+)
 @click.option("--temperature", type=float, default=0.0, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--no-structured", is_flag=True, help="do not ask for JSON-schema output or a grammar")
 @click.option("--no-cache", is_flag=True, help="do not read or write the response cache")
-@click.option("--fsync", type=click.Choice(["always", "batch", "never"]), default="batch", show_default=True,
-              help="how often verdicts are forced to disk (each is flushed to the OS at once regardless)")
+@click.option(
+    "--fsync",
+    type=click.Choice(["always", "batch", "never"]),
+    default="batch",
+    show_default=True,
+    help="how often verdicts are forced to disk (each is flushed to the OS at once regardless)",
+)
 @click.option("--overwrite", is_flag=True, help="discard an existing run in --out made with other settings")
-def judge(data: Path, mode: str, out: Path, model: str, base_url: str | None, api_key_env: str | None,
-          context_length: int | None, concurrency: int | None, rpm: float | None, tpm: float | None,
-          timeout: float, max_retries: int, rubric: str | None, scale: str | None, template: str | None,
-          fields: tuple[str, ...], no_swap: bool, on_inconsistent: str, no_tie: bool, rationale: str,
-          max_tokens: int, temperature: float, seed: int, no_structured: bool, no_cache: bool, fsync: str,
-          overwrite: bool) -> None:
+def judge(
+    data: Path,
+    mode: str,
+    out: Path,
+    model: str,
+    base_url: str | None,
+    api_key_env: str | None,
+    context_length: int | None,
+    concurrency: int | None,
+    rpm: float | None,
+    tpm: float | None,
+    timeout: float,
+    max_retries: int,
+    rubric: str | None,
+    scale: str | None,
+    template: str | None,
+    fields: tuple[str, ...],
+    no_swap: bool,
+    on_inconsistent: str,
+    no_tie: bool,
+    rationale: str,
+    max_tokens: int | None,
+    temperature: float,
+    seed: int,
+    no_structured: bool,
+    no_cache: bool,
+    fsync: str,
+    overwrite: bool,
+) -> None:
     """Judge every item in DATA (JSONL, JSON, CSV, Parquet or a saved HF dataset) and print a summary."""
     try:
         field_map = parse_field_map(fields)
         loaded = load_items(data, mode, field_map)  # type: ignore[arg-type]
         config = JudgeConfig(
-            mode=mode, template=template, rubric=rubric, scale=scale, allow_tie=not no_tie, swap=not no_swap,
-            on_inconsistent=on_inconsistent, rationale=rationale, max_tokens=max_tokens,  # type: ignore[arg-type]
-            temperature=temperature, seed=seed, structured=not no_structured,
+            mode=mode,
+            template=template,
+            rubric=rubric,
+            scale=scale,
+            allow_tie=not no_tie,
+            swap=not no_swap,
+            on_inconsistent=on_inconsistent,
+            rationale=rationale,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            seed=seed,
+            structured=not no_structured,
         )
         options = JobOptions(
-            backend=BackendOptions(base_url=base_url, api_key_env=api_key_env, timeout=timeout,
-                                   context_length=context_length),
+            backend=BackendOptions(
+                base_url=base_url, api_key_env=api_key_env, timeout=timeout, context_length=context_length
+            ),
             limits=Limits(max_retries=max_retries, rpm=rpm, tpm=tpm),
-            run=RunOptions(concurrency=concurrency, fsync=fsync, overwrite=overwrite),  # type: ignore[arg-type]
+            run=RunOptions(concurrency=concurrency, fsync=fsync, overwrite=overwrite),
             cache=not no_cache,
         )
     except JuristError as exc:
@@ -111,9 +179,16 @@ def judge(data: Path, mode: str, out: Path, model: str, base_url: str | None, ap
         return
 
     progress = Progress(
-        TextColumn("judging"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
-        TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), _Failures(),
-        console=err, transient=False, refresh_per_second=4,
+        TextColumn("judging"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        _Failures(),
+        console=err,
+        transient=False,
+        refresh_per_second=4,
     )
     state: dict[str, Any] = {}
 
@@ -128,12 +203,14 @@ def judge(data: Path, mode: str, out: Path, model: str, base_url: str | None, ap
         state["failed"] += verdict.error is not None
         task = progress.tasks[state["task"]]
         speed = task.speed
-        progress.update(state["task"], advance=1, failed=state["failed"],
-                        rate=f"{speed:.1f}/s" if speed else "")
+        progress.update(state["task"], advance=1, failed=state["failed"], rate=f"{speed:.1f}/s" if speed else "")
 
     try:
-        asyncio.run(ajudge(loaded, out=out, judge=config, model=model, options=options,
-                           on_start=on_start, on_verdict=on_verdict))
+        asyncio.run(
+            ajudge(
+                loaded, out=out, judge=config, model=model, options=options, on_start=on_start, on_verdict=on_verdict
+            )
+        )
     except KeyboardInterrupt:
         progress.stop()
         err.print(f"\n[yellow]stopped.[/] Verdicts so far are saved in {out}. Run the same command again to resume.")
@@ -143,8 +220,11 @@ def judge(data: Path, mode: str, out: Path, model: str, base_url: str | None, ap
         _fail(str(exc))
     except BackendError as exc:
         progress.stop()
-        _fail(f"the run stopped: {exc}\nVerdicts so far are saved in {out}; fix the cause and run the same "
-              "command again to resume.", code=1)
+        _fail(
+            f"the run stopped: {exc}\nVerdicts so far are saved in {out}; fix the cause and run the same "
+            "command again to resume.",
+            code=1,
+        )
     progress.stop()
     click.echo(render_summary(summarize(out)))
 

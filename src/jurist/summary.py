@@ -36,7 +36,7 @@ class Summary(BaseModel):
     judgments_per_s: float | None = None
 
 
-def load_run(out: Path) -> tuple[dict, list[Verdict]]:  # type: ignore[type-arg]
+def load_run(out: Path) -> tuple[dict, list[Verdict]]:
     """The run's config and its current verdicts (latest per item, for the current configuration)."""
     out = Path(out)
     config_path = out / "config.json"
@@ -150,15 +150,22 @@ def render_summary(summary: Summary) -> str:
     if summary.failures:
         lines.append("failures   " + ", ".join(f"{k}: {n}" for k, n in sorted(summary.failures.items())))
     if summary.outcome:
-        lines.append("outcome    " + ", ".join(f"{k} {v:.3g}" if k == "mean_score" else f"{k} {v:.1%}"
-                                              for k, v in summary.outcome.items()))
+        lines.append(
+            "outcome    "
+            + ", ".join(f"{k} {v:.3g}" if k == "mean_score" else f"{k} {v:.1%}" for k, v in summary.outcome.items())
+        )
     if summary.position_consistency is not None:
-        lines.append(f"position consistency  {summary.position_consistency:.1%} of {summary.consistency_n} swapped pairs")
+        lines.append(
+            f"position consistency  {summary.position_consistency:.1%} of {summary.consistency_n} swapped pairs"
+        )
     if summary.labelled:
         parts = [f"{summary.labelled} labelled"]
         if summary.accuracy is not None:
-            parts.append(f"accuracy {summary.accuracy:.1%}" if summary.mode != "listwise"
-                         else f"best-pick accuracy {summary.accuracy:.1%}")
+            parts.append(
+                f"accuracy {summary.accuracy:.1%}"
+                if summary.mode != "listwise"
+                else f"best-pick accuracy {summary.accuracy:.1%}"
+            )
         for name in ("spearman", "spearman_expected", "pearson", "kendall"):
             value = getattr(summary, name)
             if value is not None:

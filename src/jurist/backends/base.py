@@ -65,6 +65,8 @@ class Capabilities(BaseModel):
     context_length: int | None = None
     # How many requests are worth having in flight at once (1 for an in-process model).
     max_concurrency: int = 16
+    # Answer length used when the user sets none: small models ramble, so the embedded one gets a short leash.
+    default_max_tokens: int = 1024
 
 
 @runtime_checkable
@@ -72,7 +74,9 @@ class Backend(Protocol):
     """A language model. `name` identifies it in results and cache keys (never holds a secret)."""
 
     name: str
-    capabilities: Capabilities
+
+    @property
+    def capabilities(self) -> Capabilities: ...
 
     async def generate(self, request: GenerateRequest) -> GenerateResponse: ...
 

@@ -43,10 +43,7 @@ class FakeBackend:
         self.requests.append(request)
         if self._delay:
             await asyncio.sleep(self._delay)
-        if callable(self._script):
-            reply = self._script(request)
-        else:
-            reply = self._script[index % len(self._script)]
+        reply = self._script(request) if callable(self._script) else self._script[index % len(self._script)]
         if isinstance(reply, Exception):
             raise reply
         if isinstance(reply, GenerateResponse):

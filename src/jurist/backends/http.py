@@ -66,7 +66,7 @@ class HttpClient:
                 raw = await resp.read()
                 if resp.status >= 400:
                     raise self._http_error(resp.status, raw, resp.headers.get("Retry-After"))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise BackendError(
                 f"no answer from {url} within {self._timeout.total:g}s", retryable=True, reason="timeout"
             ) from None
@@ -111,7 +111,9 @@ class HttpClient:
             )
         if status == 404:
             return BackendError(
-                f"HTTP 404: {detail}. Check the model name and --base-url.", status=status, fatal=True,
+                f"HTTP 404: {detail}. Check the model name and --base-url.",
+                status=status,
+                fatal=True,
                 reason="not_found",
             )
         if status in (408, 409, 429) or status >= 500:

@@ -75,12 +75,18 @@ class LlamaCppBackend:
         self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
         self.capabilities = Capabilities(
-            logprobs=True, json_schema=True, grammar=True, context_length=self._n_ctx, max_concurrency=1
+            logprobs=True,
+            json_schema=True,
+            grammar=True,
+            context_length=self._n_ctx,
+            max_concurrency=1,
+            default_max_tokens=64,
         )
 
     # -- prompt ------------------------------------------------------------------------------------------
     def _prompt_tokens(self, messages: tuple[Message, ...]) -> list[int]:
-        formatted = self._formatter(messages=[{"role": m.role, "content": m.content} for m in messages])
+        chat: Any = [{"role": m.role, "content": m.content} for m in messages]
+        formatted = self._formatter(messages=chat)
         return self._llm.tokenize(formatted.prompt.encode("utf-8"), add_bos=False, special=True)
 
     def count_tokens(self, messages: tuple[Message, ...]) -> int | None:
@@ -140,7 +146,9 @@ class LlamaCppBackend:
             llm.eval([token])
         text = out_bytes.decode("utf-8", errors="ignore")
         usage = Usage(
-            prompt_tokens=len(tokens), completion_tokens=len(logprobs) or _count(out_bytes), cached_tokens=reused,
+            prompt_tokens=len(tokens),
+            completion_tokens=len(logprobs) or _count(out_bytes),
+            cached_tokens=reused,
             calls=1,
         )
         return GenerateResponse(
@@ -156,7 +164,7 @@ class LlamaCppBackend:
         shifted = logits - logits.max()
         log_z = math.log(float(np.exp(shifted).sum()))
         top_ids = np.argpartition(-logits, k)[:k]
-        top = {}
+        top: dict[str, float] = {}
         for tid in top_ids:
             text = self._llm.detokenize([int(tid)], special=False).decode("utf-8", errors="ignore")
             lp = float(shifted[tid]) - log_z

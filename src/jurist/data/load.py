@@ -62,15 +62,20 @@ def load_items(path: str | Path, mode: Mode, field_map: dict[str, str] | None = 
     for where, row in rows:
         if not isinstance(row, dict):
             raise InputError(
-                f"expected an object with fields, got {type(row).__name__}", file=str(path), line=where,
+                f"expected an object with fields, got {type(row).__name__}",
+                file=str(path),
+                line=where,
                 hint="each record must be a JSON object / table row",
             )
         seen_columns.update(row)
         item = _to_item(row, mode, field_map, str(path), where, index=len(items))
         if item.id in lines:
             raise InputError(
-                f"duplicate id '{item.id}' (first seen on {unit} {lines[item.id]})", file=str(path), line=where,
-                field="id", hint="ids must be unique; fix the data or drop the id column to number items by position",
+                f"duplicate id '{item.id}' (first seen on {unit} {lines[item.id]})",
+                file=str(path),
+                line=where,
+                field="id",
+                hint="ids must be unique; fix the data or drop the id column to number items by position",
             )
         lines[item.id] = where
         items.append(item)
@@ -80,7 +85,8 @@ def load_items(path: str | Path, mode: Mode, field_map: dict[str, str] | None = 
     if missing:
         raise InputError(
             f"--field maps to column(s) {missing}, which the data does not have",
-            file=str(path), hint=f"columns present: {', '.join(sorted(seen_columns))}",
+            file=str(path),
+            hint=f"columns present: {', '.join(sorted(seen_columns))}",
         )
     return LoadedData(path=str(path), items=items, lines=lines, unit=unit)
 
@@ -101,7 +107,8 @@ def _read_rows(path: Path) -> tuple[list[tuple[int, Any]], str]:
     if suffix in (".parquet", ".pq"):
         return list(_read_parquet(path)), "row"
     raise InputError(
-        f"unknown file type '{suffix}'", file=str(path),
+        f"unknown file type '{suffix}'",
+        file=str(path),
         hint="use .jsonl, .json, .csv, .parquet, or a folder saved with datasets' save_to_disk",
     )
 
@@ -115,7 +122,9 @@ def _read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
                 yield number, json.loads(line)
             except json.JSONDecodeError as exc:
                 raise InputError(
-                    f"malformed JSON at column {exc.colno}: {exc.msg}", file=str(path), line=number,
+                    f"malformed JSON at column {exc.colno}: {exc.msg}",
+                    file=str(path),
+                    line=number,
                     hint="each line must be one complete JSON object",
                 ) from None
 
@@ -127,8 +136,12 @@ def _read_json(path: Path) -> Iterator[tuple[int, Any]]:
     except json.JSONDecodeError as exc:
         raise InputError(f"malformed JSON: {exc.msg}", file=str(path), line=exc.lineno) from None
     if not isinstance(data, list):
-        raise InputError("a .json file must hold a list of objects", file=str(path), line=1,
-                         hint="use a JSON list, or JSONL with one object per line")
+        raise InputError(
+            "a .json file must hold a list of objects",
+            file=str(path),
+            line=1,
+            hint="use a JSON list, or JSONL with one object per line",
+        )
     # Report element positions as line numbers where the object starts.
     decoder = json.JSONDecoder()
     position = text.index("[") + 1
@@ -160,8 +173,7 @@ def _read_parquet(path: Path) -> Iterator[tuple[int, Any]]:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for a bad file
         raise InputError(f"cannot read Parquet: {exc}", file=str(path)) from None
-    for number, row in enumerate(table.to_pylist(), start=1):
-        yield number, row
+    yield from enumerate(table.to_pylist(), start=1)
 
 
 def _read_hf_dataset(path: Path) -> Iterator[tuple[int, Any]]:
@@ -171,7 +183,8 @@ def _read_hf_dataset(path: Path) -> Iterator[tuple[int, Any]]:
     state_file = path / "state.json"
     if not state_file.exists():
         raise InputError(
-            "this folder is not a saved dataset (no state.json)", file=str(path),
+            "this folder is not a saved dataset (no state.json)",
+            file=str(path),
             hint="save with datasets' Dataset.save_to_disk, or pass a file",
         )
     state = json.loads(state_file.read_text())
@@ -215,7 +228,8 @@ def _to_item(row: dict[str, Any], mode: Mode, field_map: dict[str, str], file: s
         if key not in values:
             column = field_map.get(key, key)
             raise fail(
-                f"missing (needed for {mode} judging)", column,
+                f"missing (needed for {mode} judging)",
+                column,
                 hint=f"add the field, or map your column to it with --field {key}=YOUR_COLUMN",
             )
     text_fields = ("prompt", "response", "response_a", "response_b", "reference")
@@ -240,7 +254,7 @@ def _to_item(row: dict[str, Any], mode: Mode, field_map: dict[str, str], file: s
         if mode == "listwise" and len(value) < 2:
             raise fail(f"has {len(value)} response(s); listwise judging needs at least two", column)
         data["responses"] = value
-    raw_id, id_column = values.get("id", (None, "id"))
+    raw_id, _id_column = values.get("id", (None, "id"))
     if isinstance(raw_id, float) and raw_id.is_integer():
         raw_id = int(raw_id)
     data["id"] = str(raw_id) if raw_id is not None else str(index)

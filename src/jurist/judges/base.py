@@ -15,7 +15,6 @@ from ..backends.base import Backend, GenerateRequest, GenerateResponse, Message
 from ..errors import BackendError, ConfigError, ParseError
 from ..prompts import Template, builtin_template, load_template
 from ..rubrics import Rubric, load_rubric
-from ..scales import Scale
 from ..types import ErrorInfo, Item, Mode, Usage, Verdict
 
 
@@ -31,12 +30,13 @@ class JudgeConfig(BaseModel):
     allow_tie: bool = True
     swap: bool = Field(True, description="pairwise: judge both orders and reconcile")
     on_inconsistent: Literal["tie", "flag", "probs"] = Field(
-        "tie", description="pairwise, when the two orders disagree: call it a tie, flag it, or follow the averaged probabilities"
+        "tie",
+        description="pairwise, when the two orders disagree: a tie, a flag, or the averaged probabilities decide",
     )
     rationale: Literal["before", "after", "none"] = Field(
         "after", description="ask for a rationale before the verdict (reasoning first), after it, or not at all"
     )
-    max_tokens: int = Field(512, ge=1)
+    max_tokens: int | None = Field(None, ge=1, description="answer length; None = the backend's default")
     temperature: float = Field(0.0, ge=0.0)
     seed: int | None = 0
     top_logprobs: int = Field(10, ge=0, le=20)
@@ -58,17 +58,27 @@ class LLMJudge(ABC):
             load_template(config.template, self.mode) if config.template else builtin_template(self.mode)
         )
 
+    @property
+    def max_tokens(self) -> int:
+        return self.config.max_tokens or self.backend.capabilities.default_max_tokens
+
     # -- identity ---------------------------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
         return {
             "jurist_version": __version__,
             "backend": self.backend.name,
             "base_url": getattr(self.backend, "base_url", None),
-            "template": {"name": self.template.name, "version": self.template.version,
-                         "source": self.template.source, "hash": self.template.content_hash()},
-            "rubric": None if self.rubric is None else {"name": self.rubric.name, "version": self.rubric.version,
-                                                         "hash": self.rubric.content_hash()},
+            "template": {
+                "name": self.template.name,
+                "version": self.template.version,
+                "source": self.template.source,
+                "hash": self.template.content_hash(),
+            },
+            "rubric": None
+            if self.rubric is None
+            else {"name": self.rubric.name, "version": self.rubric.version, "hash": self.rubric.content_hash()},
             "config": self.config.model_dump(),
+            "max_tokens": self.max_tokens,
         }
 
     @property
@@ -99,7 +109,7 @@ class LLMJudge(ABC):
 
     def _request(self, messages: tuple[Message, ...], schema: dict[str, Any] | None) -> GenerateRequest:
         use_schema = self.template.output == "json" and self.config.structured
-        max_tokens = self.config.max_tokens
+        max_tokens = self.max_tokens
         if self.config.rationale == "none" and self.template.output == "json":
             max_tokens = min(max_tokens, 32)
         return GenerateRequest(

@@ -24,8 +24,14 @@ class ListwiseJudge(LLMJudge):
             "output_format": self._output_format({"ranking": f"[{example}] reordered, best first"}),
         }
         schema = self._schema(
-            {"ranking": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": k},
-                         "minItems": k, "maxItems": k}}
+            {
+                "ranking": {
+                    "type": "array",
+                    "items": {"type": "integer", "minimum": 1, "maximum": k},
+                    "minItems": k,
+                    "maxItems": k,
+                }
+            }
         )
         return [self._request(self.template.render(variables), schema)]
 

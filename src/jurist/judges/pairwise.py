@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Literal
+from typing import Literal, cast
 
 from ..backends.base import GenerateRequest, GenerateResponse
 from ..errors import BackendError, ParseError
@@ -13,7 +13,8 @@ from .base import LLMJudge, sum_usage
 
 _PATTERNS = [
     r"\[\[\s*([A-Za-z]+)\s*\]\]",
-    r"(?:winner|verdict|better response|better output|better answer)\W{0,6}(?:is\s+)?(?:response|output|assistant)?\s*\(?([A-Za-z]+)\b",
+    r"(?:winner|verdict|better response|better output|better answer)\W{0,6}(?:is\s+)?"
+    r"(?:response|output|assistant)?\s*\(?([A-Za-z]+)\b",
     r"(?:response|output|assistant)\s*\(?([AB])\)?\s+is\s+(?:better|the better)",
     r"^\s*\(?([AB])\)?\s*$",
 ]
@@ -103,7 +104,8 @@ class PairwiseJudge(LLMJudge):
         if verdict.consistent:
             verdict.winner = good[0].winner
         elif self.config.on_inconsistent == "probs" and verdict.probs is not None:
-            verdict.winner = max(verdict.probs, key=lambda k: verdict.probs[k])  # type: ignore[index]
+            probs = verdict.probs
+            verdict.winner = cast(Winner, max(probs, key=lambda k: probs[k]))
         elif self.config.on_inconsistent == "flag":
             verdict.flagged = True
         else:
@@ -112,7 +114,7 @@ class PairwiseJudge(LLMJudge):
 
 
 def _average(probs: list[dict[str, float] | None]) -> dict[str, float] | None:
-    if not probs or any(p is None for p in probs):
+    known = [p for p in probs if p is not None]
+    if not known or len(known) != len(probs):
         return None
-    keys = probs[0].keys()  # type: ignore[union-attr]
-    return {k: sum(p[k] for p in probs) / len(probs) for k in keys}  # type: ignore[index]
+    return {k: sum(p[k] for p in known) / len(known) for k in known[0]}

@@ -11,7 +11,7 @@ import time
 
 from pydantic import BaseModel, Field
 
-from ..backends.base import Backend, GenerateRequest, GenerateResponse, Message
+from ..backends.base import Backend, Capabilities, GenerateRequest, GenerateResponse, Message
 from ..errors import BackendError
 from .cache import ResponseCache
 
@@ -65,7 +65,7 @@ class ResilientBackend:
         self.retries = 0  # total retries made, for the summary
 
     @property
-    def capabilities(self):  # type: ignore[no-untyped-def]
+    def capabilities(self) -> Capabilities:
         return self.inner.capabilities  # may change when a server rejects a feature
 
     def count_tokens(self, messages: tuple[Message, ...]) -> int | None:

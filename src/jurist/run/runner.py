@@ -44,13 +44,13 @@ def check_context(judge: LLMJudge, data: LoadedData) -> None:
     limit = judge.backend.capabilities.context_length
     if not limit:
         return
-    budget = limit - judge.config.max_tokens
+    budget = limit - judge.max_tokens
     for item in data.items:
         tokens = judge.prompt_tokens(item)
         if tokens is not None and tokens > budget:
             raise InputError(
                 f"item '{item.id}' needs {tokens} prompt tokens with the judge's template, but the model's "
-                f"context of {limit} leaves {budget} after reserving {judge.config.max_tokens} for the answer",
+                f"context of {limit} leaves {budget} after reserving {judge.max_tokens} for the answer",
                 file=data.path,
                 line=data.lines.get(item.id),
                 hint="drop or split this item, lower --max-tokens, or use a model with a longer context",
@@ -122,9 +122,14 @@ async def run_judge(
         wall = time.perf_counter() - t0
         store.close()
         store.log_session(
-            {"started": started, "wall_s": wall, "judged": judged, "failed": failed, "skipped": skipped,
-             "interrupted": interrupted, "concurrency": concurrency}
+            {
+                "started": started,
+                "wall_s": wall,
+                "judged": judged,
+                "failed": failed,
+                "skipped": skipped,
+                "interrupted": interrupted,
+                "concurrency": concurrency,
+            }
         )
-    return RunOutcome(
-        out=Path(out), total=len(data.items), skipped=skipped, judged=judged, failed=failed, wall_s=wall
-    )
+    return RunOutcome(out=Path(out), total=len(data.items), skipped=skipped, judged=judged, failed=failed, wall_s=wall)
