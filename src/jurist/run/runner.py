@@ -40,16 +40,24 @@ ProgressCallback = Callable[[Verdict], None]
 
 
 def check_context(judge: LLMJudge, data: LoadedData) -> None:
-    """Fail before any call if an item cannot fit the model's context window with the judge prompt."""
+    """Fail before any call if an item cannot fit the model's context window with the judge prompt.
+
+    Local models count tokens exactly; for remote ones (when a context length is known) the count is
+    estimated at 4 characters a token, which flags only texts that are clearly too long.
+    """
     limit = judge.backend.capabilities.context_length
     if not limit:
         return
     budget = limit - judge.max_tokens
     for item in data.items:
         tokens = judge.prompt_tokens(item)
-        if tokens is not None and tokens > budget:
+        how = ""
+        if tokens is None:
+            tokens = max(r.prompt_chars() for r in judge.requests(item)) // 4
+            how = "about "
+        if tokens > budget:
             raise InputError(
-                f"item '{item.id}' needs {tokens} prompt tokens with the judge's template, but the model's "
+                f"item '{item.id}' needs {how}{tokens} prompt tokens with the judge's template, but the model's "
                 f"context of {limit} leaves {budget} after reserving {judge.max_tokens} for the answer",
                 file=data.path,
                 line=data.lines.get(item.id),
