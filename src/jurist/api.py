@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from .backends import Backend, BackendOptions, make_backend
-from .data.load import LoadedData, load_items
+from .data.load import LoadedData, items_from_rows, load_items
 from .errors import InputError
 from .judges import JudgeConfig, make_judge
 from .run.cache import ResponseCache, default_cache_path
@@ -70,10 +70,14 @@ def _as_data(
         return data
     if isinstance(data, str | Path):
         return load_items(data, mode, field_map)
-    items = [it if isinstance(it, Item) else Item(**{"id": str(i), **it}) for i, it in enumerate(data)]
-    if not items:
+    if not data:
         raise InputError("no items given", file="<python>")
-    return LoadedData(path="<python>", items=items, lines={it.id: i for i, it in enumerate(items, 1)}, unit="item")
+    # Python records get the same checks as a file's: required fields per mode, types, labels, unique ids.
+    rows = [
+        (number, {**it.metadata, **it.model_dump(exclude={"metadata"}, exclude_none=True)} if isinstance(it, Item) else it)
+        for number, it in enumerate(data, start=1)
+    ]
+    return items_from_rows(rows, mode, field_map, path="<python>", unit="item")
 
 
 async def ajudge(

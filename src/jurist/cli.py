@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -44,7 +45,8 @@ class _Failures(TextColumn):
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    # The message holds file names and data values: escape them, or rich reads "[x]" as markup.
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
     sys.exit(code)
 
 
@@ -88,10 +90,10 @@ def main() -> None:
 @click.option("--no-swap", is_flag=True, help="pairwise: judge one order only (no position-bias control)")
 @click.option(
     "--on-inconsistent",
-    type=click.Choice(["tie", "flag", "probs"]),
-    default="tie",
+    type=click.Choice(["probs", "tie", "flag"]),
+    default="probs",
     show_default=True,
-    help="pairwise, when the two orders disagree",
+    help="pairwise, when the two orders disagree: averaged probabilities decide (tie if none), tie, or flag",
 )
 @click.option("--no-tie", is_flag=True, help="pairwise: the judge must pick A or B")
 @click.option(
@@ -194,7 +196,7 @@ def judge(
 
     def on_start(total: int, skipped: int) -> None:
         if skipped:
-            err.print(f"resuming {out}: {skipped} of {total} items already judged")
+            err.print(f"resuming {escape(str(out))}: {skipped} of {total} items already judged")
         state["task"] = progress.add_task("judge", total=total, completed=skipped, failed=0, rate="")
         state["failed"] = 0
         progress.start()
@@ -213,7 +215,7 @@ def judge(
         )
     except KeyboardInterrupt:
         progress.stop()
-        err.print(f"\n[yellow]stopped.[/] Verdicts so far are saved in {out}. Run the same command again to resume.")
+        err.print(f"\n[yellow]stopped.[/] Verdicts so far are saved in {escape(str(out))}. Run the same command again to resume.")
         sys.exit(130)
     except (InputError, ConfigError) as exc:
         progress.stop()

@@ -48,7 +48,9 @@ def _match_label(candidate: str, labels: list[str]) -> str | None:
 
 
 def _rationale_from_text(text: str, verdict_at: int) -> str | None:
-    rest = (text[:verdict_at] + " " + text[verdict_at:].split("\n", 1)[-1]).strip()
+    """The text around the verdict, without the line that states it."""
+    after = text[verdict_at:]
+    rest = (text[:verdict_at] + " " + (after.split("\n", 1)[1] if "\n" in after else "")).strip()
     return rest or None
 
 

@@ -53,7 +53,7 @@ def load_rubric(name_or_path: str) -> Rubric:
         data = json.loads(text) if source.endswith(".json") else tomllib.loads(text)
         rubric = Rubric.model_validate(data)
         rubric.get_scale()
-    except (ValueError, ValidationError) as exc:
+    except (ValueError, ValidationError, ConfigError) as exc:  # ConfigError: a bad scale spec
         raise ConfigError(f"{source}: not a valid rubric: {exc}") from None
     missing = [d for d in rubric.descriptors if d not in rubric.get_scale().labels]
     if missing:

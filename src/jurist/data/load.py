@@ -55,6 +55,13 @@ def load_items(path: str | Path, mode: Mode, field_map: dict[str, str] | None = 
     if not path.exists():
         raise InputError("no such file or folder", file=str(path), hint="check the DATA path")
     rows, unit = _read_rows(path)
+    return items_from_rows(rows, mode, field_map, path=str(path), unit=unit)
+
+
+def items_from_rows(
+    rows: list[tuple[int, Any]], mode: Mode, field_map: dict[str, str] | None, *, path: str, unit: str
+) -> LoadedData:
+    """Validate records (each with its line or row number) into Items, with the same checks for every source."""
     field_map = field_map or {}
     items: list[Item] = []
     lines: dict[str, int] = {}
@@ -63,16 +70,16 @@ def load_items(path: str | Path, mode: Mode, field_map: dict[str, str] | None = 
         if not isinstance(row, dict):
             raise InputError(
                 f"expected an object with fields, got {type(row).__name__}",
-                file=str(path),
+                file=path,
                 line=where,
                 hint="each record must be a JSON object / table row",
             )
         seen_columns.update(row)
-        item = _to_item(row, mode, field_map, str(path), where, index=len(items))
+        item = _to_item(row, mode, field_map, path, where, index=len(items))
         if item.id in lines:
             raise InputError(
                 f"duplicate id '{item.id}' (first seen on {unit} {lines[item.id]})",
-                file=str(path),
+                file=path,
                 line=where,
                 field="id",
                 hint="ids must be unique; fix the data or drop the id column to number items by position",
@@ -80,15 +87,15 @@ def load_items(path: str | Path, mode: Mode, field_map: dict[str, str] | None = 
         lines[item.id] = where
         items.append(item)
     if not items:
-        raise InputError("the file holds no items", file=str(path), hint="give a file with at least one record")
+        raise InputError("the file holds no items", file=path, hint="give a file with at least one record")
     missing = sorted({c for spec in field_map.values() for c in spec.split(",")} - seen_columns)
     if missing:
         raise InputError(
             f"--field maps to column(s) {missing}, which the data does not have",
-            file=str(path),
+            file=path,
             hint=f"columns present: {', '.join(sorted(seen_columns))}",
         )
-    return LoadedData(path=str(path), items=items, lines=lines, unit=unit)
+    return LoadedData(path=path, items=items, lines=lines, unit=unit)
 
 
 # -- readers: yield (line or row number, record) -----------------------------------------------------------
@@ -134,7 +141,12 @@ def _read_json(path: Path) -> Iterator[tuple[int, Any]]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"malformed JSON: {exc.msg}", file=str(path), line=exc.lineno) from None
+        raise InputError(
+            f"malformed JSON at column {exc.colno}: {exc.msg}",
+            file=str(path),
+            line=exc.lineno,
+            hint="a .json file must hold one valid JSON list of objects",
+        ) from None
     if not isinstance(data, list):
         raise InputError(
             "a .json file must hold a list of objects",
@@ -161,7 +173,12 @@ def _read_csv(path: Path) -> Iterator[tuple[int, Any]]:
         line = reader.line_num + 1
         for row in reader:
             if None in row:
-                raise InputError("the row has more values than the header has columns", file=str(path), line=line)
+                raise InputError(
+                    "the row has more values than the header has columns",
+                    file=str(path),
+                    line=line,
+                    hint="quote values that contain commas",
+                )
             yield line, {k: v for k, v in row.items() if v != ""}
             line = reader.line_num + 1
 
@@ -172,7 +189,7 @@ def _read_parquet(path: Path) -> Iterator[tuple[int, Any]]:
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for a bad file
-        raise InputError(f"cannot read Parquet: {exc}", file=str(path)) from None
+        raise InputError(f"cannot read Parquet: {exc}", file=str(path), hint="check that the file is complete") from None
     yield from enumerate(table.to_pylist(), start=1)
 
 
@@ -227,20 +244,29 @@ def _to_item(row: dict[str, Any], mode: Mode, field_map: dict[str, str], file: s
     for key in REQUIRED[mode]:
         if key not in values:
             column = field_map.get(key, key)
-            raise fail(
-                f"missing (needed for {mode} judging)",
-                column,
-                hint=f"add the field, or map your column to it with --field {key}=YOUR_COLUMN",
-            )
+            if key in field_map:
+                hint = f"check --field {key}={column}; this record's columns are: {', '.join(map(str, row))}"
+            else:
+                hint = f"add the field, or map your column to it with --field {key}=YOUR_COLUMN"
+            raise fail(f"missing (needed for {mode} judging)", column, hint=hint)
     text_fields = ("prompt", "response", "response_a", "response_b", "reference")
     data: dict[str, Any] = {}
     for key in text_fields:
         if key in values:
             value, column = values[key]
+            if isinstance(value, bool):
+                # A JSON/YAML boolean is the word it was parsed from: some published sets (PandaLM) hold
+                # a model's answer "True" as true. A number is refused: it usually means a mis-mapped column.
+                value = str(value)
             if not isinstance(value, str):
-                raise fail(f"must be text, got {type(value).__name__}", column)
-            if key in REQUIRED[mode] and not value.strip():
-                raise fail("is empty", column, hint="every item needs non-empty text to judge")
+                raise fail(
+                    f"must be text, got {type(value).__name__} ({value!r})",
+                    column,
+                    hint="write the value as a string, or map the right column with --field",
+                )
+            # An empty response is a real model output and is judged as given; the request must have text.
+            if key == "prompt" and not value.strip():
+                raise fail("is empty", column, hint="every item needs the text of the request being answered")
             data[key] = value
     if "responses" in values:
         value, column = values["responses"]
@@ -248,11 +274,17 @@ def _to_item(row: dict[str, Any], mode: Mode, field_map: dict[str, str], file: s
             try:
                 value = json.loads(value)  # CSV cells hold the list as JSON text
             except json.JSONDecodeError:
-                raise fail("must be a list of texts (in CSV: a JSON list)", column) from None
+                raise fail(
+                    "must be a list of texts (in CSV: a JSON list)", column, hint='e.g. ["first", "second"]'
+                ) from None
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise fail("must be a list of texts", column)
+            raise fail("must be a list of texts", column, hint='e.g. ["first", "second"]')
         if mode == "listwise" and len(value) < 2:
-            raise fail(f"has {len(value)} response(s); listwise judging needs at least two", column)
+            raise fail(
+                f"has {len(value)} response(s); listwise judging needs at least two",
+                column,
+                hint="give two or more responses, or drop this item",
+            )
         data["responses"] = value
     raw_id, _id_column = values.get("id", (None, "id"))
     if isinstance(raw_id, float) and raw_id.is_integer():
@@ -267,33 +299,34 @@ def _to_item(row: dict[str, Any], mode: Mode, field_map: dict[str, str], file: s
 
 
 def _normalise_label(value: Any, mode: Mode, k: int, fail: Any, column: str) -> str | float | list[int]:
+    hint = "fix the label, or leave it out (labels are only used to score the judge)"
     if mode == "pairwise":
         text = str(value).strip().lower()
         if isinstance(value, float) and value.is_integer():
             text = str(int(value))
         mapping = {"a": "A", "1": "A", "b": "B", "2": "B", "tie": "tie", "0": "tie", "c": "tie", "draw": "tie"}
         if text not in mapping:
-            raise fail(f"pairwise label '{value}' is not one of A, B, tie (or 1, 2, 0)", column)
+            raise fail(f"pairwise label '{value}' is not one of A, B, tie (or 1, 2, 0)", column, hint)
         return mapping[text]
     if mode == "pointwise":
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise fail(f"pointwise label '{value}' is not a number", column) from None
+            raise fail(f"pointwise label '{value}' is not a number", column, hint) from None
         if math.isnan(number):
-            raise fail("pointwise label is NaN", column)
+            raise fail("pointwise label is NaN", column, hint)
         return number
     # listwise: a ranking of 1-based positions, best first, or the 1-based position of the best
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except json.JSONDecodeError:
-            raise fail(f"listwise label '{value}' is not a ranking list or a position", column) from None
+            raise fail(f"listwise label '{value}' is not a ranking list or a position", column, hint) from None
     if isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer():
         position = int(value)
         if not 1 <= position <= k:
-            raise fail(f"listwise label {position} is not a position between 1 and {k}", column)
+            raise fail(f"listwise label {position} is not a position between 1 and {k}", column, hint)
         return [position]
     if isinstance(value, list) and sorted(value) == list(range(1, k + 1)):
         return [int(v) for v in value]
-    raise fail(f"listwise label {value!r} must rank every position 1..{k} once, best first", column)
+    raise fail(f"listwise label {value!r} must rank every position 1..{k} once, best first", column, hint)

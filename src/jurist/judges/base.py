@@ -29,9 +29,10 @@ class JudgeConfig(BaseModel):
     scale: str | None = Field(None, description="pointwise scale: 1-5, 1-10, binary, categories:a,b,c")
     allow_tie: bool = True
     swap: bool = Field(True, description="pairwise: judge both orders and reconcile")
-    on_inconsistent: Literal["tie", "flag", "probs"] = Field(
-        "tie",
-        description="pairwise, when the two orders disagree: a tie, a flag, or the averaged probabilities decide",
+    on_inconsistent: Literal["probs", "tie", "flag"] = Field(
+        "probs",
+        description="pairwise, when the two orders disagree: the averaged probabilities decide (a tie where the "
+        "backend gives none), or always a tie, or flag the item with no winner",
     )
     rationale: Literal["before", "after", "none"] = Field(
         "after", description="ask for a rationale before the verdict (reasoning first), after it, or not at all"

@@ -51,24 +51,26 @@ class PairwiseJudge(LLMJudge):
     def _orders(self) -> list[Order]:
         return ["AB", "BA"] if self.config.swap else ["AB"]
 
-    async def _one_order(self, item: Item, order: Order) -> tuple[OrderResult, GenerateResponse | None, str | None]:
+    async def _one_order(
+        self, item: Item, order: Order
+    ) -> tuple[OrderResult, GenerateResponse | None, str | None, BackendError | None]:
         try:
             response = await self._generate(self._request_for(item, order))
         except BackendError as exc:
             if exc.fatal:
                 raise
-            return OrderResult(order=order, error=f"{exc.reason}: {exc}"), None, None
+            return OrderResult(order=order, error=f"{exc.reason}: {exc}"), None, None, exc
         try:
             found = extract(response.text, "winner", self._labels, _PATTERNS)
         except ParseError as exc:
-            return OrderResult(order=order, error=f"parse_failure: {exc}"), response, None
+            return OrderResult(order=order, error=f"parse_failure: {exc}"), response, None, None
         winner = self._to_winner(found.value)
         probs = label_probabilities(response, found.offset, self._labels)
         named = None if probs is None else {self._to_winner(k): v for k, v in probs.items()}
         if order == "BA":
             winner = _SWAP[winner]
             named = None if named is None else {_SWAP[k]: v for k, v in named.items()}
-        return OrderResult(order=order, winner=winner, probs=named), response, found.rationale
+        return OrderResult(order=order, winner=winner, probs=named), response, found.rationale, None
 
     async def _judge(self, item: Item) -> Verdict:
         orders = self._orders()
@@ -94,7 +96,9 @@ class PairwiseJudge(LLMJudge):
             reason = first_error.split(":", 1)[0]
             if reason == "parse_failure":
                 raise ParseError(first_error, raw="\n---\n".join(verdict.raw))
-            raise BackendError(first_error, reason=reason)
+            # Keep whether a later session may retry (the item is judged again on resume when it can).
+            retryable = any(r[3] is not None and r[3].retryable for r in results)
+            raise BackendError(first_error, reason=reason, retryable=retryable)
         verdict.probs = _average([o.probs for o in good])
         if len(good) == 1:
             verdict.winner = good[0].winner

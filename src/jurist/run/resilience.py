@@ -90,9 +90,11 @@ class ResilientBackend:
                 if not exc.retryable or exc.fatal:
                     raise
                 if attempt >= self.retry.max_retries:
+                    # Still transient: a later session (resume with retry_failed) may judge the item again.
                     raise BackendError(
                         f"gave up after {attempt + 1} attempts; last error: {exc}",
                         status=exc.status,
+                        retryable=True,
                         reason="retries_exhausted",
                     ) from exc
                 self.retries += 1

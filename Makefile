@@ -1,0 +1,24 @@
+# The two commands of the README. Both create .venv and install what they need on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Installs jurist (compiling llama-cpp-python on first install: several minutes), then judges the bundled
+# example with the embedded model and prints the summary. Running it again resumes: nothing is judged twice.
+demo: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	$(BIN)/jurist judge examples/pairs.jsonl --mode pairwise --out runs/demo
+
+# Lint, type-check and the whole test suite (unit, integration over loopback HTTP, end to end on the embedded model).
+test: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -q
