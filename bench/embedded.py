@@ -36,7 +36,7 @@ async def run(args: argparse.Namespace) -> None:
     config = JudgeConfig(mode="pairwise", rationale=args.rationale, allow_tie=False, on_inconsistent="tie")
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        result = await ajudge(data, out=tmp, judge=config, model=backend, options=JobOptions(cache=False))
+        result = await ajudge(data, out=tmp, config=config, model=backend, options=JobOptions(cache=False))
         wall = time.perf_counter() - start
         verdicts = result.verdicts()
     n = len(verdicts)

@@ -41,8 +41,9 @@ def main() -> None:
             a, b = (row["output_1"], row["output_2"]) if order == 0 else (row["output_2"], row["output_1"])
             messages = [{"role": "user", "content": PROMPT.format(instruction=row["input"], a=a, b=b)}]
             llm.reset()  # no reuse of the previous prompt's cache
-            out = llm.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0, logprobs=True,
-                                             top_logprobs=10)
+            out = llm.create_chat_completion(
+                messages=messages, max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=10
+            )
             prompt_tokens += out["usage"]["prompt_tokens"]
             top = out["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
             p = {"A": 0.0, "B": 0.0}
@@ -56,8 +57,10 @@ def main() -> None:
             correct[order] += picked == truth
     wall = time.perf_counter() - start
     n = len(rows)
-    print(f"| naive loop | {n} | {n / wall * 60:.1f} | {prompt_tokens / wall:.0f} | "
-          f"{(correct[0] + correct[1]) / (2 * n):.1%} | {correct[0] / n:.1%} / {correct[1] / n:.1%} |")
+    print(
+        f"| naive loop | {n} | {n / wall * 60:.1f} | {prompt_tokens / wall:.0f} | "
+        f"{(correct[0] + correct[1]) / (2 * n):.1%} | {correct[0] / n:.1%} / {correct[1] / n:.1%} |"
+    )
 
 
 if __name__ == "__main__":

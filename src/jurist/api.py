@@ -74,7 +74,9 @@ def _as_data(
         raise InputError("no items given", file="<python>")
     # Python records get the same checks as a file's: required fields per mode, types, labels, unique ids.
     rows = [
-        (number, {**it.metadata, **it.model_dump(exclude={"metadata"}, exclude_none=True)} if isinstance(it, Item) else it)
+        (number, {**it.metadata, **it.model_dump(exclude={"metadata"}, exclude_none=True)})
+        if isinstance(it, Item)
+        else (number, it)
         for number, it in enumerate(data, start=1)
     ]
     return items_from_rows(rows, mode, field_map, path="<python>", unit="item")
@@ -84,7 +86,7 @@ async def ajudge(
     data: str | Path | LoadedData | Sequence[Item | dict[str, Any]],
     *,
     out: str | Path,
-    judge: JudgeConfig | Mode,
+    config: JudgeConfig | Mode,
     model: str | Backend = "local",
     options: JobOptions | None = None,
     field_map: dict[str, str] | None = None,
@@ -93,7 +95,7 @@ async def ajudge(
 ) -> RunResult:
     """Judge every item of `data` into the run directory `out` (resuming it if it exists)."""
     options = options or JobOptions()
-    config = judge if isinstance(judge, JudgeConfig) else JudgeConfig(mode=judge)
+    config = config if isinstance(config, JudgeConfig) else JudgeConfig(mode=config)
     loaded = _as_data(data, config.mode, field_map)
     backend = make_backend(model, options.backend) if isinstance(model, str) else model
     cache = None
@@ -120,10 +122,10 @@ def judge(
     data: str | Path | LoadedData | Sequence[Item | dict[str, Any]],
     *,
     out: str | Path,
-    judge: JudgeConfig | Mode,
+    config: JudgeConfig | Mode,
     model: str | Backend = "local",
     options: JobOptions | None = None,
     field_map: dict[str, str] | None = None,
 ) -> RunResult:
     """Synchronous `ajudge`, for scripts and notebooks without an event loop."""
-    return asyncio.run(ajudge(data, out=out, judge=judge, model=model, options=options, field_map=field_map))
+    return asyncio.run(ajudge(data, out=out, config=config, model=model, options=options, field_map=field_map))

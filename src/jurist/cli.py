@@ -44,6 +44,17 @@ class _Failures(TextColumn):
         return f"[red]{failed} failed" if failed else f"{failed} failed"
 
 
+class _Rate(TextColumn):
+    """Judgments per second, worked out when the bar is drawn (4 times a second) rather than for every verdict."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+
+    def render(self, task: Any) -> Any:
+        speed = task.speed
+        return f"{speed:.1f}/s" if speed else ""
+
+
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
     # The message holds file names and data values: escape them, or rich reads "[x]" as markup.
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
@@ -185,7 +196,7 @@ def judge(
         BarColumn(),
         MofNCompleteColumn(),
         TaskProgressColumn(),
-        TextColumn("{task.fields[rate]}"),
+        _Rate(),
         TimeRemainingColumn(),
         _Failures(),
         console=err,
@@ -197,25 +208,28 @@ def judge(
     def on_start(total: int, skipped: int) -> None:
         if skipped:
             err.print(f"resuming {escape(str(out))}: {skipped} of {total} items already judged")
-        state["task"] = progress.add_task("judge", total=total, completed=skipped, failed=0, rate="")
+        state["task"] = progress.add_task("judge", total=total, completed=skipped, failed=0)
         state["failed"] = 0
         progress.start()
 
     def on_verdict(verdict: Verdict) -> None:
         state["failed"] += verdict.error is not None
-        task = progress.tasks[state["task"]]
-        speed = task.speed
-        progress.update(state["task"], advance=1, failed=state["failed"], rate=f"{speed:.1f}/s" if speed else "")
+        progress.update(state["task"], advance=1, failed=state["failed"])
 
     try:
         asyncio.run(
             ajudge(
-                loaded, out=out, judge=config, model=model, options=options, on_start=on_start, on_verdict=on_verdict
+                loaded, out=out, config=config, model=model, options=options, on_start=on_start, on_verdict=on_verdict
             )
         )
     except KeyboardInterrupt:
         progress.stop()
-        err.print(f"\n[yellow]stopped.[/] Verdicts so far are saved in {escape(str(out))}. Run the same command again to resume.")
+        # soft_wrap: no line break inside the path, which the user may copy.
+        err.print(
+            f"\n[yellow]stopped.[/] Verdicts so far are saved in {escape(str(out))}. "
+            "Run the same command again to resume.",
+            soft_wrap=True,
+        )
         sys.exit(130)
     except (InputError, ConfigError) as exc:
         progress.stop()

@@ -96,8 +96,6 @@ def _pairwise(summary: Summary, ok: list[Verdict]) -> None:
 
 
 def _pointwise(summary: Summary, ok: list[Verdict]) -> None:
-    from scipy.stats import pearsonr, spearmanr
-
     scores = [v.score for v in ok if v.score is not None]
     if scores:
         summary.outcome = {"mean_score": sum(scores) / len(scores)}
@@ -105,6 +103,9 @@ def _pointwise(summary: Summary, ok: list[Verdict]) -> None:
     summary.labelled = len(labelled)
     if not labelled:
         return
+    # Imported only when there is something to correlate: scipy.stats takes about a second to import.
+    from scipy.stats import pearsonr, spearmanr
+
     judge = [float(v.score) for v in labelled]  # type: ignore[arg-type]
     human = [float(v.label) for v in labelled]  # type: ignore[arg-type]
     summary.accuracy = sum(a == b for a, b in zip(judge, human, strict=True)) / len(labelled)

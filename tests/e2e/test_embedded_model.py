@@ -27,8 +27,9 @@ def test_pairwise_on_the_bundled_example(tmp_path: Path) -> None:
     data = tmp_path / "pairs.jsonl"
     data.write_text("\n".join(rows) + "\n")
     out = tmp_path / "run"
-    result = _jurist("judge", str(data), "--mode", "pairwise", "--out", str(out), "--rationale", "none",
-                     env_cache=tmp_path / "cache")
+    result = _jurist(
+        "judge", str(data), "--mode", "pairwise", "--out", str(out), "--rationale", "none", env_cache=tmp_path / "cache"
+    )
     assert result.returncode == 0, result.stderr
     assert "position consistency" in result.stdout
     verdicts = [json.loads(line) for line in (out / "verdicts.jsonl").read_text().splitlines()]
@@ -46,12 +47,11 @@ def test_pairwise_on_the_bundled_example(tmp_path: Path) -> None:
 
 def test_pointwise_scores_with_expected_value(tmp_path: Path) -> None:
     data = tmp_path / "points.jsonl"
-    data.write_text(
-        json.dumps({"id": "p1", "prompt": "What is 2 + 2?", "response": "2 + 2 = 4.", "label": 5}) + "\n"
-    )
+    data.write_text(json.dumps({"id": "p1", "prompt": "What is 2 + 2?", "response": "2 + 2 = 4.", "label": 5}) + "\n")
     out = tmp_path / "run"
-    result = _jurist("judge", str(data), "--mode", "pointwise", "--out", str(out), "--max-tokens", "24",
-                     env_cache=tmp_path / "cache")
+    result = _jurist(
+        "judge", str(data), "--mode", "pointwise", "--out", str(out), "--max-tokens", "24", env_cache=tmp_path / "cache"
+    )
     assert result.returncode == 0, result.stderr
     (verdict,) = [json.loads(line) for line in (out / "verdicts.jsonl").read_text().splitlines()]
     assert verdict["error"] is None

@@ -19,7 +19,9 @@ KEY_ENV = "JURIST_IT_API_KEY"
 _ID_IN_PROMPT = re.compile(r"\[id:([^\]]+)\]")
 
 
-def make_items(mode: str, n: int, *, markers: dict[int, str] | None = None, prefix: str = "item") -> list[dict[str, Any]]:
+def make_items(
+    mode: str, n: int, *, markers: dict[int, str] | None = None, prefix: str = "item"
+) -> list[dict[str, Any]]:
     """n items; the prompt of each names its id as "[id:ID]" (so server counts map back to items),
     followed by a fault marker where `markers` gives one."""
     markers = markers or {}
@@ -61,7 +63,7 @@ def judge_via_api(
         limits=Limits(max_retries=max_retries),
         cache=cache,
     )
-    result = judge(items, out=out, judge=JudgeConfig(mode=mode, **config), model="openai:fake-model", options=options)
+    result = judge(items, out=out, config=JudgeConfig(mode=mode, **config), model="openai:fake-model", options=options)
     return {v.id: v for v in result.verdicts()}
 
 

@@ -84,7 +84,9 @@ def test_rubric_hash_changes_with_content(tmp_path):
 
 def test_user_rubric_toml_and_json(tmp_path):
     toml_path = tmp_path / "brevity.toml"
-    toml_path.write_text('name = "brevity"\ncriteria = "Is it short?"\nscale = "binary"\n[descriptors]\npass = "short"\n')
+    toml_path.write_text(
+        'name = "brevity"\ncriteria = "Is it short?"\nscale = "binary"\n[descriptors]\npass = "short"\n'
+    )
     rubric = load_rubric(str(toml_path))
     assert rubric.name == "brevity" and rubric.descriptors == {"pass": "short"}
     json_path = tmp_path / "brevity.json"

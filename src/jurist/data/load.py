@@ -189,7 +189,9 @@ def _read_parquet(path: Path) -> Iterator[tuple[int, Any]]:
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for a bad file
-        raise InputError(f"cannot read Parquet: {exc}", file=str(path), hint="check that the file is complete") from None
+        raise InputError(
+            f"cannot read Parquet: {exc}", file=str(path), hint="check that the file is a complete Parquet file"
+        ) from None
     yield from enumerate(table.to_pylist(), start=1)
 
 

@@ -84,9 +84,16 @@ class LLMJudge(ABC):
 
     @property
     def fingerprint(self) -> str:
+        # Stamped on every verdict, so remembered; worked out again only if the settings were changed since.
+        settings = (self.config.model_dump_json(), self.max_tokens)
+        memo: tuple[tuple[str, int], str] | None = getattr(self, "_fingerprint_memo", None)
+        if memo is not None and memo[0] == settings:
+            return memo[1]
         identity = self.describe()
         identity.pop("jurist_version")
-        return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        fingerprint = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        self._fingerprint_memo = (settings, fingerprint)
+        return fingerprint
 
     # -- prompts -----------------------------------------------------------------------------------------
     def _variables(self, item: Item) -> dict[str, Any]:
@@ -150,6 +157,12 @@ class LLMJudge(ABC):
 
     def _failed(self, item: Item, error: ErrorInfo, raw: list[str] | None = None) -> Verdict:
         return Verdict(id=item.id, mode=self.mode, error=error, raw=raw or [])
+
+    def _unparsed(self, item: Item, exc: ParseError, response: GenerateResponse) -> Verdict:
+        """A parse failure after a call: the raw text is kept, and so are the tokens it cost."""
+        verdict = self._failed(item, ErrorInfo(reason="parse_failure", message=str(exc)), raw=[exc.raw])
+        verdict.usage = response.usage
+        return verdict
 
     @abstractmethod
     async def _judge(self, item: Item) -> Verdict: ...

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..backends.base import GenerateRequest
-from ..errors import InputError
+from ..errors import InputError, ParseError
 from ..parse import extract_ranking, label_probabilities
 from ..types import Item, Verdict
 from .base import LLMJudge
@@ -38,7 +38,10 @@ class ListwiseJudge(LLMJudge):
     async def _judge(self, item: Item) -> Verdict:
         k = len(item.responses or [])
         response = await self._generate(self.requests(item)[0])
-        ranking, offset, rationale = extract_ranking(response.text, k)
+        try:
+            ranking, offset, rationale = extract_ranking(response.text, k)
+        except ParseError as exc:
+            return self._unparsed(item, exc, response)
         labels = [str(i) for i in range(1, k + 1)]
         probs = label_probabilities(response, offset, labels) if k <= 9 else None
         return Verdict(

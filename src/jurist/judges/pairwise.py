@@ -8,7 +8,7 @@ from typing import Literal, cast
 from ..backends.base import GenerateRequest, GenerateResponse
 from ..errors import BackendError, ParseError
 from ..parse import extract, label_probabilities
-from ..types import Item, OrderResult, Verdict, Winner
+from ..types import ErrorInfo, Item, OrderResult, Verdict, Winner
 from .base import LLMJudge, sum_usage
 
 _PATTERNS = [
@@ -92,13 +92,12 @@ class PairwiseJudge(LLMJudge):
         )
         good = [o for o in outcomes if o.winner is not None]
         if not good:
+            # A failed record that still keeps every raw text and the tokens spent, and whether a later
+            # session may retry it (the item is judged again on resume when it can).
             first_error = outcomes[0].error or "unknown"
-            reason = first_error.split(":", 1)[0]
-            if reason == "parse_failure":
-                raise ParseError(first_error, raw="\n---\n".join(verdict.raw))
-            # Keep whether a later session may retry (the item is judged again on resume when it can).
             retryable = any(r[3] is not None and r[3].retryable for r in results)
-            raise BackendError(first_error, reason=reason, retryable=retryable)
+            verdict.error = ErrorInfo(reason=first_error.split(":", 1)[0], message=first_error, retryable=retryable)
+            return verdict
         verdict.probs = _average([o.probs for o in good])
         if len(good) == 1:
             verdict.winner = good[0].winner

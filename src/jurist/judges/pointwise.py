@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..backends.base import Backend, GenerateRequest
-from ..errors import ConfigError
+from ..errors import ConfigError, ParseError
 from ..parse import extract, label_probabilities
 from ..scales import Scale
 from ..types import Item, Verdict
@@ -45,7 +45,10 @@ class PointwiseJudge(LLMJudge):
 
     async def _judge(self, item: Item) -> Verdict:
         response = await self._generate(self.requests(item)[0])
-        found = extract(response.text, "score", self.scale.labels, _PATTERNS)
+        try:
+            found = extract(response.text, "score", self.scale.labels, _PATTERNS)
+        except ParseError as exc:
+            return self._unparsed(item, exc, response)
         verdict = Verdict(
             id=item.id,
             mode="pointwise",

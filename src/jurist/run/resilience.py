@@ -73,8 +73,10 @@ class ResilientBackend:
 
     async def generate(self, request: GenerateRequest) -> GenerateResponse:
         use_cache = self._cache is not None and ResponseCache.cacheable(request)
+        key = ""
         if use_cache:
-            hit = self._cache.get(self.name, request)  # type: ignore[union-attr]
+            key = request.cache_key(self.name)  # worked out once, for the lookup and the store
+            hit = self._cache.get(self.name, request, key=key)  # type: ignore[union-attr]
             if hit is not None:
                 return hit
         attempt = 0
@@ -102,7 +104,7 @@ class ResilientBackend:
                 attempt += 1
                 continue
             if use_cache:
-                self._cache.put(self.name, request, response)  # type: ignore[union-attr]
+                self._cache.put(self.name, request, response, key=key)  # type: ignore[union-attr]
             return response
 
     async def aclose(self) -> None:

@@ -113,10 +113,11 @@ async def run_judge(
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
-        for task in done:
-            exc = task.exception()
-            if exc is not None:
-                raise exc
+        # Read every finished worker's exception (several may fail at once, e.g. one 401 each): one left
+        # unread is printed with its traceback by asyncio ("Task exception was never retrieved").
+        errors = [exc for task in done if (exc := task.exception()) is not None]
+        if errors:
+            raise errors[0]
     except (asyncio.CancelledError, KeyboardInterrupt):
         interrupted = True
         for task in tasks:

@@ -58,6 +58,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import functools
 import json
 import math
 import re
@@ -210,7 +212,8 @@ def _verdict_object(body: dict[str, Any], prompt: str) -> tuple[dict[str, Any], 
             labels = [str(i) for i in range(1, k + 1)]
             field = name
         elif spec:
-            obj[name] = {"integer": 0, "number": 0, "boolean": False, "array": []}.get(spec.get("type"), "fake")
+            defaults: dict[str, Any] = {"integer": 0, "number": 0, "boolean": False, "array": []}
+            obj[name] = defaults.get(str(spec.get("type")), "fake")
     return (obj, field, labels) if field else None
 
 
@@ -259,35 +262,57 @@ def _logprobs(text: str, verdict_at: int | None, labels: list[str], top_n: int) 
     return {"content": content}
 
 
-def completion(body: dict[str, Any], prompt: str, text: str | None = None, serial: int = 0) -> dict[str, Any]:
+@functools.lru_cache(maxsize=4096)
+def _choices_json(
+    text: str, verdict_at: int | None, labels: tuple[str, ...], top_n: int, logprobs: bool
+) -> tuple[str, int]:
+    """The serialised "choices" list, the same for every prompt given this answer, and its length in tokens.
+
+    Kept: serialising the logprobs is most of the cost of an answer."""
+    content = _logprobs(text, verdict_at, list(labels), top_n) if logprobs else None
+    choice = {
+        "index": 0,
+        "message": {"role": "assistant", "content": text},
+        "logprobs": content,
+        "finish_reason": "stop",
+    }
+    tokens = len(content["content"]) if content else max(1, len(text) // 4)
+    return json.dumps([choice]), tokens
+
+
+def completion_json(body: dict[str, Any], prompt: str, text: str | None = None, serial: int = 0) -> bytes:
     """A chat-completion object answering `body` (with `text` instead of the default verdict when given)."""
     if text is None:
         text, verdict_at, labels = answer_text(body, prompt)
     else:
         verdict_at, labels = None, []
-    logprobs = _logprobs(text, verdict_at, labels, int(body.get("top_logprobs") or 0)) if body.get("logprobs") else None
-    completion_tokens = len(logprobs["content"]) if logprobs else max(1, len(text) // 4)
+    top_n = int(body.get("top_logprobs") or 0)
+    choices, completion_tokens = _choices_json(text, verdict_at, tuple(labels), top_n, bool(body.get("logprobs")))
     prompt_tokens = max(1, len(prompt) // 4)
-    return {
-        "id": f"chatcmpl-fake-{serial}",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": body.get("model", "fake-model"),
-        "system_fingerprint": "fake",
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": text},
-                "logprobs": logprobs,
-                "finish_reason": "stop",
-            }
-        ],
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        },
-    }
+    head = json.dumps(
+        {
+            "id": f"chatcmpl-fake-{serial}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": str(body.get("model", "fake-model")),
+            "system_fingerprint": "fake",
+        }
+    )
+    usage = (
+        f'{{"prompt_tokens": {prompt_tokens}, "completion_tokens": {completion_tokens}, '
+        f'"total_tokens": {prompt_tokens + completion_tokens}}}'
+    )
+    return f'{head[:-1]}, "choices": {choices}, "usage": {usage}}}'.encode()
+
+
+def completion(body: dict[str, Any], prompt: str, text: str | None = None, serial: int = 0) -> dict[str, Any]:
+    """completion_json(), parsed."""
+    data: dict[str, Any] = json.loads(completion_json(body, prompt, text, serial))
+    return data
+
+
+def _answer(body: dict[str, Any], prompt: str, serial: int, text: str | None = None) -> web.Response:
+    return web.Response(body=completion_json(body, prompt, text, serial), content_type="application/json")
 
 
 def _prompt_of(messages: list[dict[str, Any]]) -> str:
@@ -322,7 +347,7 @@ async def _chat_completions(request: web.Request) -> web.StreamResponse:
     fault = pick_fault(prompt, n) if FAULT_MARKER in prompt else None
     if fault is None:
         state.statuses["200"] += 1
-        return web.json_response(completion(body, prompt, serial=state.total))
+        return _answer(body, prompt, state.total)
     kind, arg = fault
     state.faults[kind] += 1
     if kind.isdigit():
@@ -340,13 +365,15 @@ async def _chat_completions(request: web.Request) -> web.StreamResponse:
         return web.Response(status=200, body=MALFORMED, content_type="application/json")
     elif kind == "garbage":
         state.statuses["200"] += 1
-        return web.json_response(completion(body, prompt, text=GARBAGE, serial=state.total))
+        return _answer(body, prompt, state.total, text=GARBAGE)
     state.statuses["200"] += 1
-    return web.json_response(completion(body, prompt, serial=state.total))
+    return _answer(body, prompt, state.total)
 
 
 async def _models(request: web.Request) -> web.Response:
-    return web.json_response({"object": "list", "data": [{"id": "fake-model", "object": "model", "owned_by": "jurist"}]})
+    return web.json_response(
+        {"object": "list", "data": [{"id": "fake-model", "object": "model", "owned_by": "jurist"}]}
+    )
 
 
 async def _stats(request: web.Request) -> web.Response:
@@ -382,7 +409,7 @@ async def _start(app: web.Application, sock: socket.socket) -> web.AppRunner:
     # No access log (it costs more than the answer), and a short shutdown: slow answers are not waited for.
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
     await runner.setup()
-    await web.SockSite(runner, sock, backlog=1024, shutdown_timeout=0.5).start()
+    await web.SockSite(runner, sock, backlog=1024).start()
     return runner
 
 
@@ -528,10 +555,8 @@ def main(argv: list[str] | None = None) -> None:
     state = ServerState(
         latency_ms=args.latency_ms, slow_s=args.slow_s, retry_after=args.retry_after, require_key=args.require_key
     )
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve_forever(state, args.host, args.port))
-    except KeyboardInterrupt:
-        pass
     sys.exit(0)
 
 

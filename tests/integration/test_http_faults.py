@@ -1,0 +1,165 @@
+"""Faults of a real HTTP server: what is retried, what is recorded on the item, what stops the run."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from jurist.testing import FakeOpenAIServer
+from jurist.testing.fake_openai_server import GARBAGE
+
+from .support import counts_by_item, judge_via_api, make_items, times_for
+
+
+def test_429_is_retried_after_the_retry_after_header(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    # Retry-After 0.6 s is longer than the first jittered backoff can be (at most 0.5 s), so gaps of
+    # at least 0.6 s show that the header was honoured.
+    items = make_items("pointwise", 3, markers={0: "#fault:429x2@0.6"})
+    verdicts = judge_via_api(server, items, tmp_path / "run")
+
+    assert all(v.ok for v in verdicts.values())
+    stats = server.stats(prompts=True)
+    assert counts_by_item(stats) == {"item-0000": 3, "item-0001": 1, "item-0002": 1}
+    assert stats["statuses"]["429"] == 2
+    (times,) = times_for(stats, "item-0000")
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert all(0.58 <= gap < 3.0 for gap in gaps), gaps
+
+
+@pytest.mark.parametrize(("marker", "sent"), [("#fault:500x1", 2), ("#fault:503x2@0.05", 3)])
+def test_server_errors_are_retried(server: FakeOpenAIServer, tmp_path: Path, marker: str, sent: int) -> None:
+    items = make_items("pointwise", 2, markers={1: marker})
+    verdicts = judge_via_api(server, items, tmp_path / "run")
+
+    assert verdicts["item-0001"].ok and verdicts["item-0001"].choice is not None
+    assert counts_by_item(server.stats(prompts=True)) == {"item-0000": 1, "item-0001": sent}
+
+
+def test_a_slow_answer_past_the_timeout_is_retried(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    items = make_items("pointwise", 2, markers={0: "#fault:slowx1@3"})
+    verdicts = judge_via_api(server, items, tmp_path / "run", timeout=0.4)
+
+    assert verdicts["item-0000"].ok
+    assert counts_by_item(server.stats(prompts=True))["item-0000"] == 2
+
+
+def test_an_item_that_always_times_out_is_recorded_as_failed_and_the_run_goes_on(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    items = make_items("pointwise", 6, markers={2: "#fault:slow@3"})
+    verdicts = judge_via_api(server, items, tmp_path / "run", timeout=0.4, max_retries=1)
+
+    assert len(verdicts) == 6
+    failed = verdicts["item-0002"]
+    assert failed.error is not None
+    assert failed.error.reason == "retries_exhausted"
+    assert "within 0.4s" in failed.error.message
+    assert failed.score is None
+    assert all(v.ok and v.score is not None for k, v in verdicts.items() if k != "item-0002")
+    assert counts_by_item(server.stats(prompts=True))["item-0002"] == 2  # the first try and one retry
+
+
+def test_a_dropped_connection_is_retried(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    items = make_items("pointwise", 2, markers={0: "#fault:dropx2"})
+    verdicts = judge_via_api(server, items, tmp_path / "run")
+
+    assert verdicts["item-0000"].ok
+    stats = server.stats(prompts=True)
+    assert stats["statuses"]["drop"] == 2
+    assert counts_by_item(stats)["item-0000"] == 3
+
+
+def test_a_malformed_body_is_retried_then_recorded(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    items = make_items("pointwise", 3, markers={0: "#fault:malformedx1", 1: "#fault:malformed"})
+    verdicts = judge_via_api(server, items, tmp_path / "run", max_retries=1)
+
+    assert verdicts["item-0000"].ok
+    broken = verdicts["item-0001"]
+    assert broken.error is not None and broken.error.reason == "retries_exhausted"
+    assert "not JSON" in broken.error.message
+    assert verdicts["item-0002"].ok
+    counts = counts_by_item(server.stats(prompts=True))
+    assert counts["item-0000"] == 2 and counts["item-0001"] == 2 and counts["item-0002"] == 1
+
+
+@pytest.mark.parametrize("mode", ["pointwise", "pairwise", "listwise"])
+def test_judge_text_without_a_verdict_is_a_parse_failure_that_keeps_the_raw_text(
+    server: FakeOpenAIServer, tmp_path: Path, mode: str
+) -> None:
+    items = make_items(mode, 2, markers={0: "#fault:garbage"})
+    verdicts = judge_via_api(server, items, tmp_path / "run", mode=mode)
+
+    bad = verdicts["item-0000"]
+    assert bad.error is not None and bad.error.reason == "parse_failure"
+    assert bad.raw and all(GARBAGE in raw for raw in bad.raw)
+    assert verdicts["item-0001"].ok
+    # A parse failure is the judge's answer, not a transport fault: it is not sent again.
+    per_item = 2 if mode == "pairwise" else 1
+    assert counts_by_item(server.stats(prompts=True))["item-0000"] == per_item
+
+
+def test_every_mode_reads_the_servers_verdicts(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    for mode in ("pointwise", "pairwise", "listwise"):
+        verdicts = judge_via_api(server, make_items(mode, 3), tmp_path / mode, mode=mode)
+        assert len(verdicts) == 3 and all(v.ok for v in verdicts.values()), mode
+        for v in verdicts.values():
+            assert v.usage.calls == (2 if mode == "pairwise" else 1)
+            assert v.usage.prompt_tokens > 0 and v.usage.completion_tokens > 0
+            if mode == "pointwise":
+                assert v.choice in {"1", "2", "3", "4", "5"} and v.score == float(v.choice)
+            elif mode == "listwise":
+                assert sorted(v.ranking or []) == [1, 2, 3] and v.best == (v.ranking or [0])[0]
+
+
+def test_logprobs_from_the_server_give_probabilities_on_pairwise_verdicts(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    verdicts = judge_via_api(server, make_items("pairwise", 3), tmp_path / "run", mode="pairwise")
+
+    for v in verdicts.values():
+        assert v.ok and v.orders is not None and len(v.orders) == 2
+        ab, ba = v.orders
+        # The fake always says "A" with probability 0.7; in the swapped order its "A" is the original B.
+        assert ab.winner == "A" and ba.winner == "B" and v.consistent is False
+        assert ab.probs == pytest.approx({"A": 0.7, "B": 0.15, "tie": 0.15})
+        assert ba.probs == pytest.approx({"A": 0.15, "B": 0.7, "tie": 0.15})
+        assert v.probs == pytest.approx({"A": 0.425, "B": 0.425, "tie": 0.15})
+        assert sum(v.probs.values()) == pytest.approx(1.0)
+
+
+def test_pointwise_logprobs_give_an_expected_score(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    verdicts = judge_via_api(server, make_items("pointwise", 4), tmp_path / "run")
+
+    for v in verdicts.values():
+        assert v.score_probs is not None and v.choice is not None
+        assert v.score_probs[v.choice] == pytest.approx(0.7)
+        expected = sum(float(label) * p for label, p in v.score_probs.items())
+        assert v.score_expected == pytest.approx(expected)
+
+
+def test_swap_sends_two_requests_per_pairwise_item_and_no_swap_one(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    items = make_items("pairwise", 5)
+    judge_via_api(server, items, tmp_path / "swapped", mode="pairwise")
+    stats = server.stats(prompts=True)
+    assert stats["total"] == 10
+    assert set(counts_by_item(stats).values()) == {2}
+    prompts = [p for p in stats["prompts"] if "[id:item-0003]" in p]
+    assert len(prompts) == 2  # the same item, in both orders
+    first, second = sorted(prompts, key=lambda p: p.index("The answer is 6."))
+    assert first.index("The answer is 6.") < first.index("Perhaps 7.")
+    assert second.index("Perhaps 7.") < second.index("The answer is 6.")
+
+    server.reset()
+    judge_via_api(server, items, tmp_path / "one-order", mode="pairwise", swap=False)
+    assert server.stats()["total"] == 5
+
+
+def test_the_response_cache_answers_a_repeated_run_without_requests(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    items = make_items("pointwise", 4)
+    first = judge_via_api(server, items, tmp_path / "first", cache=True)
+    assert server.stats()["total"] == 4
+    second = judge_via_api(server, items, tmp_path / "second", cache=True)
+    assert server.stats()["total"] == 4
+    assert {k: v.choice for k, v in first.items()} == {k: v.choice for k, v in second.items()}

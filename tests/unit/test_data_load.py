@@ -1,0 +1,251 @@
+"""Loading items from files: formats, field mapping, labels, and the real benchmark files without conversion."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+
+import pytest
+
+from jurist import InputError, load_items
+from jurist.data import parse_field_map
+
+from .helpers import shared
+
+ROWS = [
+    {"id": "a", "prompt": "Name a prime.", "response": "Seven.", "label": 4, "source": "unit", "len": 6},
+    {"id": "b", "prompt": "Name an even number.", "response": "Nine.", "label": 1, "source": "unit", "len": 5},
+]
+
+
+def write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def write_csv(path, rows):
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def check_rows(loaded):
+    assert [it.id for it in loaded.items] == ["a", "b"]
+    first = loaded.items[0]
+    assert first.prompt == "Name a prime." and first.response == "Seven."
+    assert first.label == 4.0
+    assert loaded.items[1].label == 1.0
+
+
+def test_jsonl(tmp_path):
+    loaded = load_items(write_jsonl(tmp_path / "d.jsonl", ROWS), "pointwise")
+    check_rows(loaded)
+    assert loaded.items[0].metadata == {"source": "unit", "len": 6}
+    assert loaded.lines == {"a": 1, "b": 2}
+    assert loaded.unit == "line"
+
+
+def test_jsonl_skips_blank_lines_and_counts_lines(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text("\n" + json.dumps(ROWS[0]) + "\n\n" + json.dumps(ROWS[1]) + "\n")
+    assert load_items(path, "pointwise").lines == {"a": 2, "b": 4}
+
+
+def test_json_list_with_line_numbers(tmp_path):
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps(ROWS, indent=2))
+    loaded = load_items(path, "pointwise")
+    check_rows(loaded)
+    assert loaded.lines["a"] == 2
+    second_at = path.read_text().splitlines().index("  {", 2) + 1
+    assert loaded.lines["b"] == second_at
+
+
+def test_csv(tmp_path):
+    loaded = load_items(write_csv(tmp_path / "d.csv", ROWS), "pointwise")
+    check_rows(loaded)
+    assert loaded.items[0].metadata == {"source": "unit", "len": "6"}  # CSV cells are text
+    assert loaded.lines == {"a": 2, "b": 3}
+
+
+def test_csv_with_multiline_cell_counts_physical_lines(tmp_path):
+    rows = [dict(ROWS[0], response="Seven.\nIt is prime."), ROWS[1]]
+    loaded = load_items(write_csv(tmp_path / "d.csv", rows), "pointwise")
+    assert loaded.items[0].response == "Seven.\nIt is prime."
+    assert loaded.lines == {"a": 2, "b": 4}
+
+
+def test_parquet(tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "d.parquet"
+    pd.DataFrame(ROWS).to_parquet(path, index=False)
+    loaded = load_items(path, "pointwise")
+    check_rows(loaded)
+    assert loaded.items[1].metadata == {"source": "unit", "len": 5}
+    assert loaded.unit == "row"
+    assert loaded.lines == {"a": 1, "b": 2}
+
+
+def test_parquet_with_missing_values(tmp_path):
+    import pandas as pd
+
+    rows = [dict(ROWS[0], label=None), ROWS[1]]
+    path = tmp_path / "d.parquet"
+    pd.DataFrame(rows).to_parquet(path, index=False)
+    loaded = load_items(path, "pointwise")
+    assert loaded.items[0].label is None  # NaN is "no label"
+    assert loaded.items[1].label == 1.0
+
+
+def test_hugging_face_saved_dataset(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    folder = tmp_path / "ds"
+    datasets.Dataset.from_list(ROWS).save_to_disk(str(folder))
+    loaded = load_items(folder, "pointwise")
+    check_rows(loaded)
+    assert loaded.items[0].metadata == {"source": "unit", "len": 6}
+    assert loaded.unit == "row"
+
+
+def test_folder_that_is_not_a_dataset(tmp_path):
+    with pytest.raises(InputError, match="not a saved dataset"):
+        load_items(tmp_path, "pointwise")
+
+
+def test_ids_numbered_when_absent(tmp_path):
+    rows = [{"prompt": "p", "response": f"r{i}"} for i in range(3)]
+    loaded = load_items(write_jsonl(tmp_path / "d.jsonl", rows), "pointwise")
+    assert [it.id for it in loaded.items] == ["0", "1", "2"]
+
+
+def test_numeric_ids_become_text(tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "d.parquet"
+    pd.DataFrame([{"id": 7, "prompt": "p", "response": "r"}, {"id": 8, "prompt": "p", "response": "r"}]).to_parquet(
+        path
+    )
+    assert [it.id for it in load_items(path, "pointwise").items] == ["7", "8"]
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [("A", "A"), ("b", "B"), ("tie", "tie"), ("Tie", "tie"), (1, "A"), (2, "B"), (0, "tie"), ("0", "tie"), (2.0, "B")],
+)
+def test_pairwise_labels(tmp_path, label, expected):
+    row = {"prompt": "p", "response_a": "x", "response_b": "y", "label": label}
+    assert load_items(write_jsonl(tmp_path / "d.jsonl", [row]), "pairwise").items[0].label == expected
+
+
+@pytest.mark.parametrize(("label", "expected"), [(4, 4.0), ("3.5", 3.5), (0.25, 0.25)])
+def test_pointwise_labels(tmp_path, label, expected):
+    row = {"prompt": "p", "response": "x", "label": label}
+    assert load_items(write_jsonl(tmp_path / "d.jsonl", [row]), "pointwise").items[0].label == expected
+
+
+@pytest.mark.parametrize(("label", "expected"), [([2, 3, 1], [2, 3, 1]), ("[3, 1, 2]", [3, 1, 2]), (2, [2])])
+def test_listwise_labels(tmp_path, label, expected):
+    row = {"prompt": "p", "responses": ["x", "y", "z"], "label": label}
+    assert load_items(write_jsonl(tmp_path / "d.jsonl", [row]), "listwise").items[0].label == expected
+
+
+def test_listwise_responses_from_csv_json_cell(tmp_path):
+    rows = [{"prompt": "p", "responses": json.dumps(["x", "y"]), "label": "[2, 1]"}]
+    item = load_items(write_csv(tmp_path / "d.csv", rows), "listwise").items[0]
+    assert item.responses == ["x", "y"] and item.label == [2, 1]
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "needle"),
+    [
+        ({"prompt": "p", "responses": ["x", "y"], "label": [1, 1]}, "label", "rank every position"),
+        ({"prompt": "p", "responses": ["x", "y"], "label": 3}, "label", "between 1 and 2"),
+        ({"prompt": "p", "responses": ["x"]}, "responses", "at least two"),
+        ({"prompt": "p", "responses": "x, y"}, "responses", "list of texts"),
+        ({"prompt": "p", "responses": ["x", 2]}, "responses", "list of texts"),
+    ],
+)
+def test_listwise_bad_records(tmp_path, row, field, needle):
+    with pytest.raises(InputError) as info:
+        load_items(write_jsonl(tmp_path / "d.jsonl", [row]), "listwise")
+    assert info.value.field == field and info.value.line == 1
+    assert needle in str(info.value)
+
+
+def test_field_mapping_and_joined_columns(tmp_path):
+    rows = [{"q": "Summarise:", "ctx": "A long text.", "out": "Short.", "gold": 5, "keep": True}]
+    mapping = parse_field_map(["prompt=q,ctx", "response=out", "label=gold"])
+    item = load_items(write_jsonl(tmp_path / "d.jsonl", rows), "pointwise", mapping).items[0]
+    assert item.prompt == "Summarise:\n\nA long text."
+    assert item.response == "Short."
+    assert item.label == 5.0
+    assert item.metadata == {"keep": True}  # mapped columns are not repeated as metadata
+
+
+def test_parse_field_map():
+    assert parse_field_map(["prompt=input", " response = output "]) == {"prompt": "input", "response": "output"}
+    for bad in ("prompt", "=x", "prompt=", "question=input"):
+        with pytest.raises(InputError):
+            parse_field_map([bad])
+
+
+def test_boolean_response_is_its_word_and_empty_response_is_kept(tmp_path):
+    rows = [{"prompt": "Is 7 prime?", "response_a": True, "response_b": ""}]
+    item = load_items(write_jsonl(tmp_path / "d.jsonl", rows), "pairwise").items[0]
+    assert item.response_a == "True"
+    assert item.response_b == ""
+
+
+# -- the real benchmark files, through field mapping only ------------------------------------------------------
+
+
+def test_llmbar_natural():
+    path = shared("llmbar/LLMBar/Natural/dataset.json")
+    mapping = parse_field_map(["prompt=input", "response_a=output_1", "response_b=output_2"])
+    loaded = load_items(path, "pairwise", mapping)
+    assert len(loaded.items) == 100
+    raw = json.loads(path.read_text())
+    first = loaded.items[0]
+    assert first.prompt == raw[0]["input"]
+    assert first.response_a == raw[0]["output_1"] and first.response_b == raw[0]["output_2"]
+    assert {it.label for it in loaded.items} <= {"A", "B"}
+    assert [it.label for it in loaded.items] == [{1: "A", 2: "B"}[r["label"]] for r in raw]
+    assert first.id == "0" and first.metadata == {}
+
+
+def test_pandalm_testset():
+    path = shared("pandalm_testset/testset-v1.json")
+    mapping = parse_field_map(
+        ["prompt=instruction,input", "response_a=response1", "response_b=response2", "label=annotator1"]
+    )
+    loaded = load_items(path, "pairwise", mapping)
+    raw = json.loads(path.read_text())
+    assert len(loaded.items) == len(raw) == 999
+    first = loaded.items[0]
+    assert first.prompt == raw[0]["instruction"] + "\n\n" + raw[0]["input"]
+    assert first.label == {0: "tie", 1: "A", 2: "B"}[raw[0]["annotator1"]]
+    labels = [it.label for it in loaded.items]
+    assert labels.count("tie") == sum(r["annotator1"] == 0 for r in raw)
+    # Other columns are kept: the other annotators' labels, for multi-annotator analyses.
+    assert first.metadata["annotator2"] == raw[0]["annotator2"]
+    assert first.metadata["idx"] == 0
+    # Rows with an empty input keep just the instruction.
+    no_input = next(i for i, r in enumerate(raw) if not r["input"])
+    assert loaded.items[no_input].prompt == raw[no_input]["instruction"]
+
+
+def test_alpaca_eval_model_outputs(tmp_path):
+    source = shared("alpaca_eval/model_outputs/alpaca-7b.json.gz")
+    with gzip.open(source, "rt", encoding="utf-8") as fh:
+        rows = json.load(fh)[:5]
+    path = tmp_path / "alpaca-7b.json"
+    path.write_text(json.dumps(rows, indent=2))
+    loaded = load_items(path, "pointwise", parse_field_map(["prompt=instruction", "response=output"]))
+    assert len(loaded.items) == 5
+    assert loaded.items[0].prompt == rows[0]["instruction"]
+    assert loaded.items[0].response == rows[0]["output"]
+    assert loaded.items[0].metadata == {"dataset": rows[0]["dataset"], "generator": "alpaca-7b"}
