@@ -31,6 +31,9 @@ class GenerateRequest(BaseModel):
     json_schema: dict[str, Any] | None = None
     # Ask for the top-k alternatives at every generated token, when the backend can give them.
     top_logprobs: int = 0
+    # The start of the answer, written for the model (only where capabilities.prefill): fewer tokens to generate
+    # one by one. The response text begins with it.
+    prefill: str = ""
 
     def cache_key(self, model: str) -> str:
         """Key of the normalised request: any change to model, prompt or decoding gives a new key."""
@@ -65,6 +68,8 @@ class Capabilities(BaseModel):
     context_length: int | None = None
     # How many requests are worth having in flight at once (1 for an in-process model).
     max_concurrency: int = 16
+    # Can start the answer with given text (GenerateRequest.prefill).
+    prefill: bool = False
     # Answer length used when the user sets none: small models ramble, so the embedded one gets a short leash.
     default_max_tokens: int = 1024
 

@@ -78,6 +78,7 @@ class LlamaCppBackend:
             logprobs=True,
             json_schema=True,
             grammar=True,
+            prefill=True,
             context_length=self._n_ctx,
             max_concurrency=1,
             default_max_tokens=64,
@@ -116,6 +117,8 @@ class LlamaCppBackend:
 
         llm = self._llm
         tokens = self._prompt_tokens(request.messages)
+        prefill = self._llm.tokenize(request.prefill.encode("utf-8"), add_bos=False, special=False)
+        tokens += prefill
         if len(tokens) + request.max_tokens > self._n_ctx:
             raise ContextOverflowError(
                 f"prompt of {len(tokens)} tokens plus {request.max_tokens} for the answer exceeds "
@@ -127,9 +130,13 @@ class LlamaCppBackend:
             llm.set_seed(request.seed)
         grammar = _grammar(json.dumps(request.json_schema, sort_keys=False)) if request.json_schema else None
         sampler = llm._init_sampler(temp=request.temperature, repeat_penalty=1.0, grammar=grammar)
-        out_bytes = b""
-        decoded = ""
-        logprobs: list[TokenLogprob] = []
+        for token in prefill:  # the grammar reads the prefilled opening as if it had been generated
+            sampler.accept(token)
+        out_bytes = request.prefill.encode("utf-8")
+        decoded = request.prefill
+        # The prefill stands first among the logprobs (with no alternatives), so text offsets line up.
+        logprobs: list[TokenLogprob] = [TokenLogprob(token=request.prefill, logprob=0.0)] if prefill else []
+        generated = 0
         finish = "length"
         n_vocab = llm.n_vocab()
         for _ in range(request.max_tokens):
@@ -141,13 +148,17 @@ class LlamaCppBackend:
             out_bytes += llm.detokenize([token], special=False)
             text_now = out_bytes.decode("utf-8", errors="ignore")
             piece, decoded = text_now[len(decoded) :], text_now
+            generated += 1
             if request.top_logprobs:
                 logprobs.append(self._token_logprobs(logits, token, piece, request.top_logprobs))
+            if grammar is not None and piece.endswith("}") and _is_json_object(decoded):
+                finish = "stop"  # the schema is satisfied: skip the forward pass that would only yield end-of-text
+                break
             llm.eval([token])
         text = out_bytes.decode("utf-8", errors="ignore")
         usage = Usage(
             prompt_tokens=len(tokens),
-            completion_tokens=len(logprobs) or _count(out_bytes),
+            completion_tokens=generated,
             cached_tokens=reused,
             calls=1,
         )
@@ -175,8 +186,11 @@ class LlamaCppBackend:
         return None
 
 
-def _count(out: bytes) -> int:
-    return 1 if out else 0
+def _is_json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
 
 
 @lru_cache(maxsize=32)
