@@ -30,7 +30,8 @@ class FakeBackend:
     ) -> None:
         self.name = name
         self.capabilities = capabilities or Capabilities(max_concurrency=8)
-        self._script = script
+        # A lone string is one reply for every request, not a sequence of one-character replies.
+        self._script: Script = [script] if isinstance(script, str) else script
         self._delay = delay_s
         self._tokens_per_char = tokens_per_char
         self.requests: list[GenerateRequest] = []
