@@ -3,7 +3,9 @@
 A plain llama-cpp-python loop as a newcomer would write it: logits_all=True, library-default threads,
 no prefix reuse across calls, the whole prompt recomputed for each order, asking for one letter.
 
-    .venv/bin/python bench/embedded_naive.py --limit 20
+    .venv/bin/python bench/embedded_naive.py --limit 100
+
+Prints: | naive loop | pairs | pairwise judgments/min | prompt tokens per pair | prompt tokens/s | Acc | Acc per order |
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ def main() -> None:
     wall = time.perf_counter() - start
     n = len(rows)
     print(
-        f"| naive loop | {n} | {n / wall * 60:.1f} | {prompt_tokens / wall:.0f} | "
+        f"| naive loop | {n} | {n / wall * 60:.1f} | {prompt_tokens / n:.0f} | {prompt_tokens / wall:.0f} | "
         f"{(correct[0] + correct[1]) / (2 * n):.1%} | {correct[0] / n:.1%} / {correct[1] / n:.1%} |"
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -82,18 +83,13 @@ class LLMJudge(ABC):
             "max_tokens": self.max_tokens,
         }
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
-        # Stamped on every verdict, so remembered; worked out again only if the settings were changed since.
-        settings = (self.config.model_dump_json(), self.max_tokens)
-        memo: tuple[tuple[str, int], str] | None = getattr(self, "_fingerprint_memo", None)
-        if memo is not None and memo[0] == settings:
-            return memo[1]
+        """Hash of everything that decides a verdict (not the jurist version). A judge is not changed after
+        construction, so it is worked out once."""
         identity = self.describe()
         identity.pop("jurist_version")
-        fingerprint = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
-        self._fingerprint_memo = (settings, fingerprint)
-        return fingerprint
+        return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     # -- prompts -----------------------------------------------------------------------------------------
     def _variables(self, item: Item) -> dict[str, Any]:
