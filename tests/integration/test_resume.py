@@ -20,7 +20,15 @@ CONCURRENCY = 8
 def _start_and_stop(args: list[str], env: dict[str, str], out: Path, log: Path, sig: int, after: int) -> int:
     """Start the CLI, send `sig` once `after` verdicts are on disk, and return its exit code."""
     with log.open("w") as err:
-        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        # Restore Ctrl-C in the child: a shell without job control starts background jobs (CI, nohup) with SIGINT
+        # ignored, the child inherits that, and Python then leaves SIGINT ignored.
+        proc = subprocess.Popen(
+            args,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
         try:
             deadline = time.monotonic() + 60
             while len(records(out)) < after:
