@@ -1,16 +1,28 @@
 """Rubrics: what to judge (criteria) and what each score means (descriptors), as versioned data files.
 
-Built-in rubrics live in `jurist/rubrics/*.toml`; a user passes a name or a path to a TOML or JSON file
-with the same fields.
+Built-in rubrics live in `jurist/rubrics/*.toml`; a user passes a name or a path to a file with the same
+fields in TOML, JSON or YAML, or to a Markdown file laid out like this:
+
+    # conciseness
+    version: 1
+    scale: 1-5
+
+    Does the response say what is needed without padding?   <- the criteria: every paragraph up to "## Scores"
+
+    ## Scores
+    - 1: Mostly padding.
+    - 5: Every sentence earns its place.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -37,20 +49,29 @@ def builtin_rubrics() -> list[str]:
     return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
+RUBRIC_SUFFIXES = (".toml", ".json", ".yaml", ".yml", ".md")
+
+
 def load_rubric(name_or_path: str) -> Rubric:
     path = Path(name_or_path)
-    if path.suffix in (".toml", ".json") and path.exists():
-        text, source = path.read_text(encoding="utf-8"), str(path)
+    if path.suffix in RUBRIC_SUFFIXES and path.exists():
+        text, source, suffix = path.read_text(encoding="utf-8"), str(path), path.suffix
     else:
         resource = resources.files("jurist") / "rubrics" / f"{name_or_path}.toml"
         if not resource.is_file():
             raise ConfigError(
                 f"unknown rubric '{name_or_path}': not a built-in ({', '.join(builtin_rubrics())}) "
-                "and not an existing .toml/.json file"
+                f"and not an existing {'/'.join(RUBRIC_SUFFIXES)} file"
             )
-        text, source = resource.read_text(encoding="utf-8"), f"built-in rubric {name_or_path}"
+        text, source, suffix = resource.read_text(encoding="utf-8"), f"built-in rubric {name_or_path}", ".toml"
     try:
-        data = json.loads(text) if source.endswith(".json") else tomllib.loads(text)
+        data = _parse(text, suffix, source)
+        # YAML and JSON read `version: 2` and `1: ...` keys as numbers; they are labels here.
+        if isinstance(data.get("descriptors"), dict):
+            data["descriptors"] = {str(k): str(v) for k, v in data["descriptors"].items()}
+        for key in ("version", "scale"):
+            if isinstance(data.get(key), int | float):
+                data[key] = str(data[key])
         rubric = Rubric.model_validate(data)
         rubric.get_scale()
     except (ValueError, ValidationError, ConfigError) as exc:  # ConfigError: a bad scale spec
@@ -59,3 +80,45 @@ def load_rubric(name_or_path: str) -> Rubric:
     if missing:
         raise ConfigError(f"{source}: descriptors {missing} are not labels of scale {rubric.scale}")
     return rubric
+
+
+def _parse(text: str, suffix: str, source: str) -> dict[str, Any]:
+    if suffix == ".json":
+        data = json.loads(text)
+    elif suffix in (".yaml", ".yml"):
+        import yaml
+
+        data = yaml.safe_load(text)
+    elif suffix == ".md":
+        data = _parse_markdown(text, source)
+    else:
+        data = tomllib.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("expected a mapping with name, criteria, scale and descriptors")
+    return data
+
+
+def _parse_markdown(text: str, source: str) -> dict[str, Any]:
+    """`# name`, optional `key: value` lines, the criteria paragraphs, then `## Scores` with `- label: text` items."""
+    lines = text.strip().splitlines()
+    if not lines or not lines[0].startswith("# "):
+        raise ValueError("a Markdown rubric starts with '# NAME'")
+    data: dict[str, Any] = {"name": lines[0][2:].strip()}
+    body: list[str] = []
+    descriptors: dict[str, str] = {}
+    in_scores = False
+    for line in lines[1:]:
+        if re.match(r"^##\s+(scores|score descriptors|descriptors)\s*$", line.strip(), re.I):
+            in_scores = True
+        elif in_scores:
+            if m := re.match(r"^\s*[-*]\s*([^:]+?)\s*:\s*(.+)$", line):
+                descriptors[m.group(1)] = m.group(2).strip()
+        elif not "".join(body).strip() and (m := re.match(r"^(version|scale)\s*:\s*(.+)$", line.strip(), re.I)):
+            data[m.group(1).lower()] = m.group(2).strip()
+        else:
+            body.append(line)
+    data["criteria"] = "\n".join(body).strip()
+    if not data["criteria"]:
+        raise ValueError(f"no criteria text in {source}: write it between the header lines and '## Scores'")
+    data["descriptors"] = descriptors
+    return data
