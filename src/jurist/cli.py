@@ -23,6 +23,7 @@ from . import __version__
 from .api import JobOptions, Limits, ajudge
 from .backends import BackendOptions
 from .data.load import load_items, parse_field_map
+from .demos import DemoConfig
 from .errors import BackendError, ConfigError, InputError, JuristError
 from .export import export_run
 from .judges import JudgeConfig
@@ -119,6 +120,15 @@ def main() -> None:
 )
 @click.option("--temperature", type=float, default=0.0, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--demos", "demos_pool", type=click.Path(path_type=Path), help="few-shot examples: a labelled data file")
+@click.option("--demos-k", type=click.IntRange(1, 32), default=2, show_default=True, help="examples per item")
+@click.option(
+    "--demos-select",
+    type=click.Choice(["fixed", "random", "bm25"]),
+    default="fixed",
+    show_default=True,
+    help="the first k, k at random (seeded), or the k most similar requests (BM25)",
+)
 @click.option("--no-structured", is_flag=True, help="do not ask for JSON-schema output or a grammar")
 @click.option("--no-cache", is_flag=True, help="do not read or write the response cache")
 @click.option(
@@ -153,6 +163,9 @@ def judge(
     max_tokens: int | None,
     temperature: float,
     seed: int,
+    demos_pool: Path | None,
+    demos_k: int,
+    demos_select: str,
     no_structured: bool,
     no_cache: bool,
     fsync: str,
@@ -175,6 +188,7 @@ def judge(
             temperature=temperature,
             seed=seed,
             structured=not no_structured,
+            demos=None if demos_pool is None else DemoConfig(pool=str(demos_pool), k=demos_k, select=demos_select),
         )
         options = JobOptions(
             backend=BackendOptions(

@@ -96,6 +96,7 @@ class Verdict(BaseModel):
     ranking: list[int] | None = None
     best: int | None = None
     # common
+    demos: list[str] | None = None  # ids of the few-shot examples shown
     rationale: str | None = None
     raw: list[str] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
@@ -104,6 +105,9 @@ class Verdict(BaseModel):
     label: str | float | list[int] | None = None
     item_hash: str = ""
     judge_fingerprint: str = ""
+    # set by a judging strategy (jurist.strategies): its name and how it decided (votes, agreement, per-judge
+    # verdicts, whether it escalated and why); None for a plain judge
+    strategy: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:

@@ -7,12 +7,13 @@ import hashlib
 import json
 import time
 from abc import ABC, abstractmethod
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import __version__
-from ..backends.base import Backend, GenerateRequest, GenerateResponse, Message
+from ..backends.base import Backend, Capabilities, GenerateRequest, GenerateResponse, Message
+from ..demos import DemoConfig, DemoPool
 from ..errors import BackendError, ConfigError, ParseError
 from ..prompts import Template, builtin_template, load_template
 from ..rubrics import Rubric, load_rubric
@@ -43,6 +44,47 @@ class JudgeConfig(BaseModel):
     seed: int | None = 0
     top_logprobs: int = Field(10, ge=0, le=20)
     structured: bool = Field(True, description="use JSON-schema output / a grammar where the backend has one")
+    demos: DemoConfig | None = Field(None, description="few-shot examples from a labelled pool")
+
+
+class JudgeBackend(Protocol):
+    """What the runner reads from a judge's backend: its name (for results) and its capabilities
+    (context length, how many requests are worth having in flight)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+
+@runtime_checkable
+class Judge(Protocol):
+    """Anything the runner can judge with: an `LLMJudge`, or a strategy wrapping judges (`jurist.strategies`).
+
+    `fingerprint` is a hash of everything that decides a verdict; a wrapper's combines its own settings with its
+    inner judges' fingerprints. `requests` and `prompt_tokens` are used to check context length before a run.
+    """
+
+    @property
+    def mode(self) -> Mode: ...
+
+    @property
+    def backend(self) -> JudgeBackend: ...
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    @property
+    def max_tokens(self) -> int: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+    def requests(self, item: Item) -> list[GenerateRequest]: ...
+
+    def prompt_tokens(self, item: Item) -> int | None: ...
+
+    async def __call__(self, item: Item) -> Verdict: ...
 
 
 class LLMJudge(ABC):
@@ -59,6 +101,12 @@ class LLMJudge(ABC):
         self.template: Template = (
             load_template(config.template, self.mode) if config.template else builtin_template(self.mode)
         )
+        self.demo_pool = DemoPool(config.demos, self.mode, seed=config.seed) if config.demos else None
+        if self.demo_pool is not None and "demos" not in self.template.system + self.template.user:
+            raise ConfigError(
+                f"template {self.template.source} has no place for few-shot examples (it never uses `demos`); "
+                "use a built-in template or add a `{% for d in demos %}` block"
+            )
 
     @property
     def max_tokens(self) -> int:
@@ -81,6 +129,7 @@ class LLMJudge(ABC):
             else {"name": self.rubric.name, "version": self.rubric.version, "hash": self.rubric.content_hash()},
             "config": self.config.model_dump(),
             "max_tokens": self.max_tokens,
+            "demos": None if self.demo_pool is None else self.demo_pool.describe(),
         }
 
     @functools.cached_property
@@ -93,7 +142,17 @@ class LLMJudge(ABC):
 
     # -- prompts -----------------------------------------------------------------------------------------
     def _variables(self, item: Item) -> dict[str, Any]:
-        return {"prompt": item.prompt, "reference": item.reference, "rubric": self.rubric}
+        demos = [{**d.model_dump(), "answer": self._demo_answer(d)} for d in self.demos_for(item)]
+        return {"prompt": item.prompt, "reference": item.reference, "rubric": self.rubric, "demos": demos}
+
+    def demos_for(self, item: Item) -> list[Item]:
+        if self.demo_pool is None:
+            return []
+        return self.demo_pool.select(item, usable=lambda d: self._demo_answer(d) is not None)
+
+    def _demo_answer(self, demo: Item) -> str | None:
+        """The answer an example shows, in the judge's answer format; None if the judge cannot show it."""
+        return None
 
     def _output_format(self, fields: dict[str, str]) -> str:
         """The answer-format sentence for JSON templates, verdict and rationale in the configured order."""
@@ -150,6 +209,8 @@ class LLMJudge(ABC):
         verdict.label = item.label
         verdict.item_hash = item.content_hash()
         verdict.judge_fingerprint = self.fingerprint
+        if self.demo_pool is not None:
+            verdict.demos = [d.id for d in self.demos_for(item)]
         return verdict
 
     def _failed(self, item: Item, error: ErrorInfo, raw: list[str] | None = None) -> Verdict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from ..backends.base import GenerateRequest
 from ..errors import InputError, ParseError
 from ..parse import extract_ranking, label_probabilities
@@ -11,6 +13,10 @@ from .base import LLMJudge
 
 class ListwiseJudge(LLMJudge):
     mode = "listwise"
+
+    def _demo_answer(self, demo: Item) -> str | None:
+        full = isinstance(demo.label, list) and len(demo.label) == len(demo.responses or []) > 1
+        return json.dumps({"ranking": demo.label}) if full else None
 
     def requests(self, item: Item) -> list[GenerateRequest]:
         responses = item.responses or []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Literal, cast
 
 from ..backends.base import GenerateRequest, GenerateResponse
@@ -32,6 +33,12 @@ class PairwiseJudge(LLMJudge):
 
     def _to_winner(self, label: str) -> Winner:
         return "tie" if label == self.template.tie_label else label  # type: ignore[return-value]
+
+    def _demo_answer(self, demo: Item) -> str | None:
+        if demo.label not in self._labels and not (demo.label == "tie" and self.config.allow_tie):
+            return None
+        label = self.template.tie_label if demo.label == "tie" else str(demo.label)
+        return json.dumps({"winner": label}) if self.template.output == "json" else f"[[{label}]]"
 
     def _request_for(self, item: Item, order: Order) -> GenerateRequest:
         first, second = (item.response_a, item.response_b) if order == "AB" else (item.response_b, item.response_a)

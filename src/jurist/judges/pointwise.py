@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from ..backends.base import Backend, GenerateRequest
 from ..errors import ConfigError, ParseError
 from ..parse import extract, label_probabilities
@@ -31,6 +33,14 @@ class PointwiseJudge(LLMJudge):
             self.scale = Scale.likert(1, 5)
         if self.rubric is not None and config.scale and self.rubric.scale != config.scale:
             raise ConfigError(f"rubric {self.rubric.name} is written for scale {self.rubric.scale}, not {config.scale}")
+
+    def _demo_answer(self, demo: Item) -> str | None:
+        if not isinstance(demo.label, int | float):
+            return None
+        label = next((o.label for o in self.scale.options if o.value == demo.label), None)
+        if label is None:
+            return None
+        return json.dumps({"score": label}) if self.template.output == "json" else f"Rating: [[{label}]]"
 
     def requests(self, item: Item) -> list[GenerateRequest]:
         labels = self.scale.labels

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from ..data.load import LoadedData
 from ..errors import BackendError, InputError
-from ..judges.base import LLMJudge
+from ..judges.base import Judge
 from ..types import Item, Verdict
 from .store import FsyncPolicy, RunStore
 
@@ -39,12 +39,26 @@ class RunOutcome(BaseModel):
 ProgressCallback = Callable[[Verdict], None]
 
 
-def check_context(judge: LLMJudge, data: LoadedData) -> None:
+def _leaves(judge: Judge) -> list[Judge]:
+    """The judges that call a model: a strategy's inner judges (`judges`), recursively, or the judge itself."""
+    inner = getattr(judge, "judges", None)
+    if not inner:
+        return [judge]
+    return [leaf for j in inner for leaf in _leaves(j)]
+
+
+def check_context(judge: Judge, data: LoadedData) -> None:
     """Fail before any call if an item cannot fit the model's context window with the judge prompt.
 
     Local models count tokens exactly; for remote ones (when a context length is known) the count is
-    estimated at 4 characters a token, which flags only texts that are clearly too long.
+    estimated at 4 characters a token, which flags only texts that are clearly too long. A strategy's inner
+    judges are checked one by one, each against its own model.
     """
+    leaves = _leaves(judge)
+    if len(leaves) > 1 or leaves[0] is not judge:
+        for leaf in leaves:
+            check_context(leaf, data)
+        return
     limit = judge.backend.capabilities.context_length
     if not limit:
         return
@@ -72,7 +86,7 @@ def _needs_judging(item: Item, previous: Verdict | None, retry_failed: bool) -> 
 
 
 async def run_judge(
-    judge: LLMJudge,
+    judge: Judge,
     data: LoadedData,
     out: Path,
     options: RunOptions | None = None,
