@@ -120,6 +120,7 @@ def main() -> None:
 )
 @click.option("--temperature", type=float, default=0.0, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--rules", help="principles put before each item: instruction_first, safety_first, or a file")
 @click.option("--demos", "demos_pool", type=click.Path(path_type=Path), help="few-shot examples: a labelled data file")
 @click.option("--demos-k", type=click.IntRange(1, 32), default=2, show_default=True, help="examples per item")
 @click.option(
@@ -163,6 +164,7 @@ def judge(
     max_tokens: int | None,
     temperature: float,
     seed: int,
+    rules: str | None,
     demos_pool: Path | None,
     demos_k: int,
     demos_select: str,
@@ -188,6 +190,7 @@ def judge(
             temperature=temperature,
             seed=seed,
             structured=not no_structured,
+            rules=rules,
             demos=None if demos_pool is None else DemoConfig(pool=str(demos_pool), k=demos_k, select=demos_select),
         )
         options = JobOptions(

@@ -122,3 +122,47 @@ def _parse_markdown(text: str, source: str) -> dict[str, Any]:
         raise ValueError(f"no criteria text in {source}: write it between the header lines and '## Scores'")
     data["descriptors"] = descriptors
     return data
+
+
+class RuleSet(BaseModel):
+    """Principles put before the item ("rule augmentation"): built-ins in `jurist/rules/*.toml`, or a user's
+    TOML file with the same fields, or a text file with one rule per line."""
+
+    name: str
+    version: str = "1"
+    rules: list[str]
+
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
+
+
+def builtin_rule_sets() -> list[str]:
+    folder = resources.files("jurist") / "rules"
+    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def load_rules(name_or_path: str) -> RuleSet:
+    path = Path(name_or_path)
+    if path.is_file() and path.suffix != ".toml":
+        rules = [line.strip().lstrip("-*").strip() for line in path.read_text(encoding="utf-8").splitlines()]
+        rules = [r for r in rules if r and not r.startswith("#")]
+        if not rules:
+            raise ConfigError(f"{path}: no rules found (one rule per line)")
+        return RuleSet(name=path.stem, rules=rules)
+    if path.is_file():
+        text, source = path.read_text(encoding="utf-8"), str(path)
+    else:
+        resource = resources.files("jurist") / "rules" / f"{name_or_path}.toml"
+        if not resource.is_file():
+            raise ConfigError(
+                f"unknown rule set '{name_or_path}': not a built-in ({', '.join(builtin_rule_sets())}) "
+                "and not an existing file"
+            )
+        text, source = resource.read_text(encoding="utf-8"), f"built-in rules {name_or_path}"
+    try:
+        rule_set = RuleSet.model_validate(tomllib.loads(text))
+    except (ValueError, ValidationError) as exc:
+        raise ConfigError(f"{source}: not a valid rule set: {exc}") from None
+    if not rule_set.rules:
+        raise ConfigError(f"{source}: the rule set is empty")
+    return rule_set

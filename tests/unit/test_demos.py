@@ -89,7 +89,7 @@ def test_a_pool_too_small_or_a_template_without_demos_fails(tmp_path: Path) -> N
     template = tmp_path / "t.toml"
     template.write_text('name = "t"\nmode = "pairwise"\nuser = "{{ prompt }} {{ response_a }} {{ response_b }}"\n')
     config = JudgeConfig(mode="pairwise", template=str(template), demos=DemoConfig(pool=_pool(tmp_path), k=1))
-    with pytest.raises(ConfigError, match="no place for few-shot examples"):
+    with pytest.raises(ConfigError, match="no place for demos"):
         make_judge(FakeBackend(["x"]), config)
 
 

@@ -71,3 +71,30 @@ def test_bad_rubric_files_say_what_is_wrong(tmp_path: Path, name: str, text: str
     with pytest.raises(ConfigError, match=message) as info:
         load_rubric(str(path))
     assert name in str(info.value)
+
+
+def test_rules_are_put_before_the_item_and_change_the_fingerprint(tmp_path: Path) -> None:
+    import asyncio
+
+    from jurist import FakeBackend, JudgeConfig, make_judge
+    from jurist.rubrics import builtin_rule_sets, load_rules
+    from jurist.types import Item
+
+    assert {"instruction_first", "safety_first"} <= set(builtin_rule_sets())
+    backend = FakeBackend(['{"winner": "A"}'])
+    judge = make_judge(backend, JudgeConfig(mode="pairwise", swap=False, rules="instruction_first"))
+    asyncio.run(judge(Item(id="1", prompt="the request", response_a="a", response_b="b")))
+    prompt = backend.requests[0].messages[-1].content
+    first_rule = load_rules("instruction_first").rules[0]
+    assert prompt.index("Rules:") < prompt.index(first_rule) < prompt.index("the request")
+    plain = make_judge(FakeBackend(["x"]), JudgeConfig(mode="pairwise", swap=False))
+    assert plain.fingerprint != judge.fingerprint
+
+    own = tmp_path / "mine.txt"
+    own.write_text("# my rules\n- Prefer the shorter answer.\n\nCheck the arithmetic.\n")
+    assert load_rules(str(own)).rules == ["Prefer the shorter answer.", "Check the arithmetic."]
+    (tmp_path / "empty.txt").write_text("# nothing\n")
+    with pytest.raises(ConfigError, match="no rules found"):
+        load_rules(str(tmp_path / "empty.txt"))
+    with pytest.raises(ConfigError, match="unknown rule set"):
+        load_rules("no_such_rules")

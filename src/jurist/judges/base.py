@@ -16,7 +16,7 @@ from ..backends.base import Backend, Capabilities, GenerateRequest, GenerateResp
 from ..demos import DemoConfig, DemoPool
 from ..errors import BackendError, ConfigError, ParseError
 from ..prompts import Template, builtin_template, load_template
-from ..rubrics import Rubric, load_rubric
+from ..rubrics import Rubric, RuleSet, load_rubric, load_rules
 from ..types import ErrorInfo, Item, Mode, Usage, Verdict
 
 
@@ -45,6 +45,7 @@ class JudgeConfig(BaseModel):
     top_logprobs: int = Field(10, ge=0, le=20)
     structured: bool = Field(True, description="use JSON-schema output / a grammar where the backend has one")
     demos: DemoConfig | None = Field(None, description="few-shot examples from a labelled pool")
+    rules: str | None = Field(None, description="principles put before the item: a built-in rule set or a file")
 
 
 class JudgeBackend(Protocol):
@@ -102,11 +103,13 @@ class LLMJudge(ABC):
             load_template(config.template, self.mode) if config.template else builtin_template(self.mode)
         )
         self.demo_pool = DemoPool(config.demos, self.mode, seed=config.seed) if config.demos else None
-        if self.demo_pool is not None and "demos" not in self.template.system + self.template.user:
-            raise ConfigError(
-                f"template {self.template.source} has no place for few-shot examples (it never uses `demos`); "
-                "use a built-in template or add a `{% for d in demos %}` block"
-            )
+        self.rule_set: RuleSet | None = load_rules(config.rules) if config.rules else None
+        for wanted, variable in ((self.demo_pool, "demos"), (self.rule_set, "rules")):
+            if wanted is not None and variable not in self.template.system + self.template.user:
+                raise ConfigError(
+                    f"template {self.template.source} has no place for {variable} (it never uses `{variable}`); "
+                    f"use a built-in template or add a `{{% for x in {variable} %}}` block"
+                )
 
     @property
     def max_tokens(self) -> int:
@@ -130,6 +133,9 @@ class LLMJudge(ABC):
             "config": self.config.model_dump(),
             "max_tokens": self.max_tokens,
             "demos": None if self.demo_pool is None else self.demo_pool.describe(),
+            "rules": None
+            if self.rule_set is None
+            else {"name": self.rule_set.name, "hash": self.rule_set.content_hash()},
         }
 
     @functools.cached_property
@@ -143,7 +149,14 @@ class LLMJudge(ABC):
     # -- prompts -----------------------------------------------------------------------------------------
     def _variables(self, item: Item) -> dict[str, Any]:
         demos = [{**d.model_dump(), "answer": self._demo_answer(d)} for d in self.demos_for(item)]
-        return {"prompt": item.prompt, "reference": item.reference, "rubric": self.rubric, "demos": demos}
+        rules = self.rule_set.rules if self.rule_set is not None else []
+        return {
+            "prompt": item.prompt,
+            "reference": item.reference,
+            "rubric": self.rubric,
+            "demos": demos,
+            "rules": rules,
+        }
 
     def demos_for(self, item: Item) -> list[Item]:
         if self.demo_pool is None:
