@@ -7,9 +7,10 @@ from .backends import Backend, BackendOptions, Capabilities, GenerateRequest, Ge
 from .backends.fake import FakeBackend
 from .data import load_items
 from .errors import BackendError, ConfigError, InputError, JuristError, ParseError
-from .judges import JudgeConfig, ListwiseJudge, PairwiseJudge, PointwiseJudge, make_judge
+from .judges import Judge, JudgeConfig, ListwiseJudge, PairwiseJudge, PointwiseJudge, make_judge
 from .run.runner import RunOptions
 from .scales import Scale
+from .strategies import Cascade, Jury, SelfConsistency
 from .summary import Summary, summarize
 from .types import Item, Usage, Verdict
 
@@ -18,6 +19,7 @@ __all__ = [
     "BackendError",
     "BackendOptions",
     "Capabilities",
+    "Cascade",
     "ConfigError",
     "FakeBackend",
     "GenerateRequest",
@@ -25,8 +27,10 @@ __all__ = [
     "InputError",
     "Item",
     "JobOptions",
+    "Judge",
     "JudgeConfig",
     "JuristError",
+    "Jury",
     "Limits",
     "ListwiseJudge",
     "PairwiseJudge",
@@ -35,6 +39,7 @@ __all__ = [
     "RunOptions",
     "RunResult",
     "Scale",
+    "SelfConsistency",
     "Summary",
     "Usage",
     "Verdict",

@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import BaseModel, Field
 
 from .backends import Backend, BackendOptions, make_backend
 from .data.load import LoadedData, items_from_rows, load_items
-from .errors import InputError
+from .errors import ConfigError, InputError
 from .judges import JudgeConfig, make_judge
+from .judges.base import Judge
 from .run.cache import ResponseCache, default_cache_path
 from .run.resilience import ResilientBackend, RetryPolicy
 from .run.runner import RunOptions, RunOutcome, run_judge
@@ -86,17 +87,38 @@ async def ajudge(
     data: str | Path | LoadedData | Sequence[Item | dict[str, Any]],
     *,
     out: str | Path,
-    config: JudgeConfig | Mode,
-    model: str | Backend = "local",
+    config: JudgeConfig | Mode | None = None,
+    model: str | Backend | None = None,
+    judge: Judge | Callable[[Backend], Judge] | None = None,
     options: JobOptions | None = None,
     field_map: dict[str, str] | None = None,
     on_start: Callable[[int, int], None] | None = None,
     on_verdict: Callable[[Verdict], None] | None = None,
 ) -> RunResult:
-    """Judge every item of `data` into the run directory `out` (resuming it if it exists)."""
+    """Judge every item of `data` into the run directory `out` (resuming it if it exists).
+
+    Say how to judge with `config` (a JudgeConfig or a mode) on `model` (default "local"), or with `judge`:
+    either a ready-made judge (e.g. a strategy from `jurist.strategies`), used as it is with its own backends,
+    or a function that builds one from the `model` backend, which then gets the retries, rate limits and
+    response cache of `options`: `judge=lambda backend: Jury([make_judge(backend, c1), make_judge(backend, c2)])`.
+    """
     options = options or JobOptions()
-    config = config if isinstance(config, JudgeConfig) else JudgeConfig(mode=config)
-    loaded = _as_data(data, config.mode, field_map)
+    if judge is not None and config is not None:
+        raise ConfigError("give either config or judge, not both (a judge carries its own configuration)")
+    if isinstance(judge, Judge):
+        if model is not None:
+            raise ConfigError("a ready-made judge brings its own backends: pass model only with a judge factory")
+        ready = _as_data(data, judge.mode, field_map)
+        return RunResult(
+            out, await run_judge(judge, ready, Path(out), options.run, on_start=on_start, on_verdict=on_verdict)
+        )
+    if judge is None and config is None:
+        raise ConfigError("say how to judge: config= (a JudgeConfig or a mode) or judge= (a judge)")
+    if config is not None:
+        config = config if isinstance(config, JudgeConfig) else JudgeConfig(mode=config)
+    # with a config, bad input is reported before a model is loaded
+    loaded: LoadedData | None = _as_data(data, config.mode, field_map) if config is not None else None
+    model = "local" if model is None else model
     backend = make_backend(model, options.backend) if isinstance(model, str) else model
     cache = None
     if options.cache:
@@ -109,7 +131,9 @@ async def ajudge(
         cache=cache,
     )
     try:
-        the_judge = make_judge(resilient, config)
+        the_judge = judge(resilient) if judge is not None else make_judge(resilient, cast(JudgeConfig, config))
+        if loaded is None:
+            loaded = _as_data(data, the_judge.mode, field_map)
         outcome = await run_judge(the_judge, loaded, Path(out), options.run, on_start=on_start, on_verdict=on_verdict)
     finally:
         await resilient.aclose()
@@ -122,10 +146,13 @@ def judge(
     data: str | Path | LoadedData | Sequence[Item | dict[str, Any]],
     *,
     out: str | Path,
-    config: JudgeConfig | Mode,
-    model: str | Backend = "local",
+    config: JudgeConfig | Mode | None = None,
+    model: str | Backend | None = None,
+    judge: Judge | Callable[[Backend], Judge] | None = None,
     options: JobOptions | None = None,
     field_map: dict[str, str] | None = None,
 ) -> RunResult:
     """Synchronous `ajudge`, for scripts and notebooks without an event loop."""
-    return asyncio.run(ajudge(data, out=out, config=config, model=model, options=options, field_map=field_map))
+    return asyncio.run(
+        ajudge(data, out=out, config=config, model=model, judge=judge, options=options, field_map=field_map)
+    )

@@ -40,6 +40,7 @@ def verdict_row(v: Verdict) -> dict[str, Any]:
         "latency_s": v.latency_s,
         "error_reason": v.error.reason if v.error else None,
         "error": v.error.message if v.error else None,
+        "strategy": json.dumps(v.strategy) if v.strategy is not None else None,
     }
 
 

@@ -2,12 +2,12 @@
 
 from ..backends.base import Backend
 from ..types import Mode
-from .base import JudgeConfig, LLMJudge
+from .base import Judge, JudgeConfig, LLMJudge
 from .listwise import ListwiseJudge
 from .pairwise import PairwiseJudge
 from .pointwise import PointwiseJudge
 
-__all__ = ["JudgeConfig", "LLMJudge", "ListwiseJudge", "PairwiseJudge", "PointwiseJudge", "make_judge"]
+__all__ = ["Judge", "JudgeConfig", "LLMJudge", "ListwiseJudge", "PairwiseJudge", "PointwiseJudge", "make_judge"]
 
 
 def make_judge(backend: Backend, config: JudgeConfig) -> LLMJudge:

@@ -1,0 +1,19 @@
+"""Judging strategies: wrappers that take judges and give a judge, so they stack (a jury of self-consistent
+judges, a cascade whose strong judge is a jury...). Each is a `jurist.judges.base.Judge` the runner accepts."""
+
+from .base import CombinedBackend, Strategy
+from .cascade import CONDITIONS, Cascade, cascade_report
+from .jury import Jury
+from .self_consistency import SelfConsistency
+from .vote import VOTE_RULES
+
+__all__ = [
+    "CONDITIONS",
+    "VOTE_RULES",
+    "Cascade",
+    "CombinedBackend",
+    "Jury",
+    "SelfConsistency",
+    "Strategy",
+    "cascade_report",
+]

@@ -1,0 +1,125 @@
+"""A cascade: a cheap judge first, and a strong one only for the items the cheap one is unsure about."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ..errors import ConfigError
+from ..judges.base import Judge
+from ..types import Item, Verdict
+from .base import Strategy, brief, confidence
+
+# When the cheap verdict is not trusted:
+#   error           it failed (parse failure, backend error)
+#   flagged         it is flagged (pairwise: the orders disagreed with on_inconsistent="flag", or one order failed)
+#   inconsistent    pairwise: the two presentation orders disagreed
+#   low_confidence  its highest probability (or, for a strategy, its vote share) is below `threshold`
+CONDITIONS: tuple[str, ...] = ("error", "flagged", "inconsistent", "low_confidence")
+
+
+class Cascade(Strategy):
+    """Judges every item with `cheap`; escalates to `strong` when the cheap verdict meets any of `escalate_when`.
+
+    An escalated item gets the strong judge's verdict, with the usage and raw texts of both. `strategy` records
+    `escalated` (True/False), `reasons`, the cheap verdict's `confidence` and the cheap verdict itself under
+    `cheap`. A verdict whose confidence is unknown (no logprobs) is not escalated for low confidence.
+    `cascade_report(verdicts)` gives the share escalated and the strong calls saved over a run.
+    """
+
+    name = "cascade"
+
+    def __init__(
+        self,
+        cheap: Judge,
+        strong: Judge,
+        escalate_when: Iterable[str] = CONDITIONS,
+        threshold: float = 0.75,
+    ) -> None:
+        if cheap.mode != strong.mode:
+            raise ConfigError(f"Cascade: the cheap judge judges {cheap.mode}, the strong one {strong.mode}")
+        super().__init__([cheap, strong])
+        conditions = sorted(set(escalate_when))
+        unknown = [c for c in conditions if c not in CONDITIONS]
+        if unknown:
+            raise ConfigError(
+                f"Cascade: unknown escalation condition(s) {unknown}; choose from {', '.join(CONDITIONS)}"
+            )
+        if not conditions:
+            raise ConfigError("Cascade: escalate_when is empty, so the strong judge would never be asked")
+        if not 0.0 < threshold <= 1.0:
+            raise ConfigError(f"Cascade: threshold is a probability in (0, 1], got {threshold}")
+        self.escalate_when = conditions
+        self.threshold = float(threshold)
+
+    @property
+    def cheap(self) -> Judge:
+        return self.judges[0]
+
+    @property
+    def strong(self) -> Judge:
+        return self.judges[1]
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "escalate_when": self.escalate_when,
+            "threshold": self.threshold if "low_confidence" in self.escalate_when else None,
+        }
+
+    def reasons(self, verdict: Verdict) -> list[str]:
+        """Why `verdict` (the cheap judge's) should be escalated; empty when it is trusted."""
+        sure = confidence(verdict)
+        found = {
+            "error": verdict.error is not None,
+            "flagged": verdict.flagged,
+            "inconsistent": verdict.consistent is False,
+            "low_confidence": verdict.error is None and sure is not None and sure < self.threshold,
+        }
+        return [c for c in self.escalate_when if found[c]]
+
+    async def _judge(self, item: Item) -> Verdict:
+        first = await self.cheap(item)
+        why = self.reasons(first)
+        details: dict[str, Any] = {
+            "name": self.name,
+            "escalated": bool(why),
+            "reasons": why,
+            "confidence": confidence(first),
+        }
+        if not why:
+            result = first.model_copy()
+            details["inner"] = first.strategy
+        else:
+            second = await self.strong(item)
+            details["cheap"] = brief(first)
+            chosen = second
+            if second.error is not None and first.error is None:
+                # the strong judge failed where the cheap one had an answer: keep that answer, and say so
+                details["strong_error"] = second.error.reason
+                chosen = first
+            result = chosen.model_copy()
+            result.usage = first.usage + second.usage
+            result.raw = [*first.raw, *second.raw]
+            details["inner"] = chosen.strategy
+        result.strategy = details
+        return result
+
+
+def cascade_report(verdicts: Sequence[Verdict]) -> dict[str, Any]:
+    """Over a run's verdicts from a Cascade: how many were escalated (and why), and how many strong-judge runs
+    the cascade saved compared with judging every item with the strong judge."""
+    records = [v.strategy for v in verdicts if v.strategy is not None and v.strategy.get("name") == "cascade"]
+    escalated = [r for r in records if r.get("escalated")]
+    reasons: dict[str, int] = {}
+    for r in escalated:
+        for reason in r.get("reasons", []):
+            reasons[reason] = reasons.get(reason, 0) + 1
+    total = len(records)
+    return {
+        "items": total,
+        "escalated": len(escalated),
+        "share_escalated": len(escalated) / total if total else 0.0,
+        "strong_runs_saved": total - len(escalated),
+        "share_saved": (total - len(escalated)) / total if total else 0.0,
+        "reasons": reasons,
+    }
