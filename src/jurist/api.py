@@ -17,6 +17,7 @@ from .judges.base import Judge
 from .run.cache import ResponseCache, default_cache_path
 from .run.resilience import ResilientBackend, RetryPolicy
 from .run.runner import RunOptions, RunOutcome, run_judge
+from .strategies.build import StrategySpec, build_judge
 from .summary import Summary, load_run, summarize
 from .types import Item, Mode, Verdict
 
@@ -90,6 +91,7 @@ async def ajudge(
     config: JudgeConfig | Mode | None = None,
     model: str | Backend | None = None,
     judge: Judge | Callable[[Backend], Judge] | None = None,
+    strategy: StrategySpec | None = None,
     options: JobOptions | None = None,
     field_map: dict[str, str] | None = None,
     on_start: Callable[[int, int], None] | None = None,
@@ -101,6 +103,8 @@ async def ajudge(
     either a ready-made judge (e.g. a strategy from `jurist.strategies`), used as it is with its own backends,
     or a function that builds one from the `model` backend, which then gets the retries, rate limits and
     response cache of `options`: `judge=lambda backend: Jury([make_judge(backend, c1), make_judge(backend, c2)])`.
+    `strategy` (a StrategySpec) wraps the judge made from `config` in self-consistency, a jury of rubrics and/or
+    a cascade to a stronger model, as the CLI's strategy options do.
     """
     options = options or JobOptions()
     if judge is not None and config is not None:
@@ -119,24 +123,40 @@ async def ajudge(
     # with a config, bad input is reported before a model is loaded
     loaded: LoadedData | None = _as_data(data, config.mode, field_map) if config is not None else None
     model = "local" if model is None else model
+    if strategy is not None and not strategy.empty and config is None:
+        raise ConfigError("strategy= wraps the judge made from config=; give a config")
     backend = make_backend(model, options.backend) if isinstance(model, str) else model
     cache = None
     if options.cache:
         cache = ResponseCache(options.cache_path or default_cache_path())
-    resilient = ResilientBackend(
-        backend,
-        retry=RetryPolicy(max_retries=options.limits.max_retries),
-        rpm=options.limits.rpm,
-        tpm=options.limits.tpm,
-        cache=cache,
-    )
+
+    def resilient_backend(inner: Backend) -> ResilientBackend:
+        return ResilientBackend(
+            inner,
+            retry=RetryPolicy(max_retries=options.limits.max_retries),
+            rpm=options.limits.rpm,
+            tpm=options.limits.tpm,
+            cache=cache,
+        )
+
+    resilient = resilient_backend(backend)
+    strong = None
+    if strategy is not None and strategy.cascade_to is not None:
+        strong = resilient_backend(make_backend(strategy.cascade_to, options.backend))
     try:
-        the_judge = judge(resilient) if judge is not None else make_judge(resilient, cast(JudgeConfig, config))
+        if judge is not None:
+            the_judge = judge(resilient)
+        elif strategy is not None and not strategy.empty:
+            the_judge = build_judge(cast(JudgeConfig, config), strategy, resilient, strong)
+        else:
+            the_judge = make_judge(resilient, cast(JudgeConfig, config))
         if loaded is None:
             loaded = _as_data(data, the_judge.mode, field_map)
         outcome = await run_judge(the_judge, loaded, Path(out), options.run, on_start=on_start, on_verdict=on_verdict)
     finally:
         await resilient.aclose()
+        if strong is not None:
+            await strong.aclose()
         if cache is not None:
             cache.close()
     return RunResult(out, outcome)
@@ -149,10 +169,20 @@ def judge(
     config: JudgeConfig | Mode | None = None,
     model: str | Backend | None = None,
     judge: Judge | Callable[[Backend], Judge] | None = None,
+    strategy: StrategySpec | None = None,
     options: JobOptions | None = None,
     field_map: dict[str, str] | None = None,
 ) -> RunResult:
     """Synchronous `ajudge`, for scripts and notebooks without an event loop."""
     return asyncio.run(
-        ajudge(data, out=out, config=config, model=model, judge=judge, options=options, field_map=field_map)
+        ajudge(
+            data,
+            out=out,
+            config=config,
+            model=model,
+            judge=judge,
+            strategy=strategy,
+            options=options,
+            field_map=field_map,
+        )
     )

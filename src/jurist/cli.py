@@ -29,6 +29,7 @@ from .export import export_run
 from .judges import JudgeConfig
 from .rubrics import builtin_rubrics
 from .run.runner import RunOptions
+from .strategies.build import StrategySpec
 from .summary import render_summary, summarize
 from .types import MODES, Verdict
 
@@ -130,6 +131,44 @@ def main() -> None:
     show_default=True,
     help="the first k, k at random (seeded), or the k most similar requests (BM25)",
 )
+@click.option(
+    "--samples", type=click.IntRange(min=2), help="self-consistency: K samples per judgment (needs --temperature > 0)"
+)
+@click.option(
+    "--aggregate",
+    type=click.Choice(["majority", "mean"]),
+    default="majority",
+    show_default=True,
+    help="self-consistency: how samples combine (mean: pointwise scores)",
+)
+@click.option(
+    "--jury-rubric",
+    "jury_rubrics",
+    multiple=True,
+    metavar="RUBRIC",
+    help="a jury of prompts: one juror per rubric (repeatable)",
+)
+@click.option(
+    "--vote",
+    type=click.Choice(["majority", "mean", "median"]),
+    default="majority",
+    show_default=True,
+    help="how the jury decides (mean/median: pointwise)",
+)
+@click.option("--cascade-to", metavar="SPEC", help="escalate unsure verdicts to this stronger model")
+@click.option(
+    "--escalate-when",
+    default="error,flagged,inconsistent,low_confidence",
+    show_default=True,
+    help="cascade: comma-separated conditions",
+)
+@click.option(
+    "--escalate-below",
+    type=float,
+    default=0.75,
+    show_default=True,
+    help="cascade: low confidence means a top probability below this",
+)
 @click.option("--no-structured", is_flag=True, help="do not ask for JSON-schema output or a grammar")
 @click.option("--no-cache", is_flag=True, help="do not read or write the response cache")
 @click.option(
@@ -165,6 +204,13 @@ def judge(
     temperature: float,
     seed: int,
     rules: str | None,
+    samples: int | None,
+    aggregate: str,
+    jury_rubrics: tuple[str, ...],
+    vote: str,
+    cascade_to: str | None,
+    escalate_when: str,
+    escalate_below: float,
     demos_pool: Path | None,
     demos_k: int,
     demos_select: str,
@@ -192,6 +238,15 @@ def judge(
             structured=not no_structured,
             rules=rules,
             demos=None if demos_pool is None else DemoConfig(pool=str(demos_pool), k=demos_k, select=demos_select),
+        )
+        strategy = StrategySpec(
+            samples=samples,
+            aggregate=aggregate,
+            jury_rubrics=list(jury_rubrics),
+            vote=vote,
+            cascade_to=cascade_to,
+            escalate_when=[c.strip() for c in escalate_when.split(",") if c.strip()],
+            threshold=escalate_below,
         )
         options = JobOptions(
             backend=BackendOptions(
@@ -236,7 +291,14 @@ def judge(
     try:
         asyncio.run(
             ajudge(
-                loaded, out=out, config=config, model=model, options=options, on_start=on_start, on_verdict=on_verdict
+                loaded,
+                out=out,
+                config=config,
+                model=model,
+                strategy=strategy,
+                options=options,
+                on_start=on_start,
+                on_verdict=on_verdict,
             )
         )
     except KeyboardInterrupt:

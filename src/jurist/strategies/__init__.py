@@ -2,6 +2,7 @@
 judges, a cascade whose strong judge is a jury...). Each is a `jurist.judges.base.Judge` the runner accepts."""
 
 from .base import CombinedBackend, Strategy
+from .build import StrategySpec, build_judge
 from .cascade import CONDITIONS, Cascade, cascade_report
 from .jury import Jury
 from .self_consistency import SelfConsistency
@@ -15,5 +16,7 @@ __all__ = [
     "Jury",
     "SelfConsistency",
     "Strategy",
+    "StrategySpec",
+    "build_judge",
     "cascade_report",
 ]

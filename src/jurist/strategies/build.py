@@ -1,0 +1,53 @@
+"""Build a stack of strategies from flat settings: what the CLI's strategy options describe.
+
+Order of stacking: model judges -> self-consistency (each sampled k times) -> jury (of rubric variants)
+-> cascade (the stack on the cheap model, escalating to a plain judge of the same settings on the strong model).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..backends.base import Backend
+from ..errors import ConfigError
+from ..judges import JudgeConfig, make_judge
+from ..judges.base import Judge
+from .cascade import CONDITIONS, Cascade
+from .jury import Jury
+from .self_consistency import SelfConsistency
+
+
+class StrategySpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    samples: int | None = Field(None, description="self-consistency: k samples per judgment (needs temperature > 0)")
+    aggregate: str = "majority"
+    jury_rubrics: list[str] = Field(default_factory=list, description="a jury of prompts: one juror per rubric")
+    vote: str = "majority"
+    cascade_to: str | None = Field(None, description="model spec of the strong judge to escalate to")
+    escalate_when: list[str] = Field(default_factory=lambda: list(CONDITIONS))
+    threshold: float = 0.75
+
+    @property
+    def empty(self) -> bool:
+        return self.samples is None and not self.jury_rubrics and self.cascade_to is None
+
+
+def build_judge(config: JudgeConfig, spec: StrategySpec, backend: Backend, strong: Backend | None = None) -> Judge:
+    """The judge for `config` on `backend`, wrapped as `spec` says; `strong` is the cascade's model."""
+    if spec.cascade_to is not None and strong is None:
+        raise ConfigError("a cascade needs the strong model's backend")
+    configs = [config.model_copy(update={"rubric": r}) for r in spec.jury_rubrics] or [config]
+
+    def one(judge_config: JudgeConfig) -> Judge:
+        judge = make_judge(backend, judge_config)
+        return SelfConsistency(judge, k=spec.samples, aggregate=spec.aggregate) if spec.samples else judge
+
+    judges = [one(c) for c in configs]
+    stacked: Judge = Jury(judges, vote=spec.vote) if spec.jury_rubrics else judges[0]
+    if spec.cascade_to is not None:
+        assert strong is not None
+        stacked = Cascade(
+            stacked, make_judge(strong, config), escalate_when=spec.escalate_when, threshold=spec.threshold
+        )
+    return stacked
