@@ -132,6 +132,12 @@ def main() -> None:
     help="the first k, k at random (seeded), or the k most similar requests (BM25)",
 )
 @click.option(
+    "--write-first",
+    type=click.Choice(["self_reference", "revision", "generated_metrics"]),
+    help="the judge writes first: its own answer as reference, a revision of the response as reference "
+    "(pointwise), or questions to judge by",
+)
+@click.option(
     "--samples", type=click.IntRange(min=2), help="self-consistency: K samples per judgment (needs --temperature > 0)"
 )
 @click.option(
@@ -204,6 +210,7 @@ def judge(
     temperature: float,
     seed: int,
     rules: str | None,
+    write_first: str | None,
     samples: int | None,
     aggregate: str,
     jury_rubrics: tuple[str, ...],
@@ -240,6 +247,7 @@ def judge(
             demos=None if demos_pool is None else DemoConfig(pool=str(demos_pool), k=demos_k, select=demos_select),
         )
         strategy = StrategySpec(
+            write_first=write_first,
             samples=samples,
             aggregate=aggregate,
             jury_rubrics=list(jury_rubrics),

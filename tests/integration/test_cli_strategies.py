@@ -70,3 +70,14 @@ def test_cascade_escalates_inconsistent_pairs(make_server: Callable[..., FakeOpe
         assert v["usage"]["calls"] == 4  # both orders on the cheap model, then both on the strong one
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["judge"]["backend"] == "openai:small+openai:strong"
+
+
+def test_write_first_from_the_cli(make_server: Callable[..., FakeOpenAIServer], tmp_path: Path) -> None:
+    server = make_server()
+    data = write_jsonl(tmp_path / "d.jsonl", make_items("pairwise", 2))
+    result = _run(server, data, tmp_path / "run", "--write-first", "self_reference")
+    assert result.exit_code == 0, result.output
+    for v in _verdicts(tmp_path / "run"):
+        assert v["strategy"]["name"] == "self_reference" and v["usage"]["calls"] == 3
+    both = _run(server, data, tmp_path / "both", "--write-first", "revision", "--samples", "2", "--temperature", "1")
+    assert both.exit_code == 2 and "choose one" in both.output

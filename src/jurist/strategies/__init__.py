@@ -1,6 +1,7 @@
 """Judging strategies: wrappers that take judges and give a judge, so they stack (a jury of self-consistent
 judges, a cascade whose strong judge is a jury...). Each is a `jurist.judges.base.Judge` the runner accepts."""
 
+from .augment import GeneratedMetrics, Revision, SelfReference
 from .base import CombinedBackend, Strategy
 from .build import StrategySpec, build_judge
 from .cascade import CONDITIONS, Cascade, cascade_report
@@ -13,8 +14,11 @@ __all__ = [
     "VOTE_RULES",
     "Cascade",
     "CombinedBackend",
+    "GeneratedMetrics",
     "Jury",
+    "Revision",
     "SelfConsistency",
+    "SelfReference",
     "Strategy",
     "StrategySpec",
     "build_judge",

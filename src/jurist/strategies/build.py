@@ -1,6 +1,6 @@
 """Build a stack of strategies from flat settings: what the CLI's strategy options describe.
 
-Order of stacking: model judges -> self-consistency (each sampled k times) -> jury (of rubric variants)
+Order of stacking: model judges -> a write-first strategy or self-consistency -> jury (of rubric variants)
 -> cascade (the stack on the cheap model, escalating to a plain judge of the same settings on the strong model).
 """
 
@@ -12,6 +12,7 @@ from ..backends.base import Backend
 from ..errors import ConfigError
 from ..judges import JudgeConfig, make_judge
 from ..judges.base import Judge
+from .augment import GeneratedMetrics, Revision, SelfReference
 from .cascade import CONDITIONS, Cascade
 from .jury import Jury
 from .self_consistency import SelfConsistency
@@ -20,6 +21,7 @@ from .self_consistency import SelfConsistency
 class StrategySpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    write_first: str | None = Field(None, description="self_reference | revision | generated_metrics")
     samples: int | None = Field(None, description="self-consistency: k samples per judgment (needs temperature > 0)")
     aggregate: str = "majority"
     jury_rubrics: list[str] = Field(default_factory=list, description="a jury of prompts: one juror per rubric")
@@ -30,7 +32,7 @@ class StrategySpec(BaseModel):
 
     @property
     def empty(self) -> bool:
-        return self.samples is None and not self.jury_rubrics and self.cascade_to is None
+        return self.samples is None and not self.jury_rubrics and self.cascade_to is None and not self.write_first
 
 
 def build_judge(config: JudgeConfig, spec: StrategySpec, backend: Backend, strong: Backend | None = None) -> Judge:
@@ -39,8 +41,16 @@ def build_judge(config: JudgeConfig, spec: StrategySpec, backend: Backend, stron
         raise ConfigError("a cascade needs the strong model's backend")
     configs = [config.model_copy(update={"rubric": r}) for r in spec.jury_rubrics] or [config]
 
+    if spec.write_first and spec.samples:
+        raise ConfigError("self-consistency and a write-first strategy both wrap the model judge: choose one")
+    write_first = {"self_reference": SelfReference, "revision": Revision, "generated_metrics": GeneratedMetrics}
+    if spec.write_first is not None and spec.write_first not in write_first:
+        raise ConfigError(f"unknown write-first strategy {spec.write_first!r}; choose {', '.join(write_first)}")
+
     def one(judge_config: JudgeConfig) -> Judge:
         judge = make_judge(backend, judge_config)
+        if spec.write_first:
+            return write_first[spec.write_first](judge)
         return SelfConsistency(judge, k=spec.samples, aggregate=spec.aggregate) if spec.samples else judge
 
     judges = [one(c) for c in configs]

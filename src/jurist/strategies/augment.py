@@ -1,0 +1,162 @@
+"""Strategies that make the judge write something first, then judge with it.
+
+- SelfReference (arena-hard): the judge's own model answers the request; that answer is the reference.
+- Revision (RevisEval): the judge's model revises the response being graded; the revision is the reference.
+- GeneratedMetrics (LLMBar "Metrics"): the judge's model writes a few questions a good response must answer
+  for this request; they are put before the item like rules.
+
+Each extra call goes to the inner judge's own backend with its decoding settings, is counted in the verdict's
+usage, and what was written is kept in `verdict.strategy`.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from ..backends.base import GenerateRequest, GenerateResponse, Message
+from ..errors import BackendError, ConfigError
+from ..judges.base import LLMJudge
+from ..rubrics import RuleSet
+from ..types import ErrorInfo, Item, Verdict
+from .base import Strategy
+
+ANSWER_PROMPT = "Answer the following request as well as you can.\n\n{prompt}"
+REVISE_PROMPT = (
+    "Here is a request and a response to it. Rewrite the response so that it fully and correctly does what the "
+    "request asks, changing as little as needed. Reply with the improved response only.\n\n"
+    "# Request\n{prompt}\n\n# Response\n{response}"
+)
+METRICS_PROMPT = (
+    "Write {n} short questions that a judge should ask to decide whether a response to the request below is good: "
+    "what must it contain, which instructions must it follow, what would make it wrong? One question per line, "
+    "nothing else.\n\n# Request\n{prompt}"
+)
+
+
+class _WriteFirst(Strategy):
+    """A strategy around one model judge that first makes one extra call and then judges a changed item."""
+
+    def __init__(self, judge: LLMJudge, max_tokens: int = 512) -> None:
+        if not isinstance(judge, LLMJudge):
+            raise ConfigError(f"{type(self).__name__} wraps a model judge (an LLMJudge, e.g. from make_judge)")
+        if max_tokens < 1:
+            raise ConfigError(f"{type(self).__name__}: max_tokens must be at least 1")
+        super().__init__([judge])
+        self.inner = judge
+        self.write_tokens = max_tokens
+
+    def settings(self) -> dict[str, Any]:
+        return {"max_tokens": self.write_tokens, "prompt": self._prompt_template()}
+
+    def _prompt_template(self) -> str:
+        raise NotImplementedError
+
+    async def _write(self, text: str) -> GenerateResponse:
+        config = self.inner.config
+        request = GenerateRequest(
+            messages=(Message(role="user", content=text),),
+            max_tokens=self.write_tokens,
+            temperature=config.temperature,
+            seed=config.seed,
+        )
+        return await self.inner.backend.generate(request)
+
+    async def _judge(self, item: Item) -> Verdict:
+        try:
+            written = await self._write(self._ask(item))
+        except BackendError as exc:
+            if exc.fatal:
+                raise
+            error = ErrorInfo(reason=exc.reason, message=f"{self.name}: {exc}", retryable=exc.retryable)
+            return Verdict(id=item.id, mode=self.mode, error=error)
+        verdict = await self._judge_with(item, written.text.strip())
+        verdict.usage = verdict.usage + written.usage
+        verdict.raw = [written.text, *verdict.raw]
+        verdict.strategy = {"name": self.name, "written": written.text.strip(), **(verdict.strategy or {})}
+        return verdict
+
+    def _ask(self, item: Item) -> str:
+        raise NotImplementedError
+
+    async def _judge_with(self, item: Item, text: str) -> Verdict:
+        raise NotImplementedError
+
+
+class SelfReference(_WriteFirst):
+    """The judge answers the request itself and judges against its own answer (items that bring a reference
+    keep theirs, and no extra call is made)."""
+
+    name = "self_reference"
+
+    def _prompt_template(self) -> str:
+        return ANSWER_PROMPT
+
+    def _ask(self, item: Item) -> str:
+        return ANSWER_PROMPT.format(prompt=item.prompt)
+
+    async def _judge(self, item: Item) -> Verdict:
+        if item.reference:
+            verdict = await self.inner(item)
+            verdict.strategy = {"name": self.name, "written": None, "reference": "given"}
+            return verdict
+        return await super()._judge(item)
+
+    async def _judge_with(self, item: Item, text: str) -> Verdict:
+        return await self.inner(item.model_copy(update={"reference": text}))
+
+
+class Revision(_WriteFirst):
+    """RevisEval: the response is revised by the judge's model and the revision serves as the reference.
+    Pointwise only: in a pair, revising one side would favour it."""
+
+    name = "revision"
+
+    def __init__(self, judge: LLMJudge, max_tokens: int = 512) -> None:
+        super().__init__(judge, max_tokens)
+        if self.mode != "pointwise":
+            raise ConfigError(f"Revision grades one response against its revision: pointwise only, not {self.mode}")
+
+    def _prompt_template(self) -> str:
+        return REVISE_PROMPT
+
+    def _ask(self, item: Item) -> str:
+        return REVISE_PROMPT.format(prompt=item.prompt, response=item.response)
+
+    async def _judge_with(self, item: Item, text: str) -> Verdict:
+        return await self.inner(item.model_copy(update={"reference": text}))
+
+
+class GeneratedMetrics(_WriteFirst):
+    """LLMBar's "Metrics": the judge first writes `n` questions for this request, then judges with them
+    shown before the item (the template needs a `rules` block, as the built-in ones have)."""
+
+    name = "generated_metrics"
+
+    def __init__(self, judge: LLMJudge, n: int = 3, max_tokens: int = 256) -> None:
+        super().__init__(judge, max_tokens)
+        if n < 1:
+            raise ConfigError("GeneratedMetrics: n must be at least 1")
+        template = judge.template
+        if "rules" not in template.system + template.user:
+            raise ConfigError(f"GeneratedMetrics: template {template.source} has no `rules` block to show them in")
+        self.n = n
+
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(), "n": self.n}
+
+    def _prompt_template(self) -> str:
+        return METRICS_PROMPT
+
+    def _ask(self, item: Item) -> str:
+        return METRICS_PROMPT.format(n=self.n, prompt=item.prompt)
+
+    async def _judge_with(self, item: Item, text: str) -> Verdict:
+        questions = [q for line in text.splitlines() if (q := re.sub(r"^\s*(?:[-*]|\d+[.)])\s*", "", line).strip())]
+        judge = copy.copy(self.inner)  # the same judge, showing this item's questions with its own rules
+        own = self.inner.rule_set.rules if self.inner.rule_set is not None else []
+        judge.rule_set = RuleSet(name="generated", rules=[*own, *questions[: self.n]])
+        verdict = await judge(item)
+        verdict.strategy = {"metrics": questions[: self.n]}
+        return verdict
