@@ -10,9 +10,9 @@ from .errors import BackendError, ConfigError, InputError, JuristError, ParseErr
 from .judges import Judge, JudgeConfig, ListwiseJudge, PairwiseJudge, PointwiseJudge, make_judge
 from .run.runner import RunOptions
 from .scales import Scale
-from .strategies import Cascade, Jury, SelfConsistency
+from .strategies import Cascade, Debate, Interview, Jury, PeerDiscussion, SelfConsistency
 from .summary import Summary, summarize
-from .types import Item, Usage, Verdict
+from .types import Item, Turn, Usage, Verdict
 
 __all__ = [
     "Backend",
@@ -21,10 +21,12 @@ __all__ = [
     "Capabilities",
     "Cascade",
     "ConfigError",
+    "Debate",
     "FakeBackend",
     "GenerateRequest",
     "GenerateResponse",
     "InputError",
+    "Interview",
     "Item",
     "JobOptions",
     "Judge",
@@ -35,12 +37,14 @@ __all__ = [
     "ListwiseJudge",
     "PairwiseJudge",
     "ParseError",
+    "PeerDiscussion",
     "PointwiseJudge",
     "RunOptions",
     "RunResult",
     "Scale",
     "SelfConsistency",
     "Summary",
+    "Turn",
     "Usage",
     "Verdict",
     "__version__",

@@ -5,6 +5,9 @@ from .augment import GeneratedMetrics, Revision, SelfReference
 from .base import CombinedBackend, Strategy
 from .build import StrategySpec, build_judge
 from .cascade import CONDITIONS, Cascade, cascade_report
+from .debate import Debate
+from .discussion import PeerDiscussion
+from .interview import Interview
 from .jury import Jury
 from .self_consistency import SelfConsistency
 from .vote import VOTE_RULES
@@ -14,8 +17,11 @@ __all__ = [
     "VOTE_RULES",
     "Cascade",
     "CombinedBackend",
+    "Debate",
     "GeneratedMetrics",
+    "Interview",
     "Jury",
+    "PeerDiscussion",
     "Revision",
     "SelfConsistency",
     "SelfReference",

@@ -1,0 +1,204 @@
+"""A debate (after ChatEval, Chan et al. 2023): judges with different roles argue over an item for a few rounds,
+each seeing what the others said, then each gives a final verdict and a vote decides."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..backends.base import GenerateRequest
+from ..errors import BackendError, ConfigError, ParseError
+from ..judges.base import Judge, LLMJudge
+from ..types import Item, Usage, Verdict
+from ._dialogue import ask, base_request, extended, failure, labels, model_judges, prompt_hash, read, stance
+from .base import Strategy
+from .vote import aggregate
+
+DEFAULT_ROLES: tuple[str, ...] = (
+    "critic: look for errors, omissions and weak reasoning in the responses",
+    "advocate of the user's needs: ask which response actually helps the person who asked",
+    "fact checker: check every factual claim and calculation in the responses",
+)
+DEBATE_VOTES: tuple[str, ...] = ("majority", "mean", "median")
+
+_ARGUE = """\
+You are judge {me} of a panel of {n} judges deciding this case together by debate.
+Your role on the panel: {role}.
+
+{transcript}
+
+This is round {round} of {rounds} of the debate. Do not answer in the format asked for above yet. Instead write a \
+short argument (at most about 150 words) from your role's point of view: say which verdict you currently hold and \
+why, and answer the other judges' points where you disagree with them. Finish with one line giving your current \
+verdict as [[LABEL]], where LABEL is one of: {labels}."""
+
+_FINAL = """\
+You are judge {me} of a panel of {n} judges that has debated this case. Your role on the panel: {role}.
+
+{transcript}
+
+The debate is over. Weigh all the arguments, keep or change your mind, and give your final verdict now, in exactly \
+the answer format asked for above."""
+
+
+class Debate(Strategy):
+    """A panel of model judges debates each item for `rounds` rounds, then votes.
+
+    Each debater (an `LLMJudge`; debaters may use different models) has a role: `roles`, one per judge, or the
+    defaults (critic, advocate of the user's needs, fact checker, repeated for larger panels). Each debater sees its
+    own judge's prompt for the item (pairwise: responses in the given order, A then B) and every argument made in
+    the earlier rounds; within a round the debaters speak at once. After the last round each gives a final verdict
+    in its judge's normal answer format, read with the judge's own parsing, and `vote` (majority; pointwise also
+    mean or median) combines them as a jury does. Calls use each judge's decoding settings; the argument turns are
+    free text (no JSON schema).
+
+    A debater whose call fails (or whose final answer cannot be read) is left out from then on and listed in
+    `strategy["failed"]`; if all fail, the verdict is a failure. `strategy` holds `transcript` (round, debater,
+    role, text and the verdict the argument ended with), each debater's final verdict under `debaters`, `votes`,
+    `agreement` and `disagreement`. Usage and raw texts are summed over every call. Listwise is not supported.
+    """
+
+    name = "debate"
+
+    def __init__(
+        self,
+        judges: Sequence[Judge],
+        rounds: int = 2,
+        roles: Sequence[str] | None = None,
+        vote: str = "majority",
+    ) -> None:
+        if len(judges) < 2:
+            raise ConfigError(f"Debate needs at least 2 debaters, got {len(judges)}")
+        debaters = model_judges("Debate", judges)
+        if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+            raise ConfigError(f"Debate needs rounds >= 1 (an integer), got {rounds!r}")
+        if roles is None:
+            chosen = [DEFAULT_ROLES[i % len(DEFAULT_ROLES)] for i in range(len(debaters))]
+        else:
+            if isinstance(roles, str) or len(roles) != len(debaters):
+                count = "one string" if isinstance(roles, str) else f"{len(roles)} roles"
+                raise ConfigError(f"Debate: {count} for {len(debaters)} judges; give a list with one role per judge")
+            if any(not isinstance(r, str) or not r.strip() for r in roles):
+                raise ConfigError("Debate: every role must be a non-empty string")
+            chosen = [r.strip() for r in roles]
+        if vote not in DEBATE_VOTES:
+            raise ConfigError(
+                f"Debate: unknown or unsupported vote rule {vote!r}; choose one of {', '.join(DEBATE_VOTES)}"
+            )
+        if vote != "majority" and debaters[0].mode != "pointwise":
+            raise ConfigError(f"Debate: vote {vote!r} needs scores, which only pointwise judges give; use majority")
+        self._fan_out = len(debaters)
+        super().__init__(debaters)
+        self.debaters: tuple[LLMJudge, ...] = tuple(debaters)
+        self.rounds = rounds
+        self.roles = chosen
+        self.vote = vote
+        self.allow_tie = all(j.config.allow_tie for j in self.debaters)
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "rounds": self.rounds,
+            "roles": self.roles,
+            "vote": self.vote,
+            "prompt": prompt_hash(_ARGUE, _FINAL),
+        }
+
+    # -- prompts -----------------------------------------------------------------------------------------
+    def _transcript(self, me: int, transcript: list[dict[str, Any]]) -> str:
+        if not transcript:
+            return "No arguments have been made yet: you speak first."
+        lines = ["The debate so far:"]
+        for turn in transcript:
+            who = "you" if turn["debater"] == me else f"judge {turn['debater'] + 1}"
+            lines.append(f"[Round {turn['round']}, {who} ({turn['role']})]\n{turn['text'].strip()}")
+        return "\n\n".join(lines)
+
+    def _argue(self, base: GenerateRequest, me: int, round_: int, transcript: list[dict[str, Any]]) -> GenerateRequest:
+        note = _ARGUE.format(
+            me=me + 1,
+            n=len(self.debaters),
+            role=self.roles[me],
+            transcript=self._transcript(me, transcript),
+            round=round_,
+            rounds=self.rounds,
+            labels=", ".join(labels(self.debaters[me])),
+        )
+        return extended(base, note, free_text=True)
+
+    def _final(self, base: GenerateRequest, me: int, transcript: list[dict[str, Any]]) -> GenerateRequest:
+        note = _FINAL.format(
+            me=me + 1, n=len(self.debaters), role=self.roles[me], transcript=self._transcript(me, transcript)
+        )
+        return extended(base, note, free_text=False)
+
+    # -- judging -----------------------------------------------------------------------------------------
+    async def _judge(self, item: Item) -> Verdict:
+        n = len(self.debaters)
+        bases = [base_request(j, item) for j in self.debaters]
+        usage = [Usage() for _ in range(n)]
+        raw: list[list[str]] = [[] for _ in range(n)]
+        errors: dict[int, BackendError | ParseError] = {}
+        transcript: list[dict[str, Any]] = []
+
+        for round_ in range(1, self.rounds + 1):
+            active = [i for i in range(n) if i not in errors]
+            said = list(transcript)  # everyone in this round sees the same earlier rounds
+            replies = await self._all([ask(self.debaters[i], self._argue(bases[i], i, round_, said)) for i in active])
+            for i, reply in zip(active, replies, strict=True):
+                if isinstance(reply, BackendError):
+                    errors[i] = reply
+                    continue
+                usage[i] = usage[i] + reply.usage
+                raw[i].append(reply.text)
+                transcript.append(
+                    {
+                        "round": round_,
+                        "debater": i,
+                        "role": self.roles[i],
+                        "text": reply.text,
+                        "verdict": stance(self.debaters[i], reply.text),
+                    }
+                )
+
+        active = [i for i in range(n) if i not in errors]
+        finals = await self._all([ask(self.debaters[i], self._final(bases[i], i, transcript)) for i in active])
+        verdicts: dict[int, Verdict] = {}
+        for i, reply in zip(active, finals, strict=True):
+            if isinstance(reply, BackendError):
+                errors[i] = reply
+                continue
+            usage[i] = usage[i] + reply.usage
+            raw[i].append(reply.text)
+            try:
+                verdicts[i] = read(self.debaters[i], item, reply)
+            except ParseError as exc:
+                errors[i] = exc
+        ordered: list[Verdict] = []
+        for i, judge in enumerate(self.debaters):
+            verdict = verdicts[i] if i in verdicts else failure(item, judge, errors[i], usage[i], raw[i])
+            verdict.usage = usage[i]
+            verdict.raw = raw[i]
+            verdict.judge_fingerprint = judge.fingerprint
+            ordered.append(verdict)
+
+        result = aggregate(
+            item,
+            self.mode,
+            ordered,
+            rule=self.vote,
+            weights=[1.0] * n,
+            allow_tie=self.allow_tie,
+            members="debaters",
+        )
+        details = result.strategy or {}
+        for record, role in zip(details.get("debaters", []), self.roles, strict=True):
+            record["role"] = role
+        result.strategy = {
+            "name": self.name,
+            "rounds": self.rounds,
+            "vote": self.vote,
+            "roles": self.roles,
+            "transcript": transcript,
+            **details,
+        }
+        return result
