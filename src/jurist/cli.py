@@ -100,6 +100,13 @@ def main() -> None:
     metavar="KEY=COLUMN",
     help="map a column to a field, e.g. --field prompt=input (repeatable; COLUMN may be a,b to join)",
 )
+@click.option(
+    "--turn-scope",
+    type=click.Choice(["final", "each"]),
+    default="final",
+    show_default=True,
+    help="conversations (items with turns): judge the last assistant turn, or each one (pointwise; score = mean)",
+)
 @click.option("--no-swap", is_flag=True, help="pairwise: judge one order only (no position-bias control)")
 @click.option(
     "--on-inconsistent",
@@ -202,6 +209,7 @@ def judge(
     scale: str | None,
     template: str | None,
     fields: tuple[str, ...],
+    turn_scope: str,
     no_swap: bool,
     on_inconsistent: str,
     no_tie: bool,
@@ -244,6 +252,7 @@ def judge(
             seed=seed,
             structured=not no_structured,
             rules=rules,
+            turn_scope=turn_scope,
             demos=None if demos_pool is None else DemoConfig(pool=str(demos_pool), k=demos_k, select=demos_select),
         )
         strategy = StrategySpec(

@@ -41,6 +41,7 @@ def verdict_row(v: Verdict) -> dict[str, Any]:
         "error_reason": v.error.reason if v.error else None,
         "error": v.error.message if v.error else None,
         "strategy": json.dumps(v.strategy) if v.strategy is not None else None,
+        "per_turn": json.dumps(v.per_turn) if v.per_turn is not None else None,
     }
 
 

@@ -4,6 +4,7 @@ Built-in templates are TOML files in `jurist/templates/` with jinja2 text. Users
 - their own TOML template (same fields), or
 - a JSONL/JSON file in MT-Bench's format (`system_prompt`, `prompt_template` with {question}/{answer}/...
   placeholders, `type` single|pairwise, `output_format` "[[rating]]" or "[[A]]"), optionally `FILE#NAME` to pick one.
+  Its "-multi-turn" templates ({question_1}, {answer_1}, {question_2}, {answer_2}, ...) judge two-turn items.
 """
 
 from __future__ import annotations
@@ -34,6 +35,19 @@ _MT_BENCH_FIELDS = {
     "answer_b": "response_b",
     "ref_answer_1": "reference",
 }
+# MT-Bench's two-turn placeholders: filled from an item with one earlier exchange (`turns`) and its final turn.
+_MT_BENCH_MULTI_TURN = {
+    "question_1",
+    "question_2",
+    "answer_1",
+    "answer_2",
+    "answer_a_1",
+    "answer_b_1",
+    "answer_a_2",
+    "answer_b_2",
+    "ref_answer_1",
+    "ref_answer_2",
+}
 
 
 class Template(BaseModel):
@@ -59,9 +73,15 @@ class Template(BaseModel):
             return False
         return "ref_answer_1" in _format_fields(self.user + self.system)
 
+    @property
+    def multi_turn(self) -> bool:
+        """An MT-Bench two-turn template (it has placeholders such as {question_2})."""
+        fields = _format_fields(self.user + self.system) if self.engine == "format" else set()
+        return bool(fields & (_MT_BENCH_MULTI_TURN - {"ref_answer_1"}))
+
     def render(self, variables: dict[str, Any]) -> tuple[Message, ...]:
         if self.engine == "format":
-            values = {key: variables.get(var) or "" for key, var in _MT_BENCH_FIELDS.items()}
+            values = self._format_values(variables)
             system, user = self.system.format(**values), self.user.format(**values)
         else:
             try:
@@ -72,6 +92,46 @@ class Template(BaseModel):
         messages = [Message(role="system", content=system)] if system.strip() else []
         messages.append(Message(role="user", content=user))
         return tuple(messages)
+
+    def _format_values(self, variables: dict[str, Any]) -> dict[str, str]:
+        """The values of an MT-Bench template's placeholders: single-turn ones from the final turn, two-turn ones
+        from the item's one earlier exchange and its final turn. What cannot be filled is a ConfigError."""
+        turns = variables.get("turns") or []
+        if not self.multi_turn:
+            if turns:
+                raise ConfigError(
+                    f"template {self.source} is single-turn, but item '{variables.get('id')}' is a conversation "
+                    f"({len(turns)} earlier turns that the template has no place for); use a -multi-turn template "
+                    "for two-turn items, or a built-in / jinja template with a {% if turns %} block"
+                )
+            return {key: variables.get(var) or "" for key, var in _MT_BENCH_FIELDS.items()}
+        if len(turns) != 2:
+            raise ConfigError(
+                f"template {self.source} judges the second turn of a two-turn conversation, but item "
+                f"'{variables.get('id')}' has {len(turns) // 2 + 1} turn(s); "
+                "give items with exactly one earlier exchange in turns (user, assistant). "
+                "With turn_scope 'each' the first turn has none: use turn_scope 'final'"
+            )
+        earlier_answer = turns[1]["content"]
+        values = {
+            "question_1": turns[0]["content"],
+            "answer_1": earlier_answer,
+            "answer_a_1": earlier_answer,  # the candidates share the earlier turns
+            "answer_b_1": earlier_answer,
+            "question_2": variables.get("prompt") or "",
+            "answer_2": variables.get("response") or "",
+            "answer_a_2": variables.get("response_a") or "",
+            "answer_b_2": variables.get("response_b") or "",
+            "ref_answer_2": variables.get("reference") or "",
+            "ref_answer_1": str((variables.get("metadata") or {}).get("ref_answer_1") or ""),
+        }
+        if "ref_answer_1" in _format_fields(self.user + self.system) and not values["ref_answer_1"]:
+            raise ConfigError(
+                f"template {self.source} shows a reference answer for each turn, but item "
+                f"'{variables.get('id')}' has no ref_answer_1: "
+                "give the first turn's reference in a ref_answer_1 column and the second's as reference"
+            )
+        return values
 
 
 @functools.lru_cache(maxsize=256)
@@ -152,11 +212,13 @@ def _load_mt_bench_style(path: Path, text: str, mode: Mode, wanted: str, with_re
     entry = chosen[0]
     if entry.get("type") != kind:
         raise ConfigError(f"{path}#{entry.get('name')}: a {entry.get('type')} template cannot judge {mode}")
-    unknown = _format_fields(entry["prompt_template"] + entry.get("system_prompt", "")) - set(_MT_BENCH_FIELDS)
+    unknown = _format_fields(entry["prompt_template"] + entry.get("system_prompt", "")) - (
+        set(_MT_BENCH_FIELDS) | _MT_BENCH_MULTI_TURN
+    )
     if unknown:
         raise ConfigError(
-            f"{path}#{entry.get('name')}: placeholders {sorted(unknown)} need multi-turn items, "
-            f"which this judge does not handle; use a single-turn template"
+            f"{path}#{entry.get('name')}: unknown placeholders {sorted(unknown)}; jurist fills "
+            f"{', '.join(sorted(set(_MT_BENCH_FIELDS) | _MT_BENCH_MULTI_TURN))}"
         )
     return Template(
         name=str(entry.get("name", path.stem)),

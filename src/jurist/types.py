@@ -11,6 +11,17 @@ from pydantic import BaseModel, ConfigDict, Field
 Mode = Literal["pointwise", "pairwise", "listwise"]
 MODES: tuple[Mode, ...] = ("pointwise", "pairwise", "listwise")
 Winner = Literal["A", "B", "tie"]
+Role = Literal["user", "assistant"]
+TurnScope = Literal["final", "each"]
+
+
+class Turn(BaseModel):
+    """One message of a conversation: what the user said, or what the assistant answered."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Role
+    content: str
 
 
 class Usage(BaseModel):
@@ -39,6 +50,10 @@ class Item(BaseModel):
 
     Labels are normalised on load: pairwise "A" | "B" | "tie"; pointwise a number;
     listwise a ranking of 1-based positions, best first (a single int means only the best is known).
+
+    Multi-turn items: `turns` holds the earlier conversation (user first, alternating, ending with an assistant
+    turn); `prompt` is the user's final request and `response` (`response_a`/`response_b`, `responses`) the
+    answer(s) to it that are judged. The loader accepts other shapes of a conversation and brings them to this one.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -51,11 +66,21 @@ class Item(BaseModel):
     responses: list[str] | None = None
     reference: str | None = None
     label: str | float | list[int] | None = None
+    turns: list[Turn] | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     def content_hash(self) -> str:
         """Hash of everything the judge sees, so an edited item is never matched to a stale verdict."""
-        payload = [self.prompt, self.response, self.response_a, self.response_b, self.responses, self.reference]
+        payload: list[Any] = [
+            self.prompt,
+            self.response,
+            self.response_a,
+            self.response_b,
+            self.responses,
+            self.reference,
+        ]
+        if self.turns:  # only then, so a single-turn item keeps the hash it always had
+            payload.append([[t.role, t.content] for t in self.turns])
         return hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:16]
 
 
@@ -86,6 +111,9 @@ class Verdict(BaseModel):
     choice: str | None = None
     score_expected: float | None = None
     score_probs: dict[str, float] | None = None
+    # turn_scope "each": one record per assistant turn ({"turn", "score", "choice", "rationale"}); `score` is
+    # their mean
+    per_turn: list[dict[str, Any]] | None = None
     # pairwise
     winner: Winner | None = None
     probs: dict[str, float] | None = None

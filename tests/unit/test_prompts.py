@@ -152,11 +152,12 @@ def test_mt_bench_unknown_name_lists_the_names():
 
 
 @pytest.mark.parametrize(("name", "mode"), [("pair-v2-multi-turn", "pairwise"), ("single-v1-multi-turn", "pointwise")])
-def test_mt_bench_multi_turn_templates_are_refused(name, mode):
+def test_mt_bench_multi_turn_templates_load_for_two_turn_items(name, mode):
+    # they used to be refused; multi-turn items now fill them (tests/unit/test_multiturn.py renders them)
     path = str(shared(MT_BENCH))
-    with pytest.raises(ConfigError) as info:
-        load_template(f"{path}#{name}", mode)
-    assert "multi-turn" in str(info.value)
+    template = load_template(f"{path}#{name}", mode)
+    assert template.multi_turn and template.engine == "format"
+    assert not load_template(path, mode).multi_turn  # the default pick is still a single-turn template
 
 
 def test_mt_bench_template_of_the_wrong_type_is_refused():

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..types import Item, Mode
+from ..types import Item, Mode, Turn
 
-CANONICAL = ("id", "prompt", "response", "response_a", "response_b", "responses", "reference", "label")
+CANONICAL = ("id", "prompt", "response", "response_a", "response_b", "responses", "reference", "label", "turns")
 REQUIRED: dict[Mode, tuple[str, ...]] = {
     "pointwise": ("prompt", "response"),
     "pairwise": ("prompt", "response_a", "response_b"),
@@ -243,6 +243,9 @@ def _to_item(row: dict[str, Any], mode: Mode, field_map: dict[str, str], file: s
         if value is None or _is_nan(value):
             continue
         values[key] = (value, column)
+    turns: list[Turn] | None = None
+    if "turns" in values:
+        turns = _conversation(values, mode, fail)
     for key in REQUIRED[mode]:
         if key not in values:
             column = field_map.get(key, key)
@@ -297,7 +300,86 @@ def _to_item(row: dict[str, Any], mode: Mode, field_map: dict[str, str], file: s
         data["label"] = _normalise_label(value, mode, len(data.get("responses") or []), fail, column)
     used = {c for key in CANONICAL for c in field_map.get(key, key).split(",")}
     data["metadata"] = {k: v for k, v in row.items() if k not in used}
+    if turns:
+        data["turns"] = turns
     return Item(**data)
+
+
+_TURNS_HINT = 'e.g. [{"role": "user", "content": "..."}, {"role": "assistant", "content": "..."}]'
+
+
+def _conversation(values: dict[str, tuple[Any, str]], mode: Mode, fail: Any) -> list[Turn]:
+    """Check a `turns` value and bring it to the Item's shape: the earlier turns, ending with an assistant turn.
+
+    Accepted: the earlier turns with `prompt` given; the turns up to the final user request (which becomes the
+    prompt); and, pointwise with neither `prompt` nor `response` given, the whole conversation (the last assistant
+    turn is the judged response, the user turn before it the prompt). `values` gets the prompt/response it lacks.
+    """
+    value, column = values["turns"]
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)  # CSV cells hold the list as JSON text
+        except json.JSONDecodeError:
+            raise fail("must be a list of turns (in CSV: a JSON list)", column, hint=_TURNS_HINT) from None
+    if isinstance(value, tuple):
+        value = list(value)
+    if not isinstance(value, list):
+        raise fail(f"must be a list of turns, got {type(value).__name__}", column, hint=_TURNS_HINT)
+    turns: list[Turn] = []
+    for number, turn in enumerate(value, start=1):
+        where = f"turn {number}"
+        if not isinstance(turn, dict):
+            raise fail(
+                f"{where} must be an object with role and content, got {type(turn).__name__}", column, hint=_TURNS_HINT
+            )
+        missing = [k for k in ("role", "content") if k not in turn or turn[k] is None]
+        if missing:
+            raise fail(f"{where} has no {' or '.join(missing)}", column, hint=_TURNS_HINT)
+        extra = sorted(set(turn) - {"role", "content"})
+        if extra:
+            raise fail(f"{where} has unknown key(s) {extra}", column, hint="a turn has only role and content")
+        role, content = turn["role"], turn["content"]
+        if role not in ("user", "assistant"):
+            raise fail(
+                f"{where} has role {role!r}; roles are 'user' and 'assistant'",
+                column,
+                hint="put a system message in the prompt or template, not in the turns",
+            )
+        if not isinstance(content, str):
+            raise fail(f"{where} content must be text, got {type(content).__name__}", column, hint=_TURNS_HINT)
+        expected = "user" if number % 2 else "assistant"
+        if role != expected:
+            raise fail(
+                f"{where} is a {role} turn where a {expected} turn belongs: turns must start with the user "
+                "and alternate user, assistant",
+                column,
+                hint="merge consecutive messages of one role into one turn",
+            )
+        turns.append(Turn(role=role, content=content))
+    if not turns:
+        raise fail("is an empty list", column, hint="leave the field out for a single-turn item")
+    if turns[-1].role == "assistant" and mode == "pointwise" and "prompt" not in values and "response" not in values:
+        if len(turns) < 2:
+            raise fail("holds an assistant turn with no request before it", column, hint=_TURNS_HINT)
+        values["response"] = (turns.pop().content, column)
+    if turns[-1].role == "user":
+        final = turns.pop().content
+        if "prompt" in values and values["prompt"][0] != final:
+            raise fail(
+                "ends with a user turn that differs from the prompt",
+                column,
+                hint="give the final request once: as the last user turn, or as prompt after turns that end "
+                "with an assistant turn",
+            )
+        values["prompt"] = (final, column)
+    elif "prompt" not in values:
+        raise fail(
+            "ends with an assistant turn, but there is no prompt (the final request being answered)",
+            column,
+            hint="end turns with the user's final request, or give it as prompt"
+            + ("" if mode != "pointwise" else "; or give the whole conversation without prompt and response"),
+        )
+    return turns
 
 
 def _normalise_label(value: Any, mode: Mode, k: int, fail: Any, column: str) -> str | float | list[int]:

@@ -17,7 +17,7 @@ from ..demos import DemoConfig, DemoPool
 from ..errors import BackendError, ConfigError, ParseError
 from ..prompts import Template, builtin_template, load_template
 from ..rubrics import Rubric, RuleSet, load_rubric, load_rules
-from ..types import ErrorInfo, Item, Mode, Usage, Verdict
+from ..types import ErrorInfo, Item, Mode, TurnScope, Usage, Verdict
 
 
 class JudgeConfig(BaseModel):
@@ -46,6 +46,11 @@ class JudgeConfig(BaseModel):
     structured: bool = Field(True, description="use JSON-schema output / a grammar where the backend has one")
     demos: DemoConfig | None = Field(None, description="few-shot examples from a labelled pool")
     rules: str | None = Field(None, description="principles put before the item: a built-in rule set or a file")
+    turn_scope: TurnScope = Field(
+        "final",
+        description="conversations (items with turns): judge the final assistant turn, or each assistant turn in "
+        "its context with the mean as the score (pointwise)",
+    )
 
 
 class JudgeBackend(Protocol):
@@ -96,6 +101,11 @@ class LLMJudge(ABC):
     def __init__(self, backend: Backend, config: JudgeConfig) -> None:
         if config.mode != self.mode:
             raise ConfigError(f"{type(self).__name__} judges {self.mode}, config says {config.mode}")
+        if config.turn_scope == "each" and self.mode != "pointwise":
+            raise ConfigError(
+                f"turn_scope 'each' scores every assistant turn, which only pointwise judging does; {self.mode} "
+                "candidates share the earlier turns and differ only in the final one (use turn_scope 'final')"
+            )
         self.backend = backend
         self.config = config
         self.rubric: Rubric | None = load_rubric(config.rubric) if config.rubric else None
@@ -130,7 +140,8 @@ class LLMJudge(ABC):
             "rubric": None
             if self.rubric is None
             else {"name": self.rubric.name, "version": self.rubric.version, "hash": self.rubric.content_hash()},
-            "config": self.config.model_dump(),
+            # turn_scope is left out at its default, so single-turn runs keep the fingerprint they had before it
+            "config": self.config.model_dump(exclude={"turn_scope"} if self.config.turn_scope == "final" else None),
             "max_tokens": self.max_tokens,
             "demos": None if self.demo_pool is None else self.demo_pool.describe(),
             "rules": None
@@ -151,7 +162,12 @@ class LLMJudge(ABC):
         demos = [{**d.model_dump(), "answer": self._demo_answer(d)} for d in self.demos_for(item)]
         rules = self.rule_set.rules if self.rule_set is not None else []
         return {
+            "id": item.id,
             "prompt": item.prompt,
+            # the earlier conversation, rendered by templates with a `{% if turns %}` block
+            "turns": [t.model_dump() for t in item.turns] if item.turns else [],
+            "grade_conversation": False,
+            "metadata": item.metadata,
             "reference": item.reference,
             "rubric": self.rubric,
             "demos": demos,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from typing import Any
 
 from ..backends.base import Backend, GenerateRequest
 from ..errors import ConfigError, ParseError
 from ..parse import extract, label_probabilities
 from ..scales import Scale
-from ..types import Item, Verdict
+from ..types import Item, Usage, Verdict
 from .base import JudgeConfig, LLMJudge
 
 _PATTERNS = [
@@ -42,19 +44,51 @@ class PointwiseJudge(LLMJudge):
             return None
         return json.dumps({"score": label}) if self.template.output == "json" else f"Rating: [[{label}]]"
 
-    def requests(self, item: Item) -> list[GenerateRequest]:
+    def turn_views(self, item: Item) -> list[Item]:
+        """The items judged: the item itself, or with turn_scope "each" one per assistant turn, each with the
+        turns before it as its conversation (the last view is the item)."""
+        if self.config.turn_scope == "final" or not item.turns:
+            return [item]
+        turns = item.turns
+        views = [
+            item.model_copy(
+                update={"prompt": turns[k].content, "response": turns[k + 1].content, "turns": turns[:k] or None}
+            )
+            for k in range(0, len(turns) - 1, 2)
+        ]
+        return [*views, item]
+
+    def request_for(self, item: Item, *, grade_conversation: bool = False) -> GenerateRequest:
+        """The request judging the item's response (its final turn); `grade_conversation` asks templates that
+        support it to rate the assistant over the whole conversation instead (interviews)."""
         labels = self.scale.labels
         variables = {
             **self._variables(item),
+            "grade_conversation": grade_conversation,
             "response": item.response,
             "scale": self.scale,
             "output_format": self._output_format({"score": " | ".join(_quote(lab) for lab in labels)}),
         }
         schema = self._schema({"score": {"type": "string", "enum": labels}})
-        return [self._request(self.template.render(variables), schema)]
+        return self._request(self.template.render(variables), schema)
+
+    def requests(self, item: Item) -> list[GenerateRequest]:
+        return [self.request_for(view) for view in self.turn_views(item)]
 
     async def _judge(self, item: Item) -> Verdict:
-        response = await self._generate(self.requests(item)[0])
+        if self.config.turn_scope == "final":
+            return await self.judge_request(item, self.request_for(item))
+        views = self.turn_views(item)
+        calls = [self.judge_request(view, self.request_for(view)) for view in views]
+        if self.backend.capabilities.max_concurrency > 1:
+            verdicts = list(await asyncio.gather(*calls))
+        else:
+            verdicts = [await c for c in calls]
+        return _each(item, verdicts)
+
+    async def judge_request(self, item: Item, request: GenerateRequest) -> Verdict:
+        """Send one request and read its score into a verdict about `item`."""
+        response = await self._generate(request)
         try:
             found = extract(response.text, "score", self.scale.labels, _PATTERNS)
         except ParseError as exc:
@@ -74,6 +108,37 @@ class PointwiseJudge(LLMJudge):
                 verdict.score_probs = probs
                 verdict.score_expected = sum(p * self.scale.value(lab) for lab, p in probs.items())
         return verdict
+
+
+def _each(item: Item, verdicts: list[Verdict]) -> Verdict:
+    """One verdict from per-turn verdicts: the mean score, each turn's record under `per_turn`. A turn that
+    failed fails the item (its error), keeping every raw text and the tokens spent."""
+    per_turn: list[dict[str, Any]] = []
+    for number, v in enumerate(verdicts, start=1):
+        record: dict[str, Any] = {"turn": number, "score": v.score, "choice": v.choice, "rationale": v.rationale}
+        if v.score_expected is not None:
+            record["score_expected"] = v.score_expected
+        if v.error is not None:
+            record["error"] = v.error.reason
+        per_turn.append(record)
+    verdict = Verdict(
+        id=item.id,
+        mode="pointwise",
+        raw=[text for v in verdicts for text in v.raw],
+        usage=sum((v.usage for v in verdicts), Usage()),
+        per_turn=per_turn,
+    )
+    failed = next((v for v in verdicts if v.error is not None), None)
+    if failed is not None:
+        verdict.error = failed.error
+        return verdict
+    scores = [v.score for v in verdicts if v.score is not None]
+    verdict.score = sum(scores) / len(scores)
+    # the label is kept where every turn got the same one; a mean between labels has none
+    choices = {v.choice for v in verdicts}
+    verdict.choice = choices.pop() if len(choices) == 1 else None
+    verdict.rationale = verdicts[-1].rationale
+    return verdict
 
 
 def _quote(label: str) -> str:

@@ -1,0 +1,192 @@
+"""Interviewer mode: the judge's model questions the evaluated model over several turns, then grades the exchange.
+
+The interview opens with the item: its earlier `turns` (if any), its `prompt`, and the evaluated model's answer
+(the item's `response` when it has text, else the evaluated model is asked). The interviewer then writes a
+follow-up question (a request to clarify, justify, correct or go further), the evaluated model answers, and so
+on for `turns` rounds. Finally the judge grades the assistant over the whole transcript on its scale/rubric.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..backends.base import Backend, GenerateRequest, GenerateResponse, Message
+from ..errors import BackendError, ConfigError
+from ..judges.base import LLMJudge
+from ..judges.pointwise import PointwiseJudge
+from ..types import ErrorInfo, Item, Turn, Usage, Verdict
+from .base import Strategy
+
+INTERVIEWER_SYSTEM = (
+    "You are interviewing an AI assistant to evaluate it. You see the conversation so far. Ask one short "
+    "follow-up question about the assistant's last answer that shows how good the assistant really is: ask it to "
+    "clarify something vague, to justify or correct a doubtful claim, to handle a harder variant, or to go one "
+    "step further. Do not answer the question yourself and do not grade the assistant yet. "
+    "Reply with the question only."
+)
+
+
+class Interview(Strategy):
+    """Interviews `candidate` (the evaluated model) with `judge`'s model, then grades the whole exchange.
+
+    `judge` is a pointwise model judge (`make_judge(interviewer_backend, JudgeConfig(mode="pointwise", ...))`):
+    its backend asks the questions and its scale, rubric, rules and template grade the transcript. Its template
+    must render the conversation (a `{% if turns %}` block; the built-in one does, and also rates the assistant
+    over the whole conversation). `turns` is the number of follow-up questions (at least 1). `max_tokens` bounds
+    each question and each answer (default: the judge's answer length).
+
+    The verdict is the judge's (score, choice, rationale...), with `usage` and `raw` covering the interviewer's
+    and the grader's calls; `strategy` holds the `transcript` (a list of {"role", "content"}, the opening
+    included), `first_answer` ("item" or "candidate"), the models' names and the evaluated model's usage under
+    `candidate_usage`. A failed call of either model fails the item with that error.
+    """
+
+    name = "interview"
+
+    def __init__(self, judge: LLMJudge, candidate: Backend, turns: int = 2, *, max_tokens: int | None = None) -> None:
+        if not isinstance(judge, PointwiseJudge):
+            raise ConfigError(
+                "Interview grades the exchange on a scale: give a pointwise model judge "
+                f"(make_judge(backend, JudgeConfig(mode='pointwise', ...))), not {type(judge).__name__}"
+            )
+        if not isinstance(candidate, Backend):
+            raise ConfigError(f"Interview: the evaluated model must be a Backend, got {type(candidate).__name__}")
+        if isinstance(turns, bool) or not isinstance(turns, int) or turns < 1:
+            raise ConfigError(f"Interview needs turns >= 1 follow-up questions, got {turns!r}")
+        if max_tokens is not None and max_tokens < 1:
+            raise ConfigError(f"Interview: max_tokens must be at least 1, got {max_tokens}")
+        if judge.config.turn_scope != "final":
+            raise ConfigError("Interview grades the whole exchange once: its judge needs turn_scope 'final'")
+        template = judge.template
+        if template.engine != "jinja" or "turns" not in template.system + template.user:
+            raise ConfigError(
+                f"Interview: template {template.source} does not render the conversation, so the transcript would "
+                "not reach the grader; use the built-in template or a jinja template with a {% if turns %} block"
+            )
+        super().__init__([judge])
+        self.grader = judge
+        self.candidate = candidate
+        self.turns = turns
+        self.turn_tokens = max_tokens or judge.max_tokens
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "turns": self.turns,
+            "candidate": self.candidate.name,
+            "max_tokens": self.turn_tokens,
+            "interviewer_prompt": INTERVIEWER_SYSTEM,
+        }
+
+    async def _judge(self, item: Item) -> Verdict:
+        transcript: list[Turn] = [*(item.turns or []), Turn(role="user", content=item.prompt)]
+        spent = Usage()  # interviewer and grader
+        candidate_spent = Usage()
+        raw: list[str] = []
+        first_answer = "item" if item.response and item.response.strip() else "candidate"
+        try:
+            if first_answer == "item":
+                transcript.append(Turn(role="assistant", content=item.response or ""))
+            else:
+                reply = await self._answer(transcript)
+                candidate_spent += reply.usage
+                transcript.append(Turn(role="assistant", content=reply.text))
+            for number in range(1, self.turns + 1):
+                asked = await self.grader.backend.generate(self._question_request(transcript, number))
+                spent += asked.usage
+                raw.append(asked.text)
+                question = asked.text.strip()
+                if not question:
+                    return self._failed(
+                        item,
+                        transcript,
+                        raw,
+                        spent,
+                        candidate_spent,
+                        "parse_failure",
+                        "the interviewer wrote no question",
+                    )
+                transcript.append(Turn(role="user", content=question))
+                reply = await self._answer(transcript)
+                candidate_spent += reply.usage
+                transcript.append(Turn(role="assistant", content=reply.text))
+        except BackendError as exc:
+            if exc.fatal:
+                raise
+            return self._failed(item, transcript, raw, spent, candidate_spent, exc.reason, str(exc), exc.retryable)
+        view = Item(
+            id=item.id,
+            prompt=transcript[-2].content,
+            response=transcript[-1].content,
+            turns=transcript[:-2],
+            reference=item.reference,
+            metadata=item.metadata,
+        )
+        try:
+            verdict = await self.grader.judge_request(view, self.grader.request_for(view, grade_conversation=True))
+        except BackendError as exc:
+            if exc.fatal:
+                raise
+            return self._failed(item, transcript, raw, spent, candidate_spent, exc.reason, str(exc), exc.retryable)
+        verdict.usage = spent + verdict.usage
+        verdict.raw = raw + verdict.raw
+        verdict.strategy = self._record(transcript, first_answer, candidate_spent)
+        return verdict
+
+    def _question_request(self, transcript: list[Turn], number: int) -> GenerateRequest:
+        criteria = self.grader.rubric.criteria if self.grader.rubric is not None else None
+        lines = [f"## {'User' if t.role == 'user' else 'Assistant'}\n{t.content}" for t in transcript]
+        focus = f"\n\nThe assistant will be graded on: {criteria}" if criteria else ""
+        user = (
+            "# Conversation so far\n"
+            + "\n\n".join(lines)
+            + f"{focus}\n\nWrite follow-up question {number} of {self.turns} to the assistant."
+        )
+        config = self.grader.config
+        return GenerateRequest(
+            messages=(Message(role="system", content=INTERVIEWER_SYSTEM), Message(role="user", content=user)),
+            max_tokens=self.turn_tokens,
+            temperature=config.temperature,
+            seed=config.seed,
+        )
+
+    async def _answer(self, transcript: list[Turn]) -> GenerateResponse:
+        config = self.grader.config
+        request = GenerateRequest(
+            messages=tuple(Message(role=t.role, content=t.content) for t in transcript),
+            max_tokens=self.turn_tokens,
+            temperature=config.temperature,
+            seed=config.seed,
+        )
+        return await self.candidate.generate(request)
+
+    def _record(self, transcript: list[Turn], first_answer: str, candidate_spent: Usage) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "turns": self.turns,
+            "interviewer": self.grader.backend.name,
+            "candidate": self.candidate.name,
+            "first_answer": first_answer,
+            "transcript": [t.model_dump() for t in transcript],
+            "candidate_usage": candidate_spent.model_dump(),
+        }
+
+    def _failed(
+        self,
+        item: Item,
+        transcript: list[Turn],
+        raw: list[str],
+        spent: Usage,
+        candidate_spent: Usage,
+        reason: str,
+        message: str,
+        retryable: bool = False,
+    ) -> Verdict:
+        first_answer = "item" if item.response and item.response.strip() else "candidate"
+        return Verdict(
+            id=item.id,
+            mode="pointwise",
+            error=ErrorInfo(reason=reason, message=message, retryable=retryable),
+            raw=raw,
+            usage=spent,
+            strategy=self._record(transcript, first_answer, candidate_spent),
+        )
