@@ -42,6 +42,7 @@ def verdict_row(v: Verdict) -> dict[str, Any]:
         "error": v.error.message if v.error else None,
         "strategy": json.dumps(v.strategy) if v.strategy is not None else None,
         "per_turn": json.dumps(v.per_turn) if v.per_turn is not None else None,
+        "criteria_scores": json.dumps(v.criteria_scores) if v.criteria_scores is not None else None,
     }
 
 

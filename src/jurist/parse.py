@@ -24,7 +24,7 @@ class Extracted:
     rationale: str | None
 
 
-def _find_json_object(text: str) -> tuple[dict[str, Any], int] | None:
+def find_json_object(text: str) -> tuple[dict[str, Any], int] | None:
     start = text.find("{")
     decoder = json.JSONDecoder()
     while start != -1:
@@ -39,7 +39,7 @@ def _find_json_object(text: str) -> tuple[dict[str, Any], int] | None:
     return None
 
 
-def _match_label(candidate: str, labels: list[str]) -> str | None:
+def match_label(candidate: str, labels: list[str]) -> str | None:
     c = candidate.strip().strip("\"'[]().*:").strip().lower()
     for label in labels:
         if c == label.lower():
@@ -56,11 +56,11 @@ def _rationale_from_text(text: str, verdict_at: int) -> str | None:
 
 def extract(text: str, field: str, labels: list[str], patterns: list[str]) -> Extracted:
     """Find the value of `field` among `labels` in a judge's text."""
-    found = _find_json_object(text)
+    found = find_json_object(text)
     if found is not None:
         obj, start = found
         value = obj.get(field)
-        label = _match_label(str(value), labels) if isinstance(value, str | int | float) else None
+        label = match_label(str(value), labels) if isinstance(value, str | int | float) else None
         if label is not None:
             key_at = text.find(f'"{field}"', start)
             offset = _value_offset(text, key_at, label) if key_at != -1 else None
@@ -71,7 +71,7 @@ def extract(text: str, field: str, labels: list[str], patterns: list[str]) -> Ex
     for pattern in [key, *(re.compile(p, re.I | re.M) for p in patterns)]:
         matches = list(pattern.finditer(text))
         for m in reversed(matches):  # the final verdict is usually the last one stated
-            label = _match_label(m.group(1), labels)
+            label = match_label(m.group(1), labels)
             if label is not None:
                 rationale = _rationale_from_json(text) or _rationale_from_text(text, m.start())
                 return Extracted(label, m.start(1), rationale)
@@ -93,7 +93,7 @@ def _rationale_from_json(text: str) -> str | None:
 
 def extract_ranking(text: str, k: int) -> tuple[list[int], int | None, str | None]:
     """A ranking of 1..k, best first, from JSON {"ranking": [...]} or "[[2, 1, 3]]" / "2 > 1 > 3"."""
-    found = _find_json_object(text)
+    found = find_json_object(text)
     candidates: list[tuple[list[Any], int | None, str | None]] = []
     if found is not None:
         obj, start = found

@@ -36,6 +36,8 @@ class Rubric(BaseModel):
     criteria: str
     scale: str = "1-5"
     descriptors: dict[str, str] = {}
+    # A checklist rubric: several named criteria, each scored on the scale in one call (pointwise).
+    checklist: dict[str, str] = {}
 
     def get_scale(self) -> Scale:
         return Scale.parse(self.scale)

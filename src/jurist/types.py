@@ -111,6 +111,7 @@ class Verdict(BaseModel):
     choice: str | None = None
     score_expected: float | None = None
     score_probs: dict[str, float] | None = None
+    criteria_scores: dict[str, float] | None = None  # checklist rubrics: one score per criterion
     # turn_scope "each": one record per assistant turn ({"turn", "score", "choice", "rationale"}); `score` is
     # their mean
     per_turn: list[dict[str, Any]] | None = None

@@ -6,9 +6,9 @@ import asyncio
 import json
 from typing import Any
 
-from ..backends.base import Backend, GenerateRequest
+from ..backends.base import Backend, GenerateRequest, GenerateResponse
 from ..errors import ConfigError, ParseError
-from ..parse import extract, label_probabilities
+from ..parse import extract, find_json_object, label_probabilities, match_label
 from ..scales import Scale
 from ..types import Item, Usage, Verdict
 from .base import JudgeConfig, LLMJudge
@@ -62,15 +62,36 @@ class PointwiseJudge(LLMJudge):
         """The request judging the item's response (its final turn); `grade_conversation` asks templates that
         support it to rate the assistant over the whole conversation instead (interviews)."""
         labels = self.scale.labels
+        one = " | ".join(_quote(lab) for lab in labels)
+        if self.checklist:
+            shape = "{" + ", ".join(f'"{name}": {one}' for name in self.checklist) + "}"
+            output_format = self._output_format({"scores": shape})
+            label = {"type": "string", "enum": labels}
+            schema = self._schema(
+                {
+                    "scores": {
+                        "type": "object",
+                        "properties": {name: label for name in self.checklist},
+                        "required": list(self.checklist),
+                        "additionalProperties": False,
+                    }
+                }
+            )
+        else:
+            output_format = self._output_format({"score": one})
+            schema = self._schema({"score": {"type": "string", "enum": labels}})
         variables = {
             **self._variables(item),
             "grade_conversation": grade_conversation,
             "response": item.response,
             "scale": self.scale,
-            "output_format": self._output_format({"score": " | ".join(_quote(lab) for lab in labels)}),
+            "output_format": output_format,
         }
-        schema = self._schema({"score": {"type": "string", "enum": labels}})
         return self._request(self.template.render(variables), schema)
+
+    @property
+    def checklist(self) -> dict[str, str]:
+        return self.rubric.checklist if self.rubric is not None else {}
 
     def requests(self, item: Item) -> list[GenerateRequest]:
         return [self.request_for(view) for view in self.turn_views(item)]
@@ -89,6 +110,8 @@ class PointwiseJudge(LLMJudge):
     async def judge_request(self, item: Item, request: GenerateRequest) -> Verdict:
         """Send one request and read its score into a verdict about `item`."""
         response = await self._generate(request)
+        if self.checklist:
+            return self._read_checklist(item, response)
         try:
             found = extract(response.text, "score", self.scale.labels, _PATTERNS)
         except ParseError as exc:
@@ -108,6 +131,33 @@ class PointwiseJudge(LLMJudge):
                 verdict.score_probs = probs
                 verdict.score_expected = sum(p * self.scale.value(lab) for lab, p in probs.items())
         return verdict
+
+    def _read_checklist(self, item: Item, response: GenerateResponse) -> Verdict:
+        """One score per criterion from {"scores": {...}}; the verdict's score is their mean. A missing or
+        off-scale criterion is a parse failure: no criterion is ever filled in."""
+        found = find_json_object(response.text)
+        scores = found[0].get("scores") if found is not None else None
+        values: dict[str, float] = {}
+        labels: dict[str, str] = {}
+        for name in self.checklist:
+            raw = scores.get(name) if isinstance(scores, dict) else None
+            label = match_label(str(raw), self.scale.labels) if isinstance(raw, str | int | float) else None
+            if label is None:
+                error = ParseError(f"no score among {self.scale.labels} for criterion '{name}'", raw=response.text)
+                return self._unparsed(item, error, response)
+            labels[name], values[name] = label, self.scale.value(label)
+        rationale = found[0].get("rationale") if found is not None else None
+        distinct = set(labels.values())
+        return Verdict(
+            id=item.id,
+            mode="pointwise",
+            score=sum(values.values()) / len(values),
+            choice=distinct.pop() if len(distinct) == 1 else None,
+            criteria_scores=values,
+            rationale=str(rationale) if rationale is not None else None,
+            raw=[response.text],
+            usage=response.usage,
+        )
 
 
 def _each(item: Item, verdicts: list[Verdict]) -> Verdict:
