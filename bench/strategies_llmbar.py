@@ -18,21 +18,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+# The LLMBar paths and column mapping are the embedded benchmark's (same folder).
+from embedded import FIELDS, dataset_path
 from jurist import JobOptions, JudgeConfig, ajudge, load_items, make_backend, make_judge
 from jurist.backends import Backend
 from jurist.demos import DemoConfig
 from jurist.judges.base import Judge
 from jurist.strategies import GeneratedMetrics, Jury, SelfConsistency, SelfReference
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "llmbar" / "LLMBar"
-FIELDS = {"prompt": "input", "response_a": "output_1", "response_b": "output_2"}
-
-
-def dataset_path(name: str) -> Path:
-    for candidate in (DATA / name, DATA / "Adversarial" / name):
-        if (candidate / "dataset.json").exists():
-            return candidate / "dataset.json"
-    raise SystemExit(f"no LLMBar set {name} under {DATA}")
 
 
 def strategies(pool: str) -> dict[str, Callable[[Backend], Judge]]:
