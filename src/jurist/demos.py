@@ -48,6 +48,8 @@ class DemoPool:
         self.seed = seed or 0
         self.content_hash = hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.is_file() else "folder"
         self._bm25 = None
+        # One selection per item: a judge renders its prompt several times per item (both orders, the record).
+        self._chosen: dict[tuple[str, str], list[Item]] = {}
         if config.select == "bm25":
             from rank_bm25 import BM25Okapi
 
@@ -57,7 +59,14 @@ class DemoPool:
         return {**self.config.model_dump(), "pool_hash": self.content_hash}
 
     def select(self, item: Item, usable: Callable[[Item], bool] = lambda _: True) -> list[Item]:
-        """The item's examples; `usable` drops pool items the judge cannot show (a tie when ties are off)."""
+        """The item's examples; `usable` drops pool items the judge cannot show (a tie when ties are off).
+        A pool belongs to one judge, so `usable` is the same on every call and the choice can be remembered."""
+        key = (item.id, item.prompt)
+        if key not in self._chosen:
+            self._chosen[key] = self._select(item, usable)
+        return self._chosen[key]
+
+    def _select(self, item: Item, usable: Callable[[Item], bool]) -> list[Item]:
         allowed = [i for i, d in enumerate(self.items) if d.id != item.id and d.prompt != item.prompt and usable(d)]
         k = self.config.k
         if self.config.select == "fixed":

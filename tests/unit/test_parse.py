@@ -8,8 +8,8 @@ import pytest
 
 from jurist import GenerateResponse, ParseError
 from jurist.backends.base import TokenLogprob
-from jurist.judges.pairwise import _PATTERNS as PAIR_PATTERNS
-from jurist.judges.pointwise import _PATTERNS as POINT_PATTERNS
+from jurist.judges.pairwise import TEXT_PATTERNS as PAIR_PATTERNS
+from jurist.judges.pointwise import TEXT_PATTERNS as POINT_PATTERNS
 from jurist.parse import extract, extract_ranking, label_probabilities
 
 from .helpers import with_logprobs

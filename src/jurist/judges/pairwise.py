@@ -12,7 +12,7 @@ from ..parse import extract, label_probabilities
 from ..types import ErrorInfo, Item, OrderResult, Verdict, Winner
 from .base import LLMJudge, sum_usage
 
-_PATTERNS = [
+TEXT_PATTERNS = [
     r"\[\[\s*([A-Za-z]+)\s*\]\]",
     r"(?:winner|verdict|better response|better output|better answer)\W{0,6}(?:is\s+)?"
     r"(?:response|output|assistant)?\s*\(?([A-Za-z]+)\b",
@@ -27,29 +27,29 @@ class PairwiseJudge(LLMJudge):
     mode = "pairwise"
 
     @property
-    def _labels(self) -> list[str]:
+    def labels(self) -> list[str]:
         """Labels as the template spells them (MT-Bench says C for a tie)."""
         return ["A", "B", self.template.tie_label] if self.config.allow_tie else ["A", "B"]
 
-    def _to_winner(self, label: str) -> Winner:
+    def to_winner(self, label: str) -> Winner:
         return "tie" if label == self.template.tie_label else label  # type: ignore[return-value]
 
     def _demo_answer(self, demo: Item) -> str | None:
-        if demo.label not in self._labels and not (demo.label == "tie" and self.config.allow_tie):
+        if demo.label not in self.labels and not (demo.label == "tie" and self.config.allow_tie):
             return None
         label = self.template.tie_label if demo.label == "tie" else str(demo.label)
         return json.dumps({"winner": label}) if self.template.output == "json" else f"[[{label}]]"
 
     def _request_for(self, item: Item, order: Order) -> GenerateRequest:
         first, second = (item.response_a, item.response_b) if order == "AB" else (item.response_b, item.response_a)
-        choices = " | ".join(f'"{lab}"' for lab in self._labels)
+        choices = " | ".join(f'"{lab}"' for lab in self.labels)
         variables = {
             **self._variables(item),
             "response_a": first,
             "response_b": second,
             "output_format": self._output_format({"winner": choices}),
         }
-        schema = self._schema({"winner": {"type": "string", "enum": self._labels}})
+        schema = self._schema({"winner": {"type": "string", "enum": self.labels}})
         return self._request(self.template.render(variables), schema)
 
     def requests(self, item: Item) -> list[GenerateRequest]:
@@ -68,12 +68,12 @@ class PairwiseJudge(LLMJudge):
                 raise
             return OrderResult(order=order, error=f"{exc.reason}: {exc}"), None, None, exc
         try:
-            found = extract(response.text, "winner", self._labels, _PATTERNS)
+            found = extract(response.text, "winner", self.labels, TEXT_PATTERNS)
         except ParseError as exc:
             return OrderResult(order=order, error=f"parse_failure: {exc}"), response, None, None
-        winner = self._to_winner(found.value)
-        probs = label_probabilities(response, found.offset, self._labels)
-        named = None if probs is None else {self._to_winner(k): v for k, v in probs.items()}
+        winner = self.to_winner(found.value)
+        probs = label_probabilities(response, found.offset, self.labels)
+        named = None if probs is None else {self.to_winner(k): v for k, v in probs.items()}
         if order == "BA":
             winner = _SWAP[winner]
             named = None if named is None else {_SWAP[k]: v for k, v in named.items()}

@@ -13,7 +13,7 @@ from ..scales import Scale
 from ..types import Item, Usage, Verdict
 from .base import JudgeConfig, LLMJudge
 
-_PATTERNS = [
+TEXT_PATTERNS = [
     r"\[\[\s*([A-Za-z]+|\d+)\s*\]\]",
     r"(?:score|rating|grade|verdict)\W{0,6}([A-Za-z]+|\d+)\b",
     r"^\s*([A-Za-z]+|\d+)\s*(?:/\s*\d+)?\s*$",
@@ -113,7 +113,7 @@ class PointwiseJudge(LLMJudge):
         if self.checklist:
             return self._read_checklist(item, response)
         try:
-            found = extract(response.text, "score", self.scale.labels, _PATTERNS)
+            found = extract(response.text, "score", self.scale.labels, TEXT_PATTERNS)
         except ParseError as exc:
             return self._unparsed(item, exc, response)
         verdict = Verdict(

@@ -74,7 +74,7 @@ def extended(request: GenerateRequest, note: str, *, free_text: bool) -> Generat
 def labels(judge: LLMJudge) -> list[str]:
     """The verdict labels as the judge's template spells them."""
     if isinstance(judge, pairwise.PairwiseJudge):
-        return judge._labels
+        return judge.labels
     assert isinstance(judge, pointwise.PointwiseJudge)
     return judge.scale.labels
 
@@ -95,20 +95,20 @@ def read(judge: LLMJudge, item: Item, response: GenerateResponse) -> Verdict:
     judge's own patterns; a ParseError when it holds none."""
     text = response.text
     if isinstance(judge, pairwise.PairwiseJudge):
-        found = extract(text, "winner", judge._labels, pairwise._PATTERNS)
-        probs = label_probabilities(response, found.offset, judge._labels)
+        found = extract(text, "winner", judge.labels, pairwise.TEXT_PATTERNS)
+        probs = label_probabilities(response, found.offset, judge.labels)
         return Verdict(
             id=item.id,
             mode="pairwise",
-            winner=judge._to_winner(found.value),
-            probs=None if probs is None else {judge._to_winner(k): v for k, v in probs.items()},
+            winner=judge.to_winner(found.value),
+            probs=None if probs is None else {judge.to_winner(k): v for k, v in probs.items()},
             rationale=found.rationale,
             raw=[text],
             usage=response.usage,
         )
     assert isinstance(judge, pointwise.PointwiseJudge)
     scale = judge.scale
-    found = extract(text, "score", scale.labels, pointwise._PATTERNS)
+    found = extract(text, "score", scale.labels, pointwise.TEXT_PATTERNS)
     verdict = Verdict(
         id=item.id,
         mode="pointwise",
@@ -136,7 +136,7 @@ def stance(judge: LLMJudge, text: str) -> str | None:
 
 
 def _patterns(judge: LLMJudge) -> list[str]:
-    return pairwise._PATTERNS if judge.mode == "pairwise" else pointwise._PATTERNS
+    return pairwise.TEXT_PATTERNS if judge.mode == "pairwise" else pointwise.TEXT_PATTERNS
 
 
 def failure(item: Item, judge: LLMJudge, exc: BackendError | ParseError, usage: Usage, raw: list[str]) -> Verdict:
