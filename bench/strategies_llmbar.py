@@ -5,14 +5,17 @@ calls and tokens per item, for the plain judge and each strategy that applies.
 
 Accuracy counts a tie or a flagged pair as wrong (LLMBar has no ties). "plain" is one order, no swap; every
 other row swaps (both orders, reconciled by averaged probabilities) unless it says otherwise. The few-shot pool is
-the same LLMBar set, the item itself excluded. A cascade needs a stronger model than the embedded one, which this
-machine does not have, so it is not in the table.
+the same LLMBar set, the item itself excluded. This machine has no model stronger than the embedded one, so the
+cascade row escalates from the cheapest judge (one order) to the most expensive strategy on the same model
+(self-reference, both orders) when the cheap verdict's probability is below 0.6: it measures the mechanics (share
+escalated, calls saved), not the gain a stronger model would bring.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import tempfile
 import time
 from collections.abc import Callable
@@ -24,7 +27,8 @@ from jurist import JobOptions, JudgeConfig, ajudge, load_items, make_backend, ma
 from jurist.backends import Backend
 from jurist.demos import DemoConfig
 from jurist.judges.base import Judge
-from jurist.strategies import GeneratedMetrics, Jury, SelfConsistency, SelfReference
+from jurist.strategies import Cascade, GeneratedMetrics, Jury, SelfConsistency, SelfReference
+from jurist.strategies.cascade import cascade_report
 
 
 def strategies(pool: str) -> dict[str, Callable[[Backend], Judge]]:
@@ -55,10 +59,50 @@ def strategies(pool: str) -> dict[str, Callable[[Backend], Judge]]:
                 for r in ("helpfulness", "instruction_following", "honesty")
             ]
         ),
+        "cascade (one order -> self-reference if P < 0.6)": lambda b: Cascade(
+            make_judge(b, JudgeConfig(**{**base, "swap": False})),  # type: ignore[arg-type]
+            SelfReference(make_judge(b, JudgeConfig(**base)), max_tokens=128),  # type: ignore[arg-type]
+            escalate_when=["error", "low_confidence"],
+            threshold=0.6,
+        ),
     }
 
 
+# Our rows and the LLMBar paper's strategy names (its Acc averages both orders; Agr is position agreement).
+PAPER_STRATEGIES = {
+    "plain / swap": "Vanilla_NoRules",
+    "rules": "Vanilla",
+    "few-shot (2)": "Vanilla_2shot",
+    "CoT": "CoT",
+    "self-reference": "Reference",
+    "metrics": "Metrics",
+    "metrics + reference": "Metrics_Reference",
+    "swap": "Swap",
+}
+PAPER_MODELS = ("GPT-4", "ChatGPT", "LLaMA2", "Falcon")
+
+
+def paper_table(subset: str) -> None:
+    """The paper's own figures for the same set, from ../shared/data/llmbar/statistics_summary.csv."""
+    rows: dict[tuple[str, str], tuple[float, float]] = {}
+    with open(Path(dataset_path("Natural")).parents[2] / "statistics_summary.csv") as f:
+        for row in csv.DictReader(f):
+            if row["subset"] == f"LLMBar/{subset}":
+                rows[row["base_llm"], row["strategy"]] = float(row["acc_avg"]), float(row["agreement"])
+    print(f"\nLLMBar paper, {subset}: Acc / Agr (%)\n")
+    print("| strategy (paper's name) | " + " | ".join(PAPER_MODELS) + " |")
+    print("|---|" + "---:|" * len(PAPER_MODELS))
+    for ours, theirs in PAPER_STRATEGIES.items():
+        cells = [
+            f"{rows[m, theirs][0]:.1f} / {rows[m, theirs][1]:.0f}" if (m, theirs) in rows else "-" for m in PAPER_MODELS
+        ]
+        print(f"| {ours} ({theirs}) | " + " | ".join(cells) + " |")
+
+
 async def run(args: argparse.Namespace) -> None:
+    if args.paper:
+        paper_table(args.set if args.set == "Natural" else f"Adversarial/{args.set}")
+        return
     path = dataset_path(args.set)
     data = load_items(path, "pairwise", FIELDS)
     data.items = data.items[: args.limit]
@@ -99,6 +143,9 @@ async def run(args: argparse.Namespace) -> None:
                 f"{n / wall * 60:.1f} |",
                 flush=True,
             )
+            if name.startswith("cascade"):
+                report = cascade_report(verdicts)
+                print(f"<!-- cascade: {report} -->", flush=True)
 
 
 def main() -> None:
@@ -106,6 +153,7 @@ def main() -> None:
     parser.add_argument("--set", default="Natural")
     parser.add_argument("--limit", type=int, default=50)
     parser.add_argument("--only", help="run only strategies whose name contains this text")
+    parser.add_argument("--paper", action="store_true", help="print the paper's figures for the set and stop")
     asyncio.run(run(parser.parse_args()))
 
 

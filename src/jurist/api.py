@@ -18,6 +18,7 @@ from .run.cache import ResponseCache, default_cache_path
 from .run.resilience import ResilientBackend, RetryPolicy
 from .run.runner import RunOptions, RunOutcome, run_judge
 from .strategies.build import StrategySpec, build_judge
+from .strategies.tree import StrategyTree, build_tree, load_strategy
 from .summary import Summary, load_run, summarize
 from .types import Item, Mode, Verdict
 
@@ -91,7 +92,7 @@ async def ajudge(
     config: JudgeConfig | Mode | None = None,
     model: str | Backend | None = None,
     judge: Judge | Callable[[Backend], Judge] | None = None,
-    strategy: StrategySpec | None = None,
+    strategy: StrategySpec | StrategyTree | str | Path | None = None,
     options: JobOptions | None = None,
     field_map: dict[str, str] | None = None,
     on_start: Callable[[int, int], None] | None = None,
@@ -104,9 +105,13 @@ async def ajudge(
     or a function that builds one from the `model` backend, which then gets the retries, rate limits and
     response cache of `options`: `judge=lambda backend: Jury([make_judge(backend, c1), make_judge(backend, c2)])`.
     `strategy` (a StrategySpec) wraps the judge made from `config` in self-consistency, a jury of rubrics and/or
-    a cascade to a stronger model, as the CLI's strategy options do.
+    a cascade to a stronger model, as the CLI's strategy options do; or it is a strategy file (a path, or a
+    StrategyTree) describing any stack of strategies, whose judges take `config` as their base settings and
+    `model` as their default model.
     """
     options = options or JobOptions()
+    if isinstance(strategy, str | Path):
+        strategy = load_strategy(strategy)
     if judge is not None and config is not None:
         raise ConfigError("give either config or judge, not both (a judge carries its own configuration)")
     if isinstance(judge, Judge):
@@ -123,8 +128,12 @@ async def ajudge(
     # with a config, bad input is reported before a model is loaded
     loaded: LoadedData | None = _as_data(data, config.mode, field_map) if config is not None else None
     model = "local" if model is None else model
-    if strategy is not None and not strategy.empty and config is None:
+    tree = strategy if isinstance(strategy, StrategyTree) else None
+    spec = strategy if isinstance(strategy, StrategySpec) else None
+    if (tree is not None or (spec is not None and not spec.empty)) and config is None:
         raise ConfigError("strategy= wraps the judge made from config=; give a config")
+    if tree is not None and not isinstance(model, str):
+        raise ConfigError("a strategy file names its models as specs: give model= as a spec such as 'local'")
     backend = make_backend(model, options.backend) if isinstance(model, str) else model
     cache = None
     if options.cache:
@@ -140,14 +149,24 @@ async def ajudge(
         )
 
     resilient = resilient_backend(backend)
-    strong = None
-    if strategy is not None and strategy.cascade_to is not None:
-        strong = resilient_backend(make_backend(strategy.cascade_to, options.backend))
+    # every other model a strategy names gets its own backend, made once per spec and closed at the end
+    others: dict[str, ResilientBackend] = {}
+
+    def backend_for(model_spec: str) -> Backend:
+        if model_spec == model:
+            return resilient
+        if model_spec not in others:
+            others[model_spec] = resilient_backend(make_backend(model_spec, options.backend))
+        return others[model_spec]
+
     try:
         if judge is not None:
             the_judge = judge(resilient)
-        elif strategy is not None and not strategy.empty:
-            the_judge = build_judge(cast(JudgeConfig, config), strategy, resilient, strong)
+        elif tree is not None:
+            the_judge = build_tree(tree, cast(JudgeConfig, config), cast(str, model), backend_for)
+        elif spec is not None and not spec.empty:
+            strong = backend_for(spec.cascade_to) if spec.cascade_to is not None else None
+            the_judge = build_judge(cast(JudgeConfig, config), spec, resilient, strong)
         else:
             the_judge = make_judge(resilient, cast(JudgeConfig, config))
         if loaded is None:
@@ -155,8 +174,8 @@ async def ajudge(
         outcome = await run_judge(the_judge, loaded, Path(out), options.run, on_start=on_start, on_verdict=on_verdict)
     finally:
         await resilient.aclose()
-        if strong is not None:
-            await strong.aclose()
+        for other in others.values():
+            await other.aclose()
         if cache is not None:
             cache.close()
     return RunResult(out, outcome)
@@ -169,7 +188,7 @@ def judge(
     config: JudgeConfig | Mode | None = None,
     model: str | Backend | None = None,
     judge: Judge | Callable[[Backend], Judge] | None = None,
-    strategy: StrategySpec | None = None,
+    strategy: StrategySpec | StrategyTree | str | Path | None = None,
     options: JobOptions | None = None,
     field_map: dict[str, str] | None = None,
 ) -> RunResult:

@@ -30,6 +30,7 @@ from .judges import JudgeConfig
 from .rubrics import builtin_rubrics
 from .run.runner import RunOptions
 from .strategies.build import StrategySpec
+from .strategies.tree import StrategyTree, load_strategy
 from .summary import render_summary, summarize
 from .types import MODES, Verdict
 
@@ -182,6 +183,18 @@ def main() -> None:
     show_default=True,
     help="cascade: low confidence means a top probability below this",
 )
+@click.option(
+    "--rank-by",
+    type=click.Choice(["sort", "knockout", "adaptive", "all_pairs"]),
+    help="listwise: rank the responses by pairwise comparisons instead of one listwise prompt",
+)
+@click.option("--rank-budget", type=click.IntRange(min=1), help="--rank-by adaptive: at most this many comparisons")
+@click.option(
+    "--strategy",
+    "strategy_file",
+    type=click.Path(path_type=Path),
+    help="a strategy file (YAML/TOML/JSON) describing any stack: jury, debate, discussion, interview, cascade...",
+)
 @click.option("--no-structured", is_flag=True, help="do not ask for JSON-schema output or a grammar")
 @click.option("--no-cache", is_flag=True, help="do not read or write the response cache")
 @click.option(
@@ -229,6 +242,9 @@ def judge(
     demos_pool: Path | None,
     demos_k: int,
     demos_select: str,
+    rank_by: str | None,
+    rank_budget: int | None,
+    strategy_file: Path | None,
     no_structured: bool,
     no_cache: bool,
     fsync: str,
@@ -264,7 +280,17 @@ def judge(
             cascade_to=cascade_to,
             escalate_when=[c.strip() for c in escalate_when.split(",") if c.strip()],
             threshold=escalate_below,
+            rank_by=rank_by,
+            rank_budget=rank_budget,
         )
+        chosen: StrategySpec | StrategyTree = strategy
+        if strategy_file is not None:
+            if not strategy.empty:
+                raise ConfigError(
+                    "--strategy FILE describes the whole stack: leave out --write-first, --samples, --jury-rubric, "
+                    "--cascade-to and --rank-by (put them in the file)"
+                )
+            chosen = load_strategy(strategy_file)
         options = JobOptions(
             backend=BackendOptions(
                 base_url=base_url, api_key_env=api_key_env, timeout=timeout, context_length=context_length
@@ -312,7 +338,7 @@ def judge(
                 out=out,
                 config=config,
                 model=model,
-                strategy=strategy,
+                strategy=chosen,
                 options=options,
                 on_start=on_start,
                 on_verdict=on_verdict,

@@ -468,13 +468,25 @@ async def rank_responses(
     `budget` and `confidence` apply to "adaptive" only. The result's `errors` lists judge failures (each counted
     as a tie).
     """
+    comparator = pairwise_comparator(judge, prompt, responses)
+    return await rank_with(comparator, method, budget=budget, confidence=confidence, concurrency=concurrency)
+
+
+async def rank_with(
+    comparator: JudgeComparator,
+    method: str = "sort",
+    *,
+    budget: int | None = None,
+    confidence: float = 0.9,
+    concurrency: int = 8,
+) -> RankResult:
+    """`rank_responses` over a comparator you hold, so its verdicts (usage, raw texts) can be read afterwards."""
     if method not in METHODS:
         raise ConfigError(f"unknown ranking method {method!r}; choose one of {', '.join(METHODS)}")
     if budget is not None and method != "adaptive":
         raise ConfigError(f"budget applies to method 'adaptive' only, not {method!r}")
-    _check(len(responses), budget)
-    comparator = pairwise_comparator(judge, prompt, responses)
-    n = len(responses)
+    n = len(comparator.responses)
+    _check(n, budget)
     if method == "sort":
         result = await sort_rank(n, comparator, concurrency=concurrency)
     elif method == "knockout":

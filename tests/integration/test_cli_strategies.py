@@ -81,3 +81,50 @@ def test_write_first_from_the_cli(make_server: Callable[..., FakeOpenAIServer], 
         assert v["strategy"]["name"] == "self_reference" and v["usage"]["calls"] == 3
     both = _run(server, data, tmp_path / "both", "--write-first", "revision", "--samples", "2", "--temperature", "1")
     assert both.exit_code == 2 and "choose one" in both.output
+
+
+def test_a_strategy_file_runs_a_debate(make_server: Callable[..., FakeOpenAIServer], tmp_path: Path) -> None:
+    server = make_server()
+    data = write_jsonl(tmp_path / "d.jsonl", make_items("pairwise", 2))
+    spec = tmp_path / "debate.yaml"
+    spec.write_text("kind: debate\nrounds: 1\njudges:\n  - {rubric: helpfulness}\n  - {rubric: honesty}\n")
+    result = _run(server, data, tmp_path / "run", "--strategy", str(spec), "--no-swap")
+    assert result.exit_code == 0, result.output
+    for v in _verdicts(tmp_path / "run"):
+        assert v["error"] is None and v["winner"] in ("A", "B", "tie")
+        assert v["strategy"]["name"] == "debate"
+        assert v["usage"]["calls"] == 4  # two debaters: one argument each, then one final vote each
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["judge"]["strategy"] == "debate"
+
+
+def test_a_strategy_file_with_flat_strategy_options_is_refused(
+    make_server: Callable[..., FakeOpenAIServer], tmp_path: Path
+) -> None:
+    server = make_server()
+    data = write_jsonl(tmp_path / "d.jsonl", make_items("pairwise", 1))
+    spec = tmp_path / "s.json"
+    spec.write_text('{"kind": "jury", "judges": [{}, {}]}')
+    result = _run(server, data, tmp_path / "run", "--strategy", str(spec), "--jury-rubric", "honesty")
+    assert result.exit_code == 2 and "describes the whole stack" in result.output
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"kind": "debate", "rounds": 0, "judges": [{}, {}]}')
+    result = _run(server, data, tmp_path / "run2", "--strategy", str(bad))
+    assert result.exit_code == 2 and "rounds" in result.output
+    assert not (tmp_path / "run2" / "verdicts.jsonl").exists()
+    assert server.stats()["total"] == 0
+
+
+def test_rank_by_ranks_listwise_items_with_pairwise_calls(
+    make_server: Callable[..., FakeOpenAIServer], tmp_path: Path
+) -> None:
+    server = make_server()
+    data = write_jsonl(tmp_path / "d.jsonl", make_items("listwise", 2))
+    args = ["judge", str(data), "--mode", "listwise", "--out", str(tmp_path / "run"), "--model", "openai:small"]
+    args += ["--base-url", server.url, "--no-cache", "--rank-by", "sort", "--no-swap"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    for v in _verdicts(tmp_path / "run"):
+        assert sorted(v["ranking"]) == [1, 2, 3] and v["best"] == v["ranking"][0]
+        assert v["strategy"]["method"] == "sort" and v["strategy"]["calls"] <= 3
+        assert v["usage"]["calls"] == v["strategy"]["calls"]

@@ -9,7 +9,9 @@ from .debate import Debate
 from .discussion import PeerDiscussion
 from .interview import Interview
 from .jury import Jury
+from .ranking import PairwiseRanking
 from .self_consistency import SelfConsistency
+from .tree import StrategyTree, build_tree, load_strategy, parse_strategy
 from .vote import VOTE_RULES
 
 __all__ = [
@@ -21,12 +23,17 @@ __all__ = [
     "GeneratedMetrics",
     "Interview",
     "Jury",
+    "PairwiseRanking",
     "PeerDiscussion",
     "Revision",
     "SelfConsistency",
     "SelfReference",
     "Strategy",
     "StrategySpec",
+    "StrategyTree",
     "build_judge",
+    "build_tree",
     "cascade_report",
+    "load_strategy",
+    "parse_strategy",
 ]
