@@ -134,10 +134,16 @@ def main() -> None:
 @click.option("--demos-k", type=click.IntRange(1, 32), default=2, show_default=True, help="examples per item")
 @click.option(
     "--demos-select",
-    type=click.Choice(["fixed", "random", "bm25"]),
+    type=click.Choice(["fixed", "random", "bm25", "embedding"]),
     default="fixed",
     show_default=True,
-    help="the first k, k at random (seeded), or the k most similar requests (BM25)",
+    help="the first k, k at random (seeded), or the k most similar requests (BM25 over words, or embeddings)",
+)
+@click.option(
+    "--demos-embed-model",
+    default="local",
+    show_default=True,
+    help="--demos-select embedding: `local` (the embedded model, mean-pooled) or gguf:PATH of an embedding model",
 )
 @click.option(
     "--write-first",
@@ -242,6 +248,7 @@ def judge(
     demos_pool: Path | None,
     demos_k: int,
     demos_select: str,
+    demos_embed_model: str,
     rank_by: str | None,
     rank_budget: int | None,
     strategy_file: Path | None,
@@ -269,7 +276,9 @@ def judge(
             structured=not no_structured,
             rules=rules,
             turn_scope=turn_scope,
-            demos=None if demos_pool is None else DemoConfig(pool=str(demos_pool), k=demos_k, select=demos_select),
+            demos=None
+            if demos_pool is None
+            else DemoConfig(pool=str(demos_pool), k=demos_k, select=demos_select, embed_model=demos_embed_model),
         )
         strategy = StrategySpec(
             write_first=write_first,

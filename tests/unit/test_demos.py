@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from jurist import ConfigError, FakeBackend, JudgeConfig, make_judge
@@ -101,3 +103,50 @@ def test_pointwise_demos_show_the_scale_label(tmp_path: Path) -> None:
     verdict = asyncio.run(judge(Item(id="x", prompt="q", response="r")))
     assert verdict.demos == ["p1", "p4"]  # 9 is not on the 1-5 scale
     assert '{"score": "4"}' in backend.requests[0].messages[-1].content
+
+
+class WordHashEmbedder:
+    """A stand-in embedding model: normalised counts of hashed words (similar wording -> similar vectors)."""
+
+    name = "word-hash"
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(len(texts))
+        rows = np.zeros((len(texts), 64))
+        for row, text in zip(rows, texts, strict=True):
+            for word in text.lower().replace("?", " ").replace(".", " ").split():
+                row[zlib.crc32(word.encode()) % 64] += 1
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_embedding_picks_the_nearest_requests_and_embeds_the_pool_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    embedder = WordHashEmbedder()
+    monkeypatch.setattr("jurist.demos.make_embedder", lambda spec: embedder)
+    _, judge = _judge(tmp_path, k=1, select="embedding")
+    near_sky = Item(id="x", prompt="What colour is the sea at noon?", response_a="a", response_b="b")
+    near_cat = Item(id="y", prompt="Spell dog backwards.", response_a="a", response_b="b")
+    assert judge.demos_for(near_sky)[0].id == "d3"
+    assert judge.demos_for(near_cat)[0].id == "d2"
+    assert embedder.calls == [4, 1, 1]  # the pool once, then each item's request
+
+
+def test_an_unknown_embedding_model_fails_when_the_judge_is_made(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="embedding model"):
+        _judge(tmp_path, select="embedding", embed_model="bert-base")
+    with pytest.raises(ConfigError, match="not found"):
+        _judge(tmp_path, select="embedding", embed_model="gguf:/no/such/file.gguf")
+
+
+def test_the_embedding_model_enters_the_fingerprint_only_when_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("jurist.demos.make_embedder", lambda spec: WordHashEmbedder())
+    bm25 = [_judge(tmp_path, select="bm25", embed_model=m)[1].fingerprint for m in ("local", "gguf:/x.gguf")]
+    assert bm25[0] == bm25[1]
+    used = [_judge(tmp_path, select="embedding", embed_model=m)[1].fingerprint for m in ("local", "gguf:/x.gguf")]
+    assert used[0] != used[1]

@@ -140,14 +140,24 @@ class LLMJudge(ABC):
             "rubric": None
             if self.rubric is None
             else {"name": self.rubric.name, "version": self.rubric.version, "hash": self.rubric.content_hash()},
-            # turn_scope is left out at its default, so single-turn runs keep the fingerprint they had before it
-            "config": self.config.model_dump(exclude={"turn_scope"} if self.config.turn_scope == "final" else None),
+            "config": self._config_identity(),
             "max_tokens": self.max_tokens,
             "demos": None if self.demo_pool is None else self.demo_pool.describe(),
             "rules": None
             if self.rule_set is None
             else {"name": self.rule_set.name, "hash": self.rule_set.content_hash()},
         }
+
+    def _config_identity(self) -> dict[str, Any]:
+        """The config as it enters the fingerprint. Settings added later are left out at their defaults, so runs
+        made before they existed keep their fingerprints: turn_scope "final", and demos' embed_model unless
+        the examples are chosen by embedding."""
+        exclude: dict[str, Any] = {}
+        if self.config.turn_scope == "final":
+            exclude["turn_scope"] = True
+        if self.config.demos is not None and self.config.demos.select != "embedding":
+            exclude["demos"] = {"embed_model"}
+        return self.config.model_dump(exclude=exclude or None)
 
     @functools.cached_property
     def fingerprint(self) -> str:
