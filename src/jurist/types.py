@@ -132,6 +132,9 @@ class Verdict(BaseModel):
     latency_s: float = 0.0
     error: ErrorInfo | None = None
     label: str | float | list[int] | None = None
+    # the item's metadata (its columns other than the judged fields: group, system, annotators' labels...),
+    # copied by the runner so that meta-evaluation and exports can slice by them
+    metadata: dict[str, Any] | None = None
     item_hash: str = ""
     judge_fingerprint: str = ""
     # set by a judging strategy (jurist.strategies): its name and how it decided (votes, agreement, per-judge

@@ -115,6 +115,8 @@ async def run_judge(
         nonlocal judged, failed
         for item in queue:  # a shared iterator: each item goes to exactly one worker
             verdict = await judge(item)
+            # the item's other columns (group, system, annotators...) travel with the verdict for analysis
+            verdict.metadata = item.metadata or None
             store.append(verdict)
             judged += 1
             failed += verdict.error is not None
