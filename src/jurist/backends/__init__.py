@@ -27,7 +27,7 @@ class BackendOptions(BaseModel):
 
 
 def make_backend(spec: str, options: BackendOptions | None = None) -> Backend:
-    """`local`, `gguf:PATH`, `openai:MODEL` or `anthropic:MODEL`."""
+    """`local`, `gguf:PATH`, `openai:MODEL`, `anthropic:MODEL` or `replay:PATH` (recorded outputs, JSONL)."""
     options = options or BackendOptions()
     kind, _, rest = spec.partition(":")
     if kind == "local" and not rest:
@@ -58,4 +58,10 @@ def make_backend(spec: str, options: BackendOptions | None = None) -> Backend:
             timeout=options.timeout,
             **({"context_length": options.context_length} if options.context_length else {}),
         )
-    raise ConfigError(f"unknown model spec '{spec}'; use local, gguf:PATH, openai:MODEL or anthropic:MODEL")
+    if kind == "replay" and rest:
+        from .replay import ReplayBackend
+
+        return ReplayBackend.from_file(rest)
+    raise ConfigError(
+        f"unknown model spec '{spec}'; use local, gguf:PATH, openai:MODEL, anthropic:MODEL or replay:PATH"
+    )

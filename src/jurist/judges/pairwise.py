@@ -18,6 +18,9 @@ TEXT_PATTERNS = [
     r"(?:response|output|assistant)?\s*\(?([A-Za-z]+)\b",
     r"(?:response|output|assistant)\s*\(?([AB])\)?\s+is\s+(?:better|the better)",
     r"^\s*\(?([AB])\)?\s*$",
+    # An answer that is nothing but a named choice ("Output (a)", LLMBar's format; "Response B"). The whole text
+    # only: a line like that inside a longer answer is more often a heading than a verdict.
+    r"\A\s*(?:response|output|assistant)\s*\(?([AB])\)?\s*\Z",
 ]
 _SWAP: dict[str, Winner] = {"A": "B", "B": "A", "tie": "tie"}
 Order = Literal["AB", "BA"]
