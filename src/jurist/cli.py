@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,13 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
 
 from . import __version__
 from .api import JobOptions, Limits, ajudge
 from .backends import BackendOptions
-from .data.load import load_items, parse_field_map
+from .data.benchmarks import BENCHMARKS, DATA_DIR_ENV, cache_dir, load_benchmark
+from .data.load import LoadedData, load_items, parse_field_map
 from .demos import DemoConfig
 from .errors import BackendError, ConfigError, InputError, JuristError
 from .export import export_run
@@ -68,6 +71,31 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
 @click.version_option(__version__, prog_name="jurist")
 def main() -> None:
     """jurist: judge LLM outputs with an LLM, and judge the judges."""
+
+
+def _load_data(data: Path, mode: str, field_map: dict[str, str]) -> LoadedData:
+    """DATA is a file or folder, or, when no such path exists, a benchmark spec such as `llmbar:Natural`."""
+    spec = str(data)
+    if not data.exists() and spec.partition(":")[0].lower() in BENCHMARKS:
+        if field_map:
+            raise ConfigError(f"--field does not apply to the benchmark {spec}: its fields are already mapped")
+        loaded = load_benchmark(spec)
+        first = loaded.items[0] if loaded.items else None
+        has = (
+            "listwise"
+            if first is not None and first.responses
+            else "pairwise"
+            if first is not None and first.response_a is not None
+            else "pointwise"
+            if first is not None and first.response is not None
+            else None
+        )
+        if has is None:
+            raise ConfigError(f"benchmark {spec} holds prompts with no responses to judge: answer them first")
+        if has != mode:
+            raise ConfigError(f"benchmark {spec} holds {has} items: use --mode {has}")
+        return loaded
+    return load_items(data, mode, field_map)  # type: ignore[arg-type]
 
 
 @main.command()
@@ -257,10 +285,11 @@ def judge(
     fsync: str,
     overwrite: bool,
 ) -> None:
-    """Judge every item in DATA (JSONL, JSON, CSV, Parquet or a saved HF dataset) and print a summary."""
+    """Judge every item in DATA (JSONL, JSON, CSV, Parquet or a saved HF dataset, or a benchmark such as
+    llmbar:Natural; see `jurist benchmarks`) and print a summary."""
     try:
         field_map = parse_field_map(fields)
-        loaded = load_items(data, mode, field_map)  # type: ignore[arg-type]
+        loaded = _load_data(data, mode, field_map)
         config = JudgeConfig(
             mode=mode,
             template=template,
@@ -374,6 +403,26 @@ def judge(
         )
     progress.stop()
     click.echo(render_summary(summarize(out)))
+
+
+@main.command()
+def benchmarks() -> None:
+    """List the meta-evaluation benchmarks DATA can name (e.g. `jurist judge llmbar:Neighbor ...`)."""
+    table = Table(box=None, show_header=True, header_style="bold")
+    table.add_column("spec")
+    table.add_column("what it is")
+    table.add_column("option after ':'")
+    for name, benchmark in BENCHMARKS.items():
+        table.add_row(name, benchmark.description, benchmark.option or "-")
+    console = Console()
+    console.print(table)
+    where = os.environ.get(DATA_DIR_ENV)
+    console.print(
+        f"\nData is read from ${DATA_DIR_ENV} ({where})"
+        if where
+        else f"\nData is read from ${DATA_DIR_ENV} when set, else downloaded once into {cache_dir()}",
+        soft_wrap=True,
+    )
 
 
 @main.command()
