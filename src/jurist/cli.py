@@ -405,6 +405,83 @@ def judge(
     click.echo(render_summary(summarize(out)))
 
 
+@main.command("meta-eval")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--group", "group_key", default="group", show_default=True, help="metadata key of the source document")
+@click.option("--system", "system_key", default="system", show_default=True, help="metadata key of the system")
+@click.option(
+    "--annotations", "annotations_key", default="annotations", show_default=True, help="metadata key of annotators"
+)
+@click.option(
+    "--score",
+    type=click.Choice(["score", "expected"]),
+    default="score",
+    show_default=True,
+    help="pointwise: the argmax score or the probability-weighted one",
+)
+@click.option("--bootstrap", "n_resamples", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--alpha", "alphas", type=float, multiple=True, help="selective evaluation: target disagreement rate (repeatable)"
+)
+@click.option("--delta", type=float, default=0.1, show_default=True, help="selective evaluation: failure probability")
+@click.option("--epsilon", type=float, default=0.2, show_default=True, help="Alternative Annotator Test's epsilon")
+@click.option(
+    "--fit-calibrator",
+    type=click.Path(path_type=Path),
+    help="fit a recalibration of the probabilities on this run and save it to this file",
+)
+@click.option("--method", type=click.Choice(["temperature", "isotonic"]), default="temperature", show_default=True)
+@click.option("--calibrator", type=click.Path(path_type=Path), help="apply a saved calibrator before measuring")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), help="also write the report as JSON here")
+def meta_eval(
+    run_dir: Path,
+    group_key: str,
+    system_key: str,
+    annotations_key: str,
+    score: str,
+    n_resamples: int,
+    seed: int,
+    alphas: tuple[float, ...],
+    delta: float,
+    epsilon: float,
+    fit_calibrator: Path | None,
+    method: str,
+    calibrator: Path | None,
+    json_out: Path | None,
+) -> None:
+    """How well RUN_DIR's verdicts agree with its items' human labels: agreement or correlations with bootstrap
+    intervals, calibration, selective evaluation with a guarantee, and multi-annotator tests."""
+    from .meta import MetaOptions, load_calibrator, meta_evaluate, render_meta
+    from .meta import fit_calibrator as fit
+
+    try:
+        options = MetaOptions(
+            group_key=group_key,
+            system_key=system_key,
+            annotations_key=annotations_key,
+            score=score,
+            n_resamples=n_resamples,
+            seed=seed,
+            delta=delta,
+            epsilon=epsilon,
+            **({"alphas": list(alphas)} if alphas else {}),
+        )
+        applied = load_calibrator(calibrator) if calibrator is not None else None
+        report = meta_evaluate(run_dir, options, calibrator=applied)
+        click.echo(render_meta(report))
+        if json_out is not None:
+            json_out.write_text(report.model_dump_json(indent=2))
+        if fit_calibrator is not None:
+            fitted = fit(run_dir, method)  # type: ignore[arg-type]
+            fitted.save(fit_calibrator)
+            click.echo(f"\ncalibrator ({method}) fitted on {report.labelled} labelled verdicts: {fit_calibrator}")
+    except JuristError as exc:
+        _fail(str(exc))
+    except ValueError as exc:  # pydantic validation of option values
+        _fail(f"bad option: {exc}")
+
+
 @main.command()
 def benchmarks() -> None:
     """List the meta-evaluation benchmarks DATA can name (e.g. `jurist judge llmbar:Neighbor ...`)."""

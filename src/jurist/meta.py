@@ -1,0 +1,382 @@
+"""Meta-evaluation of a run: how far its verdicts agree with the human (or gold) labels its items carry.
+
+What is measured depends on the mode and the labels:
+- pairwise and categorical pointwise: accuracy, Cohen's kappa and the confusion matrix; position consistency where
+  both orders were judged; calibration (ECE, Brier, reliability table) where verdicts carry probabilities;
+  selective evaluation (Trust or Escalate) where they carry a confidence;
+- numeric pointwise: Pearson, Spearman and Kendall at item level, per group ("summary level": within each source
+  document, then averaged) when items name a group, and at system level when they name a system;
+- several annotators per item (metadata `annotations`): Fleiss' kappa and Krippendorff's alpha among the humans,
+  and the Alternative Annotator Test of the judge against them.
+Every figure comes with a bootstrap interval. The statistics live in `jurist.stats`; this module picks the ones that
+fit a run and gathers them in one report.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .errors import ConfigError, InputError
+from .stats import (
+    AgreementReport,
+    AltTestResult,
+    CalibrationReport,
+    CorrelationReport,
+    Estimate,
+    IsotonicCalibrator,
+    SelectiveCalibration,
+    TemperatureScaler,
+    agreement_report,
+    alt_test,
+    bootstrap_ci,
+    calibration_report,
+    correlation_report,
+    fleiss_kappa,
+    krippendorff_alpha,
+    selective_curve,
+)
+from .strategies.base import confidence
+from .summary import load_run
+from .types import Verdict
+
+MIN_LABELLED = 10  # fewer labelled verdicts than this give intervals too wide to say anything
+ScoreField = Literal["score", "expected"]
+Calibrator = TemperatureScaler | IsotonicCalibrator
+
+
+class MetaOptions(BaseModel):
+    """Where a run's items keep their grouping, and how the statistics are run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    group_key: str = Field("group", description="metadata key of the source document / prompt (summary level)")
+    system_key: str = Field("system", description="metadata key of the system that wrote the response")
+    annotations_key: str = Field("annotations", description="metadata key of the individual annotators' labels")
+    score: ScoreField = Field("score", description="pointwise: the argmax score, or the probability-weighted one")
+    n_resamples: int = Field(1000, ge=1)
+    seed: int = 0
+    alphas: list[float] = Field(default_factory=lambda: [0.05, 0.1, 0.15, 0.2, 0.25, 0.3])
+    delta: float = Field(0.1, gt=0, lt=1)
+    epsilon: float = Field(0.2, ge=0, description="Alternative Annotator Test's epsilon")
+
+
+class AnnotatorAgreement(BaseModel):
+    n_items: int
+    n_annotators: int
+    fleiss_kappa: float | None = Field(None, description="items every annotator labelled")
+    krippendorff_alpha: float
+
+
+class MetaReport(BaseModel):
+    run: str
+    mode: str
+    verdicts: int
+    labelled: int
+    failed: int
+    agreement: AgreementReport | None = None
+    position_consistency: Estimate | None = None
+    calibration: CalibrationReport | None = None
+    calibrated_with: str | None = None
+    selective: list[SelectiveCalibration] | None = None
+    correlation: CorrelationReport | None = None
+    annotators: AnnotatorAgreement | None = None
+    alt_test: AltTestResult | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
+def meta_evaluate(
+    run_dir: str | Path, options: MetaOptions | None = None, *, calibrator: Calibrator | None = None
+) -> MetaReport:
+    """The meta-evaluation of the run in `run_dir`. `calibrator` (fitted on another run with `fit_calibrator`)
+    is applied to the verdicts' probabilities before calibration and selective evaluation are measured."""
+    options = options or MetaOptions()
+    config, verdicts = load_run(Path(run_dir))
+    mode = str(config.get("judge", {}).get("config", {}).get("mode") or (verdicts[0].mode if verdicts else ""))
+    report = MetaReport(
+        run=str(run_dir),
+        mode=mode,
+        verdicts=len(verdicts),
+        labelled=sum(v.label is not None for v in verdicts),
+        failed=sum(v.error is not None for v in verdicts),
+    )
+    usable = [v for v in verdicts if v.label is not None and v.error is None]
+    if report.labelled == 0:
+        raise InputError(
+            "no verdict in this run has a human label to compare with",
+            file=str(run_dir),
+            hint="judge data with a label column (map it with --field label=COLUMN), or a benchmark such as "
+            "llmbar:Natural",
+        )
+    if len(usable) < MIN_LABELLED:
+        raise InputError(
+            f"only {len(usable)} verdicts have both a label and no error; meta-evaluation needs at least "
+            f"{MIN_LABELLED}",
+            file=str(run_dir),
+            hint="judge more labelled items (or resume the run to retry failed ones)",
+        )
+    if report.labelled < report.verdicts:
+        report.notes.append(f"{report.verdicts - report.labelled} verdicts have no label and are left out")
+    if report.failed:
+        report.notes.append(
+            f"{report.failed} verdicts failed and are left out (a failure is not a wrong answer; see `jurist show`)"
+        )
+    if mode == "pairwise":
+        _pairwise(report, usable, options, calibrator)
+    elif mode == "pointwise":
+        _pointwise(report, usable, options, calibrator)
+    elif mode == "listwise":
+        _listwise(report, usable, options)
+    _annotators(report, usable, options)
+    return report
+
+
+# -- modes -------------------------------------------------------------------------------------------------------
+
+
+def _pairwise(report: MetaReport, verdicts: list[Verdict], options: MetaOptions, calibrator: Calibrator | None) -> None:
+    decided = [v for v in verdicts if v.winner is not None]
+    if len(decided) < len(verdicts):
+        report.notes.append(f"{len(verdicts) - len(decided)} flagged verdicts have no winner and count as wrong")
+    judged = [v.winner or "none" for v in verdicts]
+    report.agreement = agreement_report(
+        [str(v.label) for v in verdicts], judged, n_resamples=options.n_resamples, seed=options.seed
+    )
+    swapped = [v for v in verdicts if v.consistent is not None]
+    if swapped:
+        report.position_consistency = bootstrap_ci(
+            lambda c: float(c.mean()),
+            [float(bool(v.consistent)) for v in swapped],
+            n_resamples=options.n_resamples,
+            seed=options.seed,
+        )
+    with_probs = [v for v in verdicts if v.probs]
+    probs = [_normalised(v.probs or {}) for v in with_probs]
+    _calibration(report, probs, [str(v.label) for v in with_probs], calibrator)
+    _selective(report, verdicts, lambda v: v.winner == v.label, options, calibrator)
+
+
+def _pointwise(
+    report: MetaReport, verdicts: list[Verdict], options: MetaOptions, calibrator: Calibrator | None
+) -> None:
+    numeric = all(isinstance(v.label, int | float) and not isinstance(v.label, bool) for v in verdicts)
+    if not numeric:  # named categories (pass/fail, bad/ok/good): agreement, like pairwise
+        report.agreement = agreement_report(
+            [str(v.label) for v in verdicts],
+            [v.choice if v.choice is not None else _score_text(v.score) for v in verdicts],
+            n_resamples=options.n_resamples,
+            seed=options.seed,
+        )
+        with_probs = [v for v in verdicts if v.score_probs]
+        _calibration(
+            report,
+            [_normalised(v.score_probs or {}) for v in with_probs],
+            [str(v.label) for v in with_probs],
+            calibrator,
+        )
+        return
+    field = "score_expected" if options.score == "expected" else "score"
+    scored = [v for v in verdicts if getattr(v, field) is not None]
+    if len(scored) < len(verdicts):
+        report.notes.append(f"{len(verdicts) - len(scored)} verdicts have no {field} and are left out")
+    if len(scored) < MIN_LABELLED:
+        raise InputError(
+            f"only {len(scored)} verdicts have a {field}; correlations need at least {MIN_LABELLED}",
+            file=report.run,
+            hint="use --score score when the backend gave no logprobs",
+        )
+    groups = _metadata(scored, options.group_key)
+    systems = _metadata(scored, options.system_key)
+    report.correlation = correlation_report(
+        [float(v.label) for v in scored],  # type: ignore[arg-type]
+        [float(getattr(v, field)) for v in scored],
+        groups=groups,
+        systems=systems,
+        n_resamples=options.n_resamples,
+        seed=options.seed,
+    )
+    if groups is None:
+        report.notes.append(f"no `{options.group_key}` in the items' metadata: no group (summary) level")
+    if systems is None:
+        report.notes.append(f"no `{options.system_key}` in the items' metadata: no system level")
+
+
+def _listwise(report: MetaReport, verdicts: list[Verdict], options: MetaOptions) -> None:
+    """Whether the judge's best is the labelled best (a ranking label's first entry)."""
+    truth = [str(v.label[0] if isinstance(v.label, list) else v.label) for v in verdicts]
+    judged = [str(v.best) if v.best is not None else "none" for v in verdicts]
+    report.agreement = agreement_report(truth, judged, n_resamples=options.n_resamples, seed=options.seed)
+    report.notes.append("listwise: agreement is on the best response only")
+
+
+# -- shared pieces -----------------------------------------------------------------------------------------------
+
+
+def _calibration(
+    report: MetaReport, probs: list[dict[str, float]], labels: list[str], calibrator: Calibrator | None
+) -> None:
+    if len(probs) < MIN_LABELLED:
+        return
+    inside = [(p, t) for p, t in zip(probs, labels, strict=True) if t in p]
+    if len(inside) < len(probs):
+        report.notes.append(
+            f"{len(probs) - len(inside)} labels are not among the judge's choices (e.g. a tie when ties were off): "
+            "left out of calibration"
+        )
+    if len(inside) < MIN_LABELLED:
+        return
+    probs, labels = [p for p, _ in inside], [t for _, t in inside]
+    if calibrator is not None:
+        probs = calibrator.apply(probs)
+        report.calibrated_with = type(calibrator).__name__
+    report.calibration = calibration_report(probs, labels)
+
+
+def _selective(
+    report: MetaReport, verdicts: list[Verdict], right: Any, options: MetaOptions, calibrator: Calibrator | None
+) -> None:
+    known = [(v, c) for v in verdicts if (c := _confidence(v, calibrator)) is not None]
+    if len(known) < MIN_LABELLED:
+        return
+    report.selective = selective_curve(
+        [c for _, c in known], [bool(right(v)) for v, _ in known], delta=options.delta, alphas=options.alphas
+    )
+
+
+def _confidence(verdict: Verdict, calibrator: Calibrator | None) -> float | None:
+    if calibrator is not None and verdict.probs:
+        return max(calibrator.apply([_normalised(verdict.probs)])[0].values())
+    return confidence(verdict)
+
+
+def _annotators(report: MetaReport, verdicts: list[Verdict], options: MetaOptions) -> None:
+    rows = [(v, a) for v in verdicts if isinstance(a := (v.metadata or {}).get(options.annotations_key), list)]
+    if not rows:
+        return
+    width = max(len(a) for _, a in rows)
+    matrix: list[list[Any]] = [
+        [*(str(x) if x is not None else None for x in a), *[None] * (width - len(a))] for _, a in rows
+    ]
+    complete = [r for r in matrix if all(x is not None for x in r)]
+    report.annotators = AnnotatorAgreement(
+        n_items=len(matrix),
+        n_annotators=width,
+        fleiss_kappa=fleiss_kappa(complete) if len(complete) >= 2 else None,
+        krippendorff_alpha=krippendorff_alpha(matrix),
+    )
+    if width < 3:
+        report.notes.append("the Alternative Annotator Test needs 3 or more annotators per item")
+        return
+    judged = [(v.winner if v.mode == "pairwise" else v.choice or _score_text(v.score)) for v, _ in rows]
+    try:
+        report.alt_test = alt_test(matrix, judged, epsilon=options.epsilon)
+    except ConfigError as exc:
+        report.notes.append(f"Alternative Annotator Test not run: {exc}")
+
+
+def _metadata(verdicts: Sequence[Verdict], key: str) -> list[str] | None:
+    values = [(v.metadata or {}).get(key) for v in verdicts]
+    if any(x is None for x in values):
+        return None
+    return [str(x) for x in values]
+
+
+def _normalised(probs: dict[str, float]) -> dict[str, float]:
+    total = sum(probs.values())
+    return {k: p / total for k, p in probs.items()} if total > 0 else dict(probs)
+
+
+def _score_text(score: float | None) -> str:
+    if score is None:
+        return "none"
+    return str(int(score)) if float(score).is_integer() else str(score)
+
+
+# -- recalibration -----------------------------------------------------------------------------------------------
+
+
+def fit_calibrator(run_dir: str | Path, method: Literal["temperature", "isotonic"] = "temperature") -> Calibrator:
+    """Fit a recalibration of the verdicts' probabilities on a labelled run (apply it to other runs of the same
+    judge with `meta_evaluate(..., calibrator=...)`, or save it with `.save(path)`)."""
+    _, verdicts = load_run(Path(run_dir))
+    rows = [
+        (_normalised(v.probs or v.score_probs or {}), str(v.label))
+        for v in verdicts
+        if v.error is None and v.label is not None and (v.probs or v.score_probs)
+    ]
+    rows = [(p, t) for p, t in rows if t in p]
+    if len(rows) < MIN_LABELLED:
+        raise InputError(
+            f"{len(rows)} labelled verdicts with probabilities; fitting a calibrator needs at least {MIN_LABELLED}",
+            file=str(run_dir),
+            hint="judge more labelled items with a backend that gives logprobs",
+        )
+    fitted: Calibrator = TemperatureScaler() if method == "temperature" else IsotonicCalibrator()
+    return fitted.fit([p for p, _ in rows], [t for _, t in rows])
+
+
+def load_calibrator(path: str | Path) -> Calibrator:
+    """A calibrator saved with `.save(path)`; the file says which kind it is."""
+    import json
+
+    try:
+        kind = json.loads(Path(path).read_text()).get("kind")
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"calibrator {path}: cannot read it ({exc})") from None
+    if kind == "temperature":
+        return TemperatureScaler.load(path)
+    if kind == "isotonic":
+        return IsotonicCalibrator.load(path)
+    raise ConfigError(f"calibrator {path}: unknown kind {kind!r} (expected temperature or isotonic)")
+
+
+# -- text --------------------------------------------------------------------------------------------------------
+
+
+def render_meta(report: MetaReport) -> str:
+    """The report as readable text."""
+    lines = [
+        f"run: {report.run} ({report.mode})",
+        f"verdicts: {report.verdicts}  labelled: {report.labelled}  failed: {report.failed}",
+    ]
+    if report.agreement is not None:
+        lines += ["", "Agreement with the labels", report.agreement.render()]
+    if report.position_consistency is not None:
+        lines += ["", f"position consistency: {report.position_consistency.format()}"]
+    if report.correlation is not None:
+        lines += ["", "Correlation with the human scores", report.correlation.render()]
+    if report.calibration is not None:
+        title = "Calibration" + (f" (after {report.calibrated_with})" if report.calibrated_with else "")
+        lines += ["", title, report.calibration.render()]
+    if report.selective:
+        lines += ["", f"Selective evaluation (Trust or Escalate, delta = {report.selective[0].delta})"]
+        lines.append("guaranteed agreement  threshold  coverage  agreement on trusted")
+        for s in report.selective:
+            if s.threshold is None:
+                lines.append(f"{s.guaranteed_agreement:>20.0%}  {'-':>9}  {0:>8.0%}  - ({s.note})")
+            else:
+                agree = "-" if s.empirical_agreement is None else f"{s.empirical_agreement:.1%}"
+                lines.append(f"{s.guaranteed_agreement:>20.0%}  {s.threshold:>9.3f}  {s.coverage:>8.1%}  {agree}")
+    if report.annotators is not None:
+        a = report.annotators
+        fleiss = "n/a" if a.fleiss_kappa is None or math.isnan(a.fleiss_kappa) else f"{a.fleiss_kappa:.3f}"
+        lines += [
+            "",
+            f"Human annotators: {a.n_annotators} on {a.n_items} items; Fleiss' kappa {fleiss}, "
+            f"Krippendorff's alpha {a.krippendorff_alpha:.3f}",
+        ]
+    if report.alt_test is not None:
+        t = report.alt_test
+        lines += [
+            "",
+            f"Alternative Annotator Test (epsilon {t.epsilon}, q {t.q}): winning rate {t.winning_rate:.2f}, "
+            f"advantage probability {t.advantage_probability:.3f} -> "
+            + ("the judge can replace an annotator" if t.passed else "the judge cannot replace an annotator"),
+        ]
+    for note in report.notes:
+        lines.append(f"note: {note}")
+    return "\n".join(lines)
