@@ -165,7 +165,7 @@ async def ajudge(
         elif tree is not None:
             the_judge = build_tree(tree, cast(JudgeConfig, config), cast(str, model), backend_for)
         elif spec is not None and not spec.empty:
-            strong = backend_for(spec.cascade_to) if spec.cascade_to is not None else None
+            strong = backend_for(spec.cascade_to) if spec.cascade_to not in (None, "human") else None
             the_judge = build_judge(cast(JudgeConfig, config), spec, resilient, strong)
         else:
             the_judge = make_judge(resilient, cast(JudgeConfig, config))

@@ -203,7 +203,9 @@ def _load_data(data: Path, mode: str, field_map: dict[str, str]) -> LoadedData:
     show_default=True,
     help="how the jury decides (mean/median: pointwise)",
 )
-@click.option("--cascade-to", metavar="SPEC", help="escalate unsure verdicts to this stronger model")
+@click.option(
+    "--cascade-to", metavar="SPEC", help="escalate unsure verdicts to this stronger model, or `human` to flag them"
+)
 @click.option(
     "--escalate-when",
     default="error,flagged,inconsistent,low_confidence",

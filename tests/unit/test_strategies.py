@@ -476,3 +476,21 @@ def _write(tmp_path: Path, rows: list[dict[str, object]]) -> Path:
     path = tmp_path / "items.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
+
+
+def test_a_cascade_to_humans_flags_unsure_items_and_keeps_no_decision() -> None:
+    sure = make_judge(
+        FakeBackend([with_logprobs('{"winner": "A"}', "A", {"A": 0.95, "B": 0.05})], capabilities=logprob_capable()),
+        JudgeConfig(mode="pairwise", swap=False),
+    )
+    unsure = make_judge(
+        FakeBackend([with_logprobs('{"winner": "A"}', "A", {"A": 0.55, "B": 0.45})], capabilities=logprob_capable()),
+        JudgeConfig(mode="pairwise", swap=False),
+    )
+    kept = run(Cascade(sure, None, escalate_when=["low_confidence"], threshold=0.8)(PAIR))
+    assert kept.winner == "A" and not kept.flagged and kept.strategy is not None and not kept.strategy["escalated"]
+    queued = run(Cascade(unsure, None, escalate_when=["low_confidence"], threshold=0.8)(PAIR))
+    assert queued.winner is None and queued.flagged and queued.error is None
+    assert queued.strategy is not None and queued.strategy["escalated_to"] == "human"
+    assert queued.strategy["cheap"]["winner"] == "A"
+    assert cascade_report([kept, queued])["escalated"] == 1

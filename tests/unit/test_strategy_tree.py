@@ -10,6 +10,7 @@ import pytest
 from jurist import ConfigError, FakeBackend, GenerateRequest, Item, JudgeConfig, make_judge
 from jurist.backends import Backend
 from jurist.strategies import (
+    Cascade,
     Debate,
     Jury,
     PairwiseRanking,
@@ -176,3 +177,15 @@ def test_rank_by_in_the_flat_spec_wraps_the_stack() -> None:
         build_judge(JudgeConfig(mode="pairwise"), StrategySpec(rank_by="sort"), backend)
     with pytest.raises(ConfigError, match="rank_by adaptive"):
         build_judge(config, StrategySpec(rank_budget=5), backend)
+
+
+def test_a_cascade_node_can_escalate_to_people() -> None:
+    tree = parse_strategy({"kind": "cascade", "cheap": {"kind": "judge"}, "strong": "human", "threshold": 0.9})
+    judge = build_tree(tree, JudgeConfig(mode="pairwise"), "local", backends().__getitem__)
+    assert isinstance(judge, Cascade) and judge.strong is None and judge.settings()["escalate_to"] == "human"
+    assert (
+        build_judge(
+            JudgeConfig(mode="pairwise"), StrategySpec(cascade_to="human"), FakeBackend(['{"winner": "A"}'])
+        ).settings()["escalate_to"]
+        == "human"
+    )  # type: ignore[attr-defined]

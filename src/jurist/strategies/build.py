@@ -8,6 +8,8 @@ Anything else (debate, peer discussion, interview, other nestings) is described 
 
 from __future__ import annotations
 
+from typing import cast
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..backends.base import Backend
@@ -15,7 +17,7 @@ from ..errors import ConfigError
 from ..judges import JudgeConfig, make_judge
 from ..judges.base import Judge
 from .augment import GeneratedMetrics, Revision, SelfReference
-from .cascade import CONDITIONS, Cascade
+from .cascade import CONDITIONS, HUMAN, Cascade
 from .jury import Jury
 from .ranking import PairwiseRanking
 from .self_consistency import SelfConsistency
@@ -29,7 +31,9 @@ class StrategySpec(BaseModel):
     aggregate: str = "majority"
     jury_rubrics: list[str] = Field(default_factory=list, description="a jury of prompts: one juror per rubric")
     vote: str = "majority"
-    cascade_to: str | None = Field(None, description="model spec of the strong judge to escalate to")
+    cascade_to: str | None = Field(
+        None, description="model spec of the strong judge to escalate to, or 'human' to flag them for people"
+    )
     escalate_when: list[str] = Field(default_factory=lambda: list(CONDITIONS))
     threshold: float = 0.75
     rank_by: str | None = Field(
@@ -50,7 +54,7 @@ class StrategySpec(BaseModel):
 
 def build_judge(config: JudgeConfig, spec: StrategySpec, backend: Backend, strong: Backend | None = None) -> Judge:
     """The judge for `config` on `backend`, wrapped as `spec` says; `strong` is the cascade's model."""
-    if spec.cascade_to is not None and strong is None:
+    if spec.cascade_to not in (None, HUMAN) and strong is None:
         raise ConfigError("a cascade needs the strong model's backend")
     if spec.rank_by is not None:
         if config.mode != "listwise":
@@ -78,8 +82,6 @@ def build_judge(config: JudgeConfig, spec: StrategySpec, backend: Backend, stron
     judges = [one(c) for c in configs]
     stacked: Judge = Jury(judges, vote=spec.vote) if spec.jury_rubrics else judges[0]
     if spec.cascade_to is not None:
-        assert strong is not None
-        stacked = Cascade(
-            stacked, make_judge(strong, config), escalate_when=spec.escalate_when, threshold=spec.threshold
-        )
+        top = None if spec.cascade_to == HUMAN else make_judge(cast(Backend, strong), config)
+        stacked = Cascade(stacked, top, escalate_when=spec.escalate_when, threshold=spec.threshold)
     return stacked

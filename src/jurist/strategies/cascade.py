@@ -18,8 +18,16 @@ from .base import Strategy, brief, confidence
 CONDITIONS: tuple[str, ...] = ("error", "flagged", "inconsistent", "low_confidence")
 
 
+HUMAN = "human"  # cascade_to "human": escalated items wait for people instead of a stronger model
+
+
 class Cascade(Strategy):
     """Judges every item with `cheap`; escalates to `strong` when the cheap verdict meets any of `escalate_when`.
+
+    `strong=None` escalates to people: an escalated item is flagged, keeps no decision (winner, score, ranking are
+    left empty, the cheap answer is kept under `strategy.cheap`) and `strategy.escalated_to` is "human", so the
+    flagged verdicts of a run are the queue for human review (e.g. `jurist export RUN --format csv` and filter on
+    `flagged`). Pair it with a threshold certified by selective evaluation (`jurist meta-eval --alpha`).
 
     An escalated item gets the strong judge's verdict, with the usage and raw texts of both. `strategy` records
     `escalated` (True/False), `reasons`, the cheap verdict's `confidence` and the cheap verdict itself under
@@ -32,13 +40,14 @@ class Cascade(Strategy):
     def __init__(
         self,
         cheap: Judge,
-        strong: Judge,
+        strong: Judge | None,
         escalate_when: Iterable[str] = CONDITIONS,
         threshold: float = 0.75,
     ) -> None:
-        if cheap.mode != strong.mode:
+        if strong is not None and cheap.mode != strong.mode:
             raise ConfigError(f"Cascade: the cheap judge judges {cheap.mode}, the strong one {strong.mode}")
-        super().__init__([cheap, strong])
+        super().__init__([cheap] if strong is None else [cheap, strong])
+        self.to_humans = strong is None
         conditions = sorted(set(escalate_when))
         unknown = [c for c in conditions if c not in CONDITIONS]
         if unknown:
@@ -57,11 +66,12 @@ class Cascade(Strategy):
         return self.judges[0]
 
     @property
-    def strong(self) -> Judge:
-        return self.judges[1]
+    def strong(self) -> Judge | None:
+        return None if self.to_humans else self.judges[1]
 
     def settings(self) -> dict[str, Any]:
         return {
+            **({"escalate_to": HUMAN} if self.to_humans else {}),
             "escalate_when": self.escalate_when,
             "threshold": self.threshold if "low_confidence" in self.escalate_when else None,
         }
@@ -89,6 +99,19 @@ class Cascade(Strategy):
         if not why:
             result = first.model_copy()
             details["inner"] = first.strategy
+        elif self.strong is None:
+            result = first.model_copy(
+                update={
+                    "winner": None,
+                    "score": None,
+                    "choice": None,
+                    "score_expected": None,
+                    "ranking": None,
+                    "best": None,
+                    "flagged": True,
+                }
+            )
+            details.update(cheap=brief(first), escalated_to=HUMAN, inner=first.strategy)
         else:
             second = await self.strong(item)
             details["cheap"] = brief(first)

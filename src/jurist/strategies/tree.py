@@ -79,7 +79,7 @@ class JuryNode(_Node):
 class CascadeNode(_Node):
     kind: Literal["cascade"]
     cheap: Node
-    strong: Node
+    strong: Node | Literal["human"] = Field(description="a node, or 'human' to flag escalated items for people")
     escalate_when: list[str] = Field(default_factory=lambda: list(CONDITIONS))
     threshold: float = 0.75
 
@@ -209,7 +209,7 @@ def models_in(node: Any, default: str) -> set[str]:
         found.add(node.candidate)
     for name in ("judge", "cheap", "strong"):
         child = getattr(node, name, None)
-        if child is not None:
+        if child is not None and not isinstance(child, str):
             found |= models_in(child, default)
     for child in getattr(node, "judges", None) or []:
         found |= models_in(child, default)
@@ -253,7 +253,7 @@ def build_tree(
         if isinstance(node, CascadeNode):
             return Cascade(
                 build(node.cheap, mode),
-                build(node.strong, mode),
+                None if node.strong == "human" else build(node.strong, mode),
                 escalate_when=node.escalate_when,
                 threshold=node.threshold,
             )
