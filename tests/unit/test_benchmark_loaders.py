@@ -445,3 +445,46 @@ def test_judgebench_bad_label_and_missing_file(tmp_path: Path) -> None:
     assert caught.value.line == 2 and caught.value.field == "label"
     with pytest.raises(InputError, match="no such file"):
         load_judgebench(tmp_path / "absent.jsonl")
+
+
+def test_mt_bench_human_votes_become_items_with_their_annotations(tmp_path: Path) -> None:
+    def conversation(model: str) -> list[dict[str, str]]:
+        return [
+            {"role": "user", "content": "Write a haiku."},
+            {"role": "assistant", "content": f"haiku by {model}"},
+            {"role": "user", "content": "Now make it rhyme."},
+            {"role": "assistant", "content": f"rhyme by {model}"},
+        ]
+
+    def row(judge: str, winner: str, turn: int) -> dict[str, object]:
+        return {
+            "question_id": 81,
+            "model_a": "m1",
+            "model_b": "m2",
+            "winner": winner,
+            "judge": judge,
+            "turn": turn,
+            "conversation_a": conversation("m1"),
+            "conversation_b": conversation("m2"),
+        }
+
+    path = tmp_path / "human.jsonl"
+    rows = [
+        row("expert_1", "model_a", 1),
+        row("expert_2", "model_a", 1),
+        row("expert_3", "tie (bothbad)", 1),
+        row("expert_1", "model_b", 2),
+        row("expert_2", "model_a", 2),
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    items = {it.id: it for it in load_benchmark(f"mt_bench_human:{path}").items}
+    first, second = items["mt_bench_human-81-m1-m2-t1"], items["mt_bench_human-81-m1-m2-t2"]
+    assert first.label == "A" and first.metadata["annotations"] == ["A", "A", "tie"] and first.turns is None
+    assert first.response_a == "haiku by m1" and first.response_b == "haiku by m2"
+    assert second.label == "tie"  # one vote each way
+    assert second.prompt == "Now make it rhyme." and second.response_b == "rhyme by m2"
+    assert second.turns is not None and [t.content for t in second.turns] == ["Write a haiku.", "haiku by m1"]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({**rows[0], "winner": "model_c"}) + "\n")
+    with pytest.raises(InputError, match="model_c"):
+        load_benchmark(f"mt_bench_human:{bad}")

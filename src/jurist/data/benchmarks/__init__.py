@@ -23,7 +23,7 @@ from .pandalm import load_pandalm, load_pandalm_predictions
 from .sources import DATA_DIR_ENV, DATA_URL_ENV, cache_dir
 from .summeval import load_summeval
 from .unieval import load_unieval
-from .user_files import load_judgebench, load_rewardbench
+from .user_files import load_judgebench, load_mt_bench_human, load_rewardbench
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,13 @@ BENCHMARKS: dict[str, Benchmark] = {
         "path: the file",
         option_required=True,
     ),
+    "mt_bench_human": Benchmark(
+        "MT-Bench human judgments from your own file (pairwise, expert votes per item, turn 1 and 2)",
+        lambda option, root: load_mt_bench_human(option or ""),
+        None,
+        "path: the file (the human split of lmsys/mt_bench_human_judgments)",
+        option_required=True,
+    ),
     "judgebench": Benchmark(
         "JudgeBench pairs from your own file (pairwise)",
         lambda option, root: load_judgebench(option or ""),
@@ -128,6 +135,7 @@ __all__ = [
     "load_evalbiasbench",
     "load_judgebench",
     "load_llmbar",
+    "load_mt_bench_human",
     "load_mt_bench_questions",
     "load_pandalm",
     "load_pandalm_predictions",
