@@ -54,7 +54,7 @@ def load_items(path: str | Path, mode: Mode, field_map: dict[str, str] | None = 
     path = Path(path)
     if not path.exists():
         raise InputError("no such file or folder", file=str(path), hint="check the DATA path")
-    rows, unit = _read_rows(path)
+    rows, unit = read_rows(path)
     return items_from_rows(rows, mode, field_map, path=str(path), unit=unit)
 
 
@@ -101,12 +101,12 @@ def items_from_rows(
 # -- readers: yield (line or row number, record) -----------------------------------------------------------
 
 
-def _read_rows(path: Path) -> tuple[list[tuple[int, Any]], str]:
+def read_rows(path: Path) -> tuple[list[tuple[int, Any]], str]:
     if path.is_dir():
         return list(_read_hf_dataset(path)), "row"
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        return list(_read_jsonl(path)), "line"
+        return list(read_jsonl(path)), "line"
     if suffix == ".json":
         return list(_read_json(path)), "line"
     if suffix == ".csv":
@@ -120,7 +120,8 @@ def _read_rows(path: Path) -> tuple[list[tuple[int, Any]], str]:
     )
 
 
-def _read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
+def read_jsonl(path: Path, hint: str = "each line must be one complete JSON object") -> Iterator[tuple[int, Any]]:
+    """(line number, record) for each non-blank line; malformed JSON is an InputError naming the line."""
     with path.open(encoding="utf-8") as fh:
         for number, line in enumerate(fh, start=1):
             if not line.strip():
@@ -132,7 +133,7 @@ def _read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
                     f"malformed JSON at column {exc.colno}: {exc.msg}",
                     file=str(path),
                     line=number,
-                    hint="each line must be one complete JSON object",
+                    hint=hint,
                 ) from None
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ...errors import ConfigError, InputError
+from ..load import read_jsonl as read_jsonl_lines
 
 RAW_GITHUB = "https://raw.githubusercontent.com"
 DATA_DIR_ENV = "JURIST_DATA_DIR"
@@ -138,17 +139,8 @@ def read_json_list(path: Path) -> list[tuple[int, Any]]:
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
-    """(line number, record) for each non-blank line."""
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield number, json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(
-                    f"malformed JSON at column {exc.colno}: {exc.msg}", file=str(path), line=number, hint=_FORMAT_HINT
-                ) from None
+    """(line number, record) for each non-blank line (jurist's own JSONL reader, with this module's hint)."""
+    return read_jsonl_lines(path, hint=_FORMAT_HINT)
 
 
 _FORMAT_HINT = "the file does not have the published layout; fetch it again from the dataset's repository"

@@ -11,7 +11,7 @@ from typing import Any
 
 from ...errors import InputError
 from ...types import Winner
-from ..load import CANONICAL, LoadedData, _read_rows, items_from_rows
+from ..load import CANONICAL, LoadedData, items_from_rows, read_rows
 from .sources import field, shuffled_order
 
 _JUDGEBENCH_LABELS: dict[str, Winner] = {"A>B": "A", "B<A": "A", "B>A": "B", "A<B": "B", "A=B": "tie", "B=A": "tie"}
@@ -82,7 +82,7 @@ def _rows(path: str | Path) -> tuple[list[tuple[int, Any]], str, Path]:
     file = Path(path)
     if not file.exists():
         raise InputError("no such file or folder", file=str(file), hint="give the path of the downloaded data set")
-    rows, unit = _read_rows(file)
+    rows, unit = read_rows(file)
     if not rows:
         raise InputError("the file holds no rows", file=str(file), hint="give a file with at least one record")
     return rows, unit, file
