@@ -485,6 +485,359 @@ def meta_eval(
 
 
 @main.command()
+@click.option(
+    "--system",
+    "system_specs",
+    multiple=True,
+    metavar="NAME=PATH",
+    help="one system's answers: rows of id, prompt, output (repeatable; JSONL, JSON, CSV or Parquet)",
+)
+@click.option(
+    "--table",
+    type=click.Path(path_type=Path),
+    help="all systems' answers in one table: prompt_id, prompt, system, output",
+)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="arena directory (created, or resumed)")
+@click.option(
+    "--mode",
+    type=click.Choice(["pairwise", "pointwise"]),
+    default="pairwise",
+    show_default=True,
+    help="compare answers in battles, or grade each answer alone (mean scores)",
+)
+@click.option(
+    "--schedule",
+    type=click.Choice(["baseline", "all-pairs", "adaptive"]),
+    help="which battles: every system against --baseline, all pairs, or adaptively where the ranking is unsure "
+    "(default: baseline when --baseline is given, else all-pairs)",
+)
+@click.option("--baseline", help="the system others are measured against (win rates; its score is fixed at 1000)")
+@click.option("--budget", type=click.IntRange(min=1), help="--schedule adaptive: at most this many battles")
+@click.option("--round-size", type=click.IntRange(min=1), help="--schedule adaptive: battles per round")
+@click.option("--null-model", is_flag=True, help="add a system that answers every prompt with the same refusal")
+@click.option(
+    "--verbose-variant",
+    "verbose_variants",
+    multiple=True,
+    metavar="NAME",
+    help="add NAME-verbose: NAME's answers padded with sentences that add nothing (repeatable)",
+)
+@click.option("--model", default="local", show_default=True, help="the judge: local | gguf:PATH | openai:MODEL | ...")
+@click.option("--base-url", help="server URL for openai:/anthropic: (default OPENAI_BASE_URL or the vendor's)")
+@click.option("--api-key-env", help="environment variable holding the API key")
+@click.option("--rubric", help=f"built-in ({', '.join(builtin_rubrics())}) or a .toml/.json file")
+@click.option("--scale", help="pointwise scale: 1-5, 1-10, binary, categories:a,b,c")
+@click.option("--no-swap", is_flag=True, help="judge each battle in one order only (no position-bias control)")
+@click.option("--max-tokens", type=click.IntRange(min=1), help="the judge's answer length")
+@click.option("--concurrency", type=click.IntRange(min=1), help="requests in flight (default: 1 local, 64 HTTP)")
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="seconds per request")
+@click.option("--max-retries", type=click.IntRange(min=0), default=5, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="judge seed, adaptive schedule and bootstrap")
+@click.option("--bootstrap", "n_bootstrap", type=click.IntRange(min=0), default=200, show_default=True)
+@click.option("--no-cache", is_flag=True, help="do not read or write the response cache")
+@click.option("--overwrite", is_flag=True, help="discard an existing arena run in --out made with other settings")
+def arena(
+    system_specs: tuple[str, ...],
+    table: Path | None,
+    out: Path,
+    mode: str,
+    schedule: str | None,
+    baseline: str | None,
+    budget: int | None,
+    round_size: int | None,
+    null_model: bool,
+    verbose_variants: tuple[str, ...],
+    model: str,
+    base_url: str | None,
+    api_key_env: str | None,
+    rubric: str | None,
+    scale: str | None,
+    no_swap: bool,
+    max_tokens: int | None,
+    concurrency: int | None,
+    timeout: float,
+    max_retries: int,
+    seed: int,
+    n_bootstrap: int,
+    no_cache: bool,
+    overwrite: bool,
+) -> None:
+    """Rank systems by their answers to the same prompts: battles judged pairwise (Bradley-Terry with intervals,
+    raw and style-controlled, win rate against a baseline, Elo) or answers graded alone (mean scores). Writes
+    leaderboard.csv, battles.jsonl, win_matrix.csv and arena.json into OUT; the verdicts are a resumable run."""
+    from .leaderboard.arena import (
+        ArenaOptions,
+        arun_arena,
+        load_systems,
+        load_table,
+        parse_system_spec,
+        render_arena,
+        with_null_model,
+        with_verbose_variant,
+    )
+
+    try:
+        if bool(system_specs) == (table is not None):
+            raise ConfigError("give the answers either as --system NAME=PATH (one per system) or as one --table")
+        data = load_table(table) if table is not None else load_systems([parse_system_spec(s) for s in system_specs])
+        for name in verbose_variants:
+            data = with_verbose_variant(data, name)
+        if null_model:
+            data = with_null_model(data)
+        options = ArenaOptions(
+            mode=mode,
+            schedule=schedule or ("baseline" if baseline else "all-pairs"),
+            baseline=baseline,
+            budget=budget,
+            round_size=round_size,
+            n_bootstrap=n_bootstrap,
+            seed=seed,
+        )
+        config = JudgeConfig(mode=mode, rubric=rubric, scale=scale, swap=not no_swap, max_tokens=max_tokens, seed=seed)
+        job = JobOptions(
+            backend=BackendOptions(base_url=base_url, api_key_env=api_key_env, timeout=timeout),
+            limits=Limits(max_retries=max_retries),
+            run=RunOptions(concurrency=concurrency, overwrite=overwrite),
+            cache=not no_cache,
+        )
+    except JuristError as exc:
+        _fail(str(exc))
+        return
+    except ValueError as exc:  # pydantic validation of option values
+        _fail(f"bad option: {exc}")
+        return
+
+    progress = Progress(
+        TextColumn("judging"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        _Rate(),
+        TimeRemainingColumn(),
+        _Failures(),
+        console=err,
+        refresh_per_second=4,
+    )
+    state: dict[str, Any] = {"failed": 0}
+
+    def on_start(total: int, skipped: int) -> None:
+        # Called once per round (adaptive) with the arena so far; earlier rounds count as already judged.
+        if "task" not in state:
+            if skipped:
+                err.print(f"resuming {escape(str(out))}: {skipped} of {total} judgments already made")
+            state["task"] = progress.add_task("arena", total=total, completed=skipped, failed=0)
+            progress.start()
+        else:
+            progress.update(state["task"], total=total, completed=skipped)
+
+    def on_verdict(verdict: Verdict) -> None:
+        state["failed"] += verdict.error is not None
+        progress.update(state["task"], advance=1, failed=state["failed"])
+
+    try:
+        report = asyncio.run(
+            arun_arena(
+                data,
+                out=out,
+                options=options,
+                config=config,
+                model=model,
+                job=job,
+                on_start=on_start,
+                on_verdict=on_verdict,
+            )
+        )
+    except KeyboardInterrupt:
+        progress.stop()
+        err.print(
+            f"\n[yellow]stopped.[/] Verdicts so far are saved in {escape(str(out))}. "
+            "Run the same command again to resume.",
+            soft_wrap=True,
+        )
+        sys.exit(130)
+    except (InputError, ConfigError) as exc:
+        progress.stop()
+        _fail(str(exc))
+        return
+    except BackendError as exc:
+        progress.stop()
+        _fail(f"the arena stopped: {exc}\nVerdicts so far are saved in {out}; run the same command to resume.", code=1)
+        return
+    progress.stop()
+    for warning in report.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+    Console().print(render_arena(report))
+    click.echo(
+        f"\nwritten to {out}: leaderboard.csv, arena.json"
+        + (", battles.jsonl, win_matrix.csv" if mode == "pairwise" else "")
+    )
+
+
+@main.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="audit directory (created, or resumed)")
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default="pairwise",
+    show_default=True,
+    help="the judge's mode (audits cover pairwise and pointwise)",
+)
+@click.option("--model", default="local", show_default=True, help="local | gguf:PATH | openai:MODEL | anthropic:MODEL")
+@click.option("--base-url", help="server URL for openai:/anthropic: (default OPENAI_BASE_URL or the vendor's)")
+@click.option(
+    "--api-key-env", help="environment variable holding the API key (default OPENAI_API_KEY / ANTHROPIC_API_KEY)"
+)
+@click.option("--context-length", type=int, help="the model's context window in tokens, if jurist cannot tell")
+@click.option("--concurrency", type=click.IntRange(min=1), help="requests in flight (default: 1 local, 64 HTTP)")
+@click.option("--rpm", type=float, help="at most this many requests per minute")
+@click.option("--tpm", type=float, help="at most this many tokens per minute (estimated)")
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="seconds per request")
+@click.option("--max-retries", type=click.IntRange(min=0), default=5, show_default=True)
+@click.option(
+    "--probe",
+    "probe_names",
+    multiple=True,
+    metavar="NAME",
+    help="a probe to run (repeatable; default: every probe for the mode except self_preference)",
+)
+@click.option(
+    "--mitigation",
+    "mitigations",
+    multiple=True,
+    metavar="NAME[+NAME]",
+    help="measure the probes again with a mitigation: swap, delimit, detector, reference, jury, length; "
+    "join with + to combine (repeatable)",
+)
+@click.option("--limit", type=click.IntRange(min=1), help="audit only the first N items")
+@click.option("--bootstrap", "n_resamples", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--examples", type=click.IntRange(min=0), default=5, show_default=True, help="flips kept per probe")
+@click.option("--answer-tokens", type=click.IntRange(min=1), default=256, show_default=True, help="own answers' length")
+@click.option("--rubric", help=f"built-in ({', '.join(builtin_rubrics())}) or a .toml/.json file")
+@click.option("--scale", help="pointwise scale: 1-5, 1-10, binary, categories:a,b,c")
+@click.option("--template", help="template FILE (.toml, or MT-Bench-style .jsonl), or FILE#NAME")
+@click.option("--field", "fields", multiple=True, metavar="KEY=COLUMN", help="map a column to a field (repeatable)")
+@click.option("--no-tie", is_flag=True, help="pairwise: the judge must pick A or B")
+@click.option(
+    "--on-inconsistent",
+    type=click.Choice(["probs", "tie", "flag"]),
+    default="probs",
+    show_default=True,
+    help="with the swap mitigation, when the two orders disagree: averaged probabilities, tie, or flag",
+)
+@click.option(
+    "--rationale",
+    type=click.Choice(["before", "after", "none"]),
+    default="none",
+    show_default=True,
+    help="the audited judge's rationale (the cot probe compares before with none)",
+)
+@click.option("--max-tokens", type=click.IntRange(min=1), help="answer length (default: the backend's)")
+@click.option("--temperature", type=float, default=0.0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="judge seed, wording variants and bootstrap")
+@click.option("--rules", help="principles put before each item: instruction_first, safety_first, or a file")
+@click.option("--no-structured", is_flag=True, help="do not ask for JSON-schema output or a grammar")
+@click.option("--no-cache", is_flag=True, help="do not read or write the response cache")
+@click.option("--overwrite", is_flag=True, help="discard sub-runs in --out made with other settings")
+def audit(
+    data: Path,
+    out: Path,
+    mode: str,
+    model: str,
+    base_url: str | None,
+    api_key_env: str | None,
+    context_length: int | None,
+    concurrency: int | None,
+    rpm: float | None,
+    tpm: float | None,
+    timeout: float,
+    max_retries: int,
+    probe_names: tuple[str, ...],
+    mitigations: tuple[str, ...],
+    limit: int | None,
+    n_resamples: int,
+    examples: int,
+    answer_tokens: int,
+    rubric: str | None,
+    scale: str | None,
+    template: str | None,
+    fields: tuple[str, ...],
+    no_tie: bool,
+    on_inconsistent: str,
+    rationale: str,
+    max_tokens: int | None,
+    temperature: float,
+    seed: int,
+    rules: str | None,
+    no_structured: bool,
+    no_cache: bool,
+    overwrite: bool,
+) -> None:
+    """Audit a judge for biases and attacks on DATA (a data file or a benchmark such as llmbar:Natural or
+    evalbiasbench): per probe, the robustness rate or the attack success rate with a bootstrap interval, before
+    and after each --mitigation. Writes OUT/audit.json and OUT/audit.txt; run it again to resume."""
+    from .audit import AuditOptions, aaudit, render_report
+
+    try:
+        loaded = _load_data(data, mode, parse_field_map(fields))
+        config = JudgeConfig(
+            mode=mode,
+            template=template,
+            rubric=rubric,
+            scale=scale,
+            allow_tie=not no_tie,
+            on_inconsistent=on_inconsistent,
+            rationale=rationale,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            seed=seed,
+            structured=not no_structured,
+            rules=rules,
+        )
+        options = AuditOptions(
+            probes=list(probe_names) or None,
+            mitigations=list(mitigations),
+            seed=seed,
+            n_resamples=n_resamples,
+            examples=examples,
+            limit=limit,
+            answer_tokens=answer_tokens,
+            job=JobOptions(
+                backend=BackendOptions(
+                    base_url=base_url, api_key_env=api_key_env, timeout=timeout, context_length=context_length
+                ),
+                limits=Limits(max_retries=max_retries, rpm=rpm, tpm=tpm),
+                run=RunOptions(concurrency=concurrency, overwrite=overwrite),
+                cache=not no_cache,
+            ),
+        )
+        report = asyncio.run(
+            aaudit(
+                loaded,
+                out=out,
+                config=config,
+                model=model,
+                options=options,
+                on_progress=lambda message: err.print(escape(message), highlight=False, soft_wrap=True),
+            )
+        )
+    except KeyboardInterrupt:
+        err.print(f"\n[yellow]stopped.[/] Run the same command again to resume the audit in {escape(str(out))}.")
+        sys.exit(130)
+    except BackendError as exc:
+        _fail(f"the audit stopped: {exc}\nVerdicts so far are saved in {out}; run the same command to resume.", code=1)
+        return
+    except JuristError as exc:
+        _fail(str(exc))
+        return
+    except ValueError as exc:  # pydantic validation of option values
+        _fail(f"bad option: {exc}")
+        return
+    click.echo(render_report(report))
+    click.echo(f"\nwritten to {out}: audit.json, audit.txt")
+
+
+@main.command()
 def benchmarks() -> None:
     """List the meta-evaluation benchmarks DATA can name (e.g. `jurist judge llmbar:Neighbor ...`)."""
     table = Table(box=None, show_header=True, header_style="bold")
