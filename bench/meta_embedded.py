@@ -1,8 +1,8 @@
 """Meta-evaluation of the embedded judge (SmolLM2-135M-Instruct) against humans: LLMBar, SummEval, PandaLM.
 
-    .venv/bin/python bench/meta_embedded.py --part llmbar                       # 419 pairs, about 12 minutes
-    .venv/bin/python bench/meta_embedded.py --part summeval --articles 40       # 640 summaries, about 10 minutes
-    .venv/bin/python bench/meta_embedded.py --part pandalm --limit 200          # about 6 minutes
+    .venv/bin/python bench/meta_embedded.py --part llmbar                       # 419 pairs, about 20 minutes
+    .venv/bin/python bench/meta_embedded.py --part pandalm --limit 100          # about 4 minutes
+    .venv/bin/python bench/meta_embedded.py --part summeval --articles 20       # 320 summaries
 
 Each part judges with jurist into bench/results/meta/<part>/ (a normal run directory: re-running resumes) and
 prints markdown from `jurist.meta.meta_evaluate`, the same report `jurist meta-eval` prints. Run one at a time and

@@ -248,9 +248,14 @@ def _selective(
 
 
 def _confidence(verdict: Verdict, calibrator: Calibrator | None) -> float | None:
+    """Probabilities (recalibrated when asked) or a strategy's vote share; failing those, swap consistency:
+    1 when both orders agreed, 0.5 when they did not (a text-only judge still has that signal)."""
     if calibrator is not None and verdict.probs:
         return max(calibrator.apply([_normalised(verdict.probs)])[0].values())
-    return confidence(verdict)
+    known = confidence(verdict)
+    if known is None and verdict.consistent is not None:
+        return 1.0 if verdict.consistent else 0.5
+    return known
 
 
 def _annotators(report: MetaReport, verdicts: list[Verdict], options: MetaOptions) -> None:

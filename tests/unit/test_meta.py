@@ -202,3 +202,14 @@ def test_the_command_prints_the_report_writes_json_and_fails_clearly(tmp_path: P
     assert json.loads((tmp_path / "c.json").read_text())["kind"] == "temperature"
     missing = CliRunner().invoke(main, ["meta-eval", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2 and "error" in missing.output
+
+
+def test_without_probabilities_swap_consistency_is_the_confidence() -> None:
+    from jurist.meta import _confidence
+    from jurist.types import Verdict
+
+    agreed = Verdict(id="a", mode="pairwise", winner="A", consistent=True)
+    split = Verdict(id="b", mode="pairwise", winner="tie", consistent=False)
+    one_order = Verdict(id="c", mode="pairwise", winner="A")
+    with_probs = Verdict(id="d", mode="pairwise", winner="A", consistent=False, probs={"A": 0.7, "B": 0.3})
+    assert [_confidence(v, None) for v in (agreed, split, one_order, with_probs)] == [1.0, 0.5, None, 0.7]
