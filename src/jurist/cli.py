@@ -61,6 +61,21 @@ class _Rate(TextColumn):
         return f"{speed:.1f}/s" if speed else ""
 
 
+def _progress() -> Progress:
+    """The progress bar of a judging command: done/total, rate, time left and failures so far."""
+    return Progress(
+        TextColumn("judging"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        _Rate(),
+        TimeRemainingColumn(),
+        _Failures(),
+        console=err,
+        refresh_per_second=4,
+    )
+
+
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
     # The message holds file names and data values: escape them, or rich reads "[x]" as markup.
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
@@ -346,18 +361,7 @@ def judge(
         _fail(f"bad option: {exc}")
         return
 
-    progress = Progress(
-        TextColumn("judging"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TaskProgressColumn(),
-        _Rate(),
-        TimeRemainingColumn(),
-        _Failures(),
-        console=err,
-        transient=False,
-        refresh_per_second=4,
-    )
+    progress = _progress()
     state: dict[str, Any] = {}
 
     def on_start(total: int, skipped: int) -> None:
@@ -607,17 +611,7 @@ def arena(
         _fail(f"bad option: {exc}")
         return
 
-    progress = Progress(
-        TextColumn("judging"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TaskProgressColumn(),
-        _Rate(),
-        TimeRemainingColumn(),
-        _Failures(),
-        console=err,
-        refresh_per_second=4,
-    )
+    progress = _progress()
     state: dict[str, Any] = {"failed": 0}
 
     def on_start(total: int, skipped: int) -> None:
