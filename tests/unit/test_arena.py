@@ -357,3 +357,23 @@ def test_the_cli_refuses_bad_input_before_any_call(tmp_path: Path) -> None:
         assert result.exit_code == 2, result.output
         assert needle in result.output and "Traceback" not in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_against_a_baseline_the_length_controlled_win_rate_takes_back_what_length_bought(tmp_path: Path) -> None:
+    # A judge that prefers the longer answer, whatever it says. `wordy` answers are longer than the baseline's on
+    # most prompts but not all, so the length term can be told from the system's own strength: its raw win rate
+    # is far from 50%, its length-controlled one much closer.
+    def prefers_first(first: str, second: str) -> bool:
+        return len(first) > len(second) or (len(first) == len(second) and first < second)
+
+    rng = random.Random(7)
+    wordy = {f"q{i}": "wordy " + " ".join(rng.choice(WORDS) for _ in range(rng.randint(12, 40))) for i in range(40)}
+    systems = {"base": _answers("base", 40, 3), "wordy": wordy, "other": _answers("other", 40, 5)}
+    report = _arena(
+        _data(systems), tmp_path / "arena", _pairwise_judge(prefers_first), schedule="baseline", baseline="base"
+    )
+    row = _row(report, "wordy")
+    assert row.win_rate is not None and row.lc_win_rate is not None
+    assert row.win_rate > 65
+    assert abs(row.lc_win_rate - 50) < (row.win_rate - 50) / 2
+    assert _row(report, "base").lc_win_rate is None

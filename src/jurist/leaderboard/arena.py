@@ -29,6 +29,7 @@ from jurist.data.load import LoadedData, read_rows
 from jurist.errors import ConfigError, InputError
 from jurist.judges import JudgeConfig
 from jurist.leaderboard.battles import STYLE_FEATURES, Battle, style_features
+from jurist.leaderboard.length_control import length_controlled_win_rate
 from jurist.leaderboard.ratings import (
     BradleyTerry,
     WinRate,
@@ -347,6 +348,7 @@ class ArenaRow(BaseModel):
     style_rank: int | None = None
     win_rate: float | None = None  # percent, against the baseline
     win_rate_se: float | None = None
+    lc_win_rate: float | None = None  # percent: AlpacaEval's length-controlled win rate against the baseline
     elo: float | None = None
     battles: int = 0  # battles with a verdict that this system took part in
     mean_score: float | None = None
@@ -617,6 +619,7 @@ async def _pairwise(
     )
     rates = win_rate_vs_baseline(battles, options.baseline) if options.baseline is not None else []
     by_rate = {r.model: r for r in rates}
+    lc = _length_controlled(data, battles, options.baseline, warnings) if options.baseline is not None else {}
     elo = elo_ratings(battles)
     fought = Counter(name for b in battles for name in (b.model_a, b.model_b))
     missing = data.missing()
@@ -637,6 +640,7 @@ async def _pairwise(
                 style_rank=style_rank[system],
                 win_rate=None if rate is None else rate.win_rate,
                 win_rate_se=None if rate is None else rate.standard_error,
+                lc_win_rate=lc.get(system),
                 elo=elo.get(system),
                 battles=fought[system],
                 missing_prompts=len(missing.get(system, [])),
@@ -671,6 +675,39 @@ async def _pairwise(
         null_output=NULL_OUTPUT if NULL_MODEL in data.outputs else None,
     )
     return report, battles
+
+
+def _length_controlled(data: ArenaData, battles: list[Battle], baseline: str, warnings: list[str]) -> dict[str, float]:
+    """AlpacaEval's length-controlled win rate of each system against the baseline (see length_control.py), from
+    the baseline battles: the soft outcome is P(system wins) (the verdict's probabilities, else 1 / 0.5 / 0), and
+    lengths are the answers' characters. The instruction difficulty is cross-fitted from the other systems when
+    there are at least three, else left out (said in a warning)."""
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for b in battles:
+        if baseline not in (b.model_a, b.model_b) or b.model_a == b.model_b:
+            continue
+        system = b.model_b if b.model_a == baseline else b.model_a
+        p_b = b.preference if b.preference is not None else {"A": 0.0, "B": 1.0, "tie": 0.5}[b.winner]
+        p_system = p_b if b.model_b == system else 1.0 - p_b
+        rows.setdefault(system, []).append(
+            {
+                "preference": 1.0 + p_system,
+                "len_output_1": len(data.outputs[baseline].get(b.prompt_id, "")),
+                "len_output_2": len(data.outputs[system].get(b.prompt_id, "")),
+                "instruction": data.prompts.get(b.prompt_id, b.prompt_id),
+            }
+        )
+    if not rows:
+        return {}
+    difficulty: Literal["cross_fit", "none"] = "cross_fit" if len(rows) >= 3 else "none"
+    if difficulty == "none":
+        warnings.append("length-controlled win rate: fewer than 3 systems, so no instruction-difficulty term")
+    try:
+        fitted = length_controlled_win_rate(rows, difficulty=difficulty)
+    except (ConfigError, InputError, ValueError) as exc:
+        warnings.append(f"length-controlled win rate not computed: {exc}")
+        return {}
+    return {r.model: r.lc_win_rate for r in fitted}
 
 
 def _battles(judging: _Judging) -> list[Battle]:
@@ -824,6 +861,7 @@ def render_arena(report: ArenaReport) -> Any:
         table.add_column("style rank", justify="right")
         if report.baseline is not None:
             table.add_column(f"win % vs {report.baseline}", justify="right")
+            table.add_column("length-controlled", justify="right")
         table.add_column("Elo*", justify="right")
         table.add_column("battles", justify="right")
         for row in report.rows:
@@ -841,6 +879,13 @@ def render_arena(report: ArenaReport) -> Any:
                     else "-"
                     if row.win_rate is None
                     else f"{row.win_rate:.1f} ± {row.win_rate_se:.1f}"
+                )
+                cells.append(
+                    "baseline"
+                    if row.system == report.baseline
+                    else "-"
+                    if row.lc_win_rate is None
+                    else f"{row.lc_win_rate:.1f}"
                 )
             cells += ["-" if row.elo is None else f"{row.elo:.0f}", str(row.battles)]
             table.add_row(*cells)
