@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -38,6 +39,7 @@ from .summary import render_summary, summarize
 from .types import MODES, Verdict
 
 err = Console(stderr=True)
+T = TypeVar("T")
 EXIT_BAD_INPUT = 2
 
 
@@ -76,7 +78,35 @@ def _progress() -> Progress:
     )
 
 
-def _fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
+def _run_judging(work: Coroutine[Any, Any, T], progress: Progress, out: Path) -> T:
+    """Run a judging command's work under its progress bar. Ctrl-C, bad input and a failed backend end every
+    judging command the same way, saying that what was judged is kept and the same command resumes."""
+    try:
+        return asyncio.run(work)
+    except KeyboardInterrupt:
+        progress.stop()
+        # soft_wrap: no line break inside the path, which the user may copy.
+        err.print(
+            f"\n[yellow]stopped.[/] Verdicts so far are saved in {escape(str(out))}. "
+            "Run the same command again to resume.",
+            soft_wrap=True,
+        )
+        sys.exit(130)
+    except (InputError, ConfigError) as exc:
+        progress.stop()
+        _fail(str(exc))
+    except BackendError as exc:
+        progress.stop()
+        _fail(
+            f"the run stopped: {exc}\nVerdicts so far are saved in {out}; fix the cause and run the same "
+            "command again to resume.",
+            code=1,
+        )
+    finally:
+        progress.stop()
+
+
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     # The message holds file names and data values: escape them, or rich reads "[x]" as markup.
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
     sys.exit(code)
@@ -375,39 +405,20 @@ def judge(
         state["failed"] += verdict.error is not None
         progress.update(state["task"], advance=1, failed=state["failed"])
 
-    try:
-        asyncio.run(
-            ajudge(
-                loaded,
-                out=out,
-                config=config,
-                model=model,
-                strategy=chosen,
-                options=options,
-                on_start=on_start,
-                on_verdict=on_verdict,
-            )
-        )
-    except KeyboardInterrupt:
-        progress.stop()
-        # soft_wrap: no line break inside the path, which the user may copy.
-        err.print(
-            f"\n[yellow]stopped.[/] Verdicts so far are saved in {escape(str(out))}. "
-            "Run the same command again to resume.",
-            soft_wrap=True,
-        )
-        sys.exit(130)
-    except (InputError, ConfigError) as exc:
-        progress.stop()
-        _fail(str(exc))
-    except BackendError as exc:
-        progress.stop()
-        _fail(
-            f"the run stopped: {exc}\nVerdicts so far are saved in {out}; fix the cause and run the same "
-            "command again to resume.",
-            code=1,
-        )
-    progress.stop()
+    _run_judging(
+        ajudge(
+            loaded,
+            out=out,
+            config=config,
+            model=model,
+            strategy=chosen,
+            options=options,
+            on_start=on_start,
+            on_verdict=on_verdict,
+        ),
+        progress,
+        out,
+    )
     click.echo(render_summary(summarize(out)))
 
 
@@ -628,36 +639,20 @@ def arena(
         state["failed"] += verdict.error is not None
         progress.update(state["task"], advance=1, failed=state["failed"])
 
-    try:
-        report = asyncio.run(
-            arun_arena(
-                data,
-                out=out,
-                options=options,
-                config=config,
-                model=model,
-                job=job,
-                on_start=on_start,
-                on_verdict=on_verdict,
-            )
-        )
-    except KeyboardInterrupt:
-        progress.stop()
-        err.print(
-            f"\n[yellow]stopped.[/] Verdicts so far are saved in {escape(str(out))}. "
-            "Run the same command again to resume.",
-            soft_wrap=True,
-        )
-        sys.exit(130)
-    except (InputError, ConfigError) as exc:
-        progress.stop()
-        _fail(str(exc))
-        return
-    except BackendError as exc:
-        progress.stop()
-        _fail(f"the arena stopped: {exc}\nVerdicts so far are saved in {out}; run the same command to resume.", code=1)
-        return
-    progress.stop()
+    report = _run_judging(
+        arun_arena(
+            data,
+            out=out,
+            options=options,
+            config=config,
+            model=model,
+            job=job,
+            on_start=on_start,
+            on_verdict=on_verdict,
+        ),
+        progress,
+        out,
+    )
     for warning in report.warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
     Console().print(render_arena(report))
