@@ -112,6 +112,30 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     sys.exit(code)
 
 
+# Options that mean the same in every judging command (judge, arena, audit).
+model_option = click.option(
+    "--model",
+    default="local",
+    show_default=True,
+    help="local | gguf:PATH | openai:MODEL | anthropic:MODEL | replay:PATH",
+)
+base_url_option = click.option(
+    "--base-url", help="server URL for openai:/anthropic: (default OPENAI_BASE_URL or the vendor's)"
+)
+api_key_env_option = click.option(
+    "--api-key-env", help="environment variable holding the API key (default OPENAI_API_KEY / ANTHROPIC_API_KEY)"
+)
+concurrency_option = click.option(
+    "--concurrency", type=click.IntRange(min=1), help="requests in flight (default: 1 local, 64 HTTP)"
+)
+timeout_option = click.option("--timeout", type=float, default=60.0, show_default=True, help="seconds per request")
+rubric_option = click.option("--rubric", help=f"built-in ({', '.join(builtin_rubrics())}) or a .toml/.json file")
+scale_option = click.option("--scale", help="pointwise scale: 1-5, 1-10, binary, categories:a,b,c")
+template_option = click.option("--template", help="template FILE (.toml, or MT-Bench-style .jsonl), or FILE#NAME")
+no_tie_option = click.option("--no-tie", is_flag=True, help="pairwise: the judge must pick A or B")
+no_cache_option = click.option("--no-cache", is_flag=True, help="do not read or write the response cache")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="jurist")
 def main() -> None:
@@ -147,16 +171,14 @@ def _load_data(data: Path, mode: str, field_map: dict[str, str]) -> LoadedData:
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("--mode", type=click.Choice(MODES), required=True, help="pointwise, pairwise or listwise")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="run directory (created, or resumed)")
-@click.option("--model", default="local", show_default=True, help="local | gguf:PATH | openai:MODEL | anthropic:MODEL")
-@click.option("--base-url", help="server URL for openai:/anthropic: (default OPENAI_BASE_URL or the vendor's)")
-@click.option(
-    "--api-key-env", help="environment variable holding the API key (default OPENAI_API_KEY / ANTHROPIC_API_KEY)"
-)
+@model_option
+@base_url_option
+@api_key_env_option
 @click.option("--context-length", type=int, help="the model's context window in tokens, if jurist cannot tell")
-@click.option("--concurrency", type=click.IntRange(min=1), help="requests in flight (default: 1 local, 64 HTTP)")
+@concurrency_option
 @click.option("--rpm", type=float, help="at most this many requests per minute")
 @click.option("--tpm", type=float, help="at most this many tokens per minute (estimated)")
-@click.option("--timeout", type=float, default=60.0, show_default=True, help="seconds per request")
+@timeout_option
 @click.option(
     "--max-retries",
     type=click.IntRange(min=0),
@@ -164,9 +186,9 @@ def _load_data(data: Path, mode: str, field_map: dict[str, str]) -> LoadedData:
     show_default=True,
     help="retries on 429, 5xx, timeouts and dropped connections",
 )
-@click.option("--rubric", help=f"built-in ({', '.join(builtin_rubrics())}) or a .toml/.json file")
-@click.option("--scale", help="pointwise scale: 1-5, 1-10, binary, categories:a,b,c")
-@click.option("--template", help="template FILE (.toml, or MT-Bench-style .jsonl), or FILE#NAME")
+@rubric_option
+@scale_option
+@template_option
 @click.option(
     "--field",
     "fields",
@@ -189,7 +211,7 @@ def _load_data(data: Path, mode: str, field_map: dict[str, str]) -> LoadedData:
     show_default=True,
     help="pairwise, when the two orders disagree: averaged probabilities decide (tie if none), tie, or flag",
 )
-@click.option("--no-tie", is_flag=True, help="pairwise: the judge must pick A or B")
+@no_tie_option
 @click.option(
     "--rationale",
     type=click.Choice(["before", "after", "none"]),
@@ -277,7 +299,7 @@ def _load_data(data: Path, mode: str, field_map: dict[str, str]) -> LoadedData:
     help="a strategy file (YAML/TOML/JSON) describing any stack: jury, debate, discussion, interview, cascade...",
 )
 @click.option("--no-structured", is_flag=True, help="do not ask for JSON-schema output or a grammar")
-@click.option("--no-cache", is_flag=True, help="do not read or write the response cache")
+@no_cache_option
 @click.option(
     "--fsync",
     type=click.Choice(["always", "batch", "never"]),
@@ -537,19 +559,19 @@ def meta_eval(
     metavar="NAME",
     help="add NAME-verbose: NAME's answers padded with sentences that add nothing (repeatable)",
 )
-@click.option("--model", default="local", show_default=True, help="the judge: local | gguf:PATH | openai:MODEL | ...")
-@click.option("--base-url", help="server URL for openai:/anthropic: (default OPENAI_BASE_URL or the vendor's)")
-@click.option("--api-key-env", help="environment variable holding the API key")
-@click.option("--rubric", help=f"built-in ({', '.join(builtin_rubrics())}) or a .toml/.json file")
-@click.option("--scale", help="pointwise scale: 1-5, 1-10, binary, categories:a,b,c")
+@model_option
+@base_url_option
+@api_key_env_option
+@rubric_option
+@scale_option
 @click.option("--no-swap", is_flag=True, help="judge each battle in one order only (no position-bias control)")
 @click.option("--max-tokens", type=click.IntRange(min=1), help="the judge's answer length")
-@click.option("--concurrency", type=click.IntRange(min=1), help="requests in flight (default: 1 local, 64 HTTP)")
-@click.option("--timeout", type=float, default=60.0, show_default=True, help="seconds per request")
+@concurrency_option
+@timeout_option
 @click.option("--max-retries", type=click.IntRange(min=0), default=5, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="judge seed, adaptive schedule and bootstrap")
 @click.option("--bootstrap", "n_bootstrap", type=click.IntRange(min=0), default=200, show_default=True)
-@click.option("--no-cache", is_flag=True, help="do not read or write the response cache")
+@no_cache_option
 @click.option("--overwrite", is_flag=True, help="discard an existing arena run in --out made with other settings")
 def arena(
     system_specs: tuple[str, ...],
@@ -672,16 +694,14 @@ def arena(
     show_default=True,
     help="the judge's mode (audits cover pairwise and pointwise)",
 )
-@click.option("--model", default="local", show_default=True, help="local | gguf:PATH | openai:MODEL | anthropic:MODEL")
-@click.option("--base-url", help="server URL for openai:/anthropic: (default OPENAI_BASE_URL or the vendor's)")
-@click.option(
-    "--api-key-env", help="environment variable holding the API key (default OPENAI_API_KEY / ANTHROPIC_API_KEY)"
-)
+@model_option
+@base_url_option
+@api_key_env_option
 @click.option("--context-length", type=int, help="the model's context window in tokens, if jurist cannot tell")
-@click.option("--concurrency", type=click.IntRange(min=1), help="requests in flight (default: 1 local, 64 HTTP)")
+@concurrency_option
 @click.option("--rpm", type=float, help="at most this many requests per minute")
 @click.option("--tpm", type=float, help="at most this many tokens per minute (estimated)")
-@click.option("--timeout", type=float, default=60.0, show_default=True, help="seconds per request")
+@timeout_option
 @click.option("--max-retries", type=click.IntRange(min=0), default=5, show_default=True)
 @click.option(
     "--probe",
@@ -702,11 +722,11 @@ def arena(
 @click.option("--bootstrap", "n_resamples", type=click.IntRange(min=1), default=1000, show_default=True)
 @click.option("--examples", type=click.IntRange(min=0), default=5, show_default=True, help="flips kept per probe")
 @click.option("--answer-tokens", type=click.IntRange(min=1), default=256, show_default=True, help="own answers' length")
-@click.option("--rubric", help=f"built-in ({', '.join(builtin_rubrics())}) or a .toml/.json file")
-@click.option("--scale", help="pointwise scale: 1-5, 1-10, binary, categories:a,b,c")
-@click.option("--template", help="template FILE (.toml, or MT-Bench-style .jsonl), or FILE#NAME")
+@rubric_option
+@scale_option
+@template_option
 @click.option("--field", "fields", multiple=True, metavar="KEY=COLUMN", help="map a column to a field (repeatable)")
-@click.option("--no-tie", is_flag=True, help="pairwise: the judge must pick A or B")
+@no_tie_option
 @click.option(
     "--on-inconsistent",
     type=click.Choice(["probs", "tie", "flag"]),
@@ -726,7 +746,7 @@ def arena(
 @click.option("--seed", type=int, default=0, show_default=True, help="judge seed, wording variants and bootstrap")
 @click.option("--rules", help="principles put before each item: instruction_first, safety_first, or a file")
 @click.option("--no-structured", is_flag=True, help="do not ask for JSON-schema output or a grammar")
-@click.option("--no-cache", is_flag=True, help="do not read or write the response cache")
+@no_cache_option
 @click.option("--overwrite", is_flag=True, help="discard sub-runs in --out made with other settings")
 def audit(
     data: Path,
