@@ -3,6 +3,7 @@ EvalBiasBench: every probe, before and after the mitigations asked for, with boo
 
     .venv/bin/python bench/audit.py --data llmbar:Natural --limit 50 --mitigation swap --mitigation delimit+detector
     .venv/bin/python bench/audit.py --data evalbiasbench --probe position
+    .venv/bin/python bench/audit.py --data llmbar:Natural --limit 20 --probe verbosity --rewrite-model local
 
 The audit directory (default bench/results/audit/<data>) is resumable: run the same command again after a stop.
 It holds the report (audit.json, audit.txt) and bench.txt: the table with the model and the wall time. The judge
@@ -39,6 +40,8 @@ async def main(args: argparse.Namespace) -> None:
         limit=args.limit,
         n_resamples=args.bootstrap,
         answer_tokens=args.answer_tokens,
+        rewrite_model=args.rewrite_model,
+        rewrite_tokens=args.rewrite_tokens,
         job=JobOptions(backend=BackendOptions(base_url=args.base_url), cache=not args.no_cache),
     )
     started = time.perf_counter()
@@ -59,6 +62,8 @@ if __name__ == "__main__":
     parser.add_argument("--mitigation", action="append", default=[], help="a mitigation, or several joined by +")
     parser.add_argument("--max-tokens", type=int, help="the judge's answer length (default: the backend's)")
     parser.add_argument("--answer-tokens", type=int, default=128, help="length of the model's own answers")
+    parser.add_argument("--rewrite-model", help="a model that writes the rewritable probes' perturbations")
+    parser.add_argument("--rewrite-tokens", type=int, default=768, help="length of the rewrites")
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples")
     parser.add_argument("--out", help="audit directory (default bench/results/audit/<data>)")
     parser.add_argument("--no-cache", action="store_true", help="do not use the response cache")

@@ -722,6 +722,15 @@ def arena(
 @click.option("--bootstrap", "n_resamples", type=click.IntRange(min=1), default=1000, show_default=True)
 @click.option("--examples", type=click.IntRange(min=0), default=5, show_default=True, help="flips kept per probe")
 @click.option("--answer-tokens", type=click.IntRange(min=1), default=256, show_default=True, help="own answers' length")
+@click.option(
+    "--rewrite-model",
+    metavar="SPEC",
+    help="a model that writes the verbosity, authority, sentiment and distraction perturbations (CALM's method) "
+    "instead of the fixed wordings; its outputs are kept in OUT/rewrites.jsonl",
+)
+@click.option(
+    "--rewrite-tokens", type=click.IntRange(min=1), default=512, show_default=True, help="the rewrites' length"
+)
 @rubric_option
 @scale_option
 @template_option
@@ -767,6 +776,8 @@ def audit(
     n_resamples: int,
     examples: int,
     answer_tokens: int,
+    rewrite_model: str | None,
+    rewrite_tokens: int,
     rubric: str | None,
     scale: str | None,
     template: str | None,
@@ -811,6 +822,8 @@ def audit(
             examples=examples,
             limit=limit,
             answer_tokens=answer_tokens,
+            rewrite_model=rewrite_model,
+            rewrite_tokens=rewrite_tokens,
             job=JobOptions(
                 backend=BackendOptions(
                     base_url=base_url, api_key_env=api_key_env, timeout=timeout, context_length=context_length

@@ -3,6 +3,7 @@ the strongest position bias there is)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -79,4 +80,30 @@ def test_audit_says_when_no_item_is_usable(make_server: Callable[..., FakeOpenAI
     result = _audit(server, data, tmp_path / "audit", "--probe", "verbosity", "--probe", "master_key")
     assert result.exit_code == 2
     assert "no item can be used" in result.output and "3 with no gold label" in result.output
+    assert server.stats()["total"] == 0
+
+
+def test_audit_with_a_rewriting_model_over_http(make_server: Callable[..., FakeOpenAIServer], tmp_path: Path) -> None:
+    server = make_server()
+    data = write_jsonl(tmp_path / "pairs.jsonl", _labelled(4))
+    out = tmp_path / "audit"
+    result = _audit(server, data, out, "--probe", "authority", "--rewrite-model", "openai:fake-rewriter")
+    assert result.exit_code == 0, result.output
+    assert "written by openai:fake-rewriter" in result.output
+    records = [json.loads(line) for line in (out / "rewrites.jsonl").read_text().splitlines()]
+    # the fake server has no citation to give: it answers its fallback sentence, which is recorded and used
+    assert [r["output"] for r in records] == ["I have nothing to judge here."] * 4
+    assert {r["model"] for r in records} == {"openai:fake-rewriter"}
+    report = AuditReport.read(out / "audit.json")
+    assert report.result("authority").n == 4
+    assert report.probes[0].rewritten_by == "openai:fake-rewriter"
+
+
+def test_audit_refuses_a_rewriting_model_no_probe_uses(
+    make_server: Callable[..., FakeOpenAIServer], tmp_path: Path
+) -> None:
+    server = make_server()
+    data = write_jsonl(tmp_path / "pairs.jsonl", _labelled(2))
+    result = _audit(server, data, tmp_path / "audit", "--probe", "position", "--rewrite-model", "openai:fake-rewriter")
+    assert result.exit_code == 2 and "--rewrite-model applies to the probes verbosity" in result.output
     assert server.stats()["total"] == 0

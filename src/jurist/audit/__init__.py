@@ -5,10 +5,13 @@ that stay put (or of attacks that win) with bootstrap intervals, and the same af
     report = audit("pairs.jsonl", out="audit", config="pairwise", model="local",
                    options=AuditOptions(probes=["position", "verbosity"], mitigations=["swap"]))
     print(report.result("position", "swap").rate.format())
+
+With `AuditOptions(rewrite_model=SPEC)` a model writes the verbosity, authority, sentiment and distraction
+perturbations (audit/rewrite.py) instead of the fixed wordings.
 """
 
 from .mitigations import DETECTOR_RULES, MITIGATIONS, Delimited, detect, escape_candidate
-from .probes import PROBES, Expectation, Probe, ProbeInfo, select_probes
+from .probes import PROBES, Expectation, Probe, ProbeInfo, Recipe, select_probes
 from .report import AuditReport, DetectorStats, Example, ProbeResult, render_report
 from .runner import AuditOptions, aaudit, audit
 
@@ -25,6 +28,7 @@ __all__ = [
     "Probe",
     "ProbeInfo",
     "ProbeResult",
+    "Recipe",
     "aaudit",
     "audit",
     "detect",

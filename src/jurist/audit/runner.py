@@ -4,8 +4,9 @@ under each requested mitigation, into sub-run directories of AUDIT_DIR, then sco
 AUDIT_DIR layout:
   manifest.json                  the audit's nonce (delimit) and seed, reused when the audit is run again
   runs/<mitigation>/original     the original items (one run directory each, as `jurist judge` makes)
-  runs/<mitigation>/<probe>      the probe's perturbed items
+  runs/<mitigation>/<probe>      the probe's perturbed items (<probe>-rewritten when a rewriting model wrote them)
   self_preference_answers.jsonl  the judge model's own answers (self_preference probe), appended as written
+  rewrites.jsonl                 a rewriting model's outputs (--rewrite-model), appended as written
   length_rules.txt               the rules of the length mitigation
   audit.json, audit.txt          the report
 
@@ -28,7 +29,7 @@ from pydantic import BaseModel, Field
 
 from .. import __version__
 from ..api import JobOptions, _as_data, ajudge
-from ..backends import Backend, make_backend
+from ..backends import Backend, BackendOptions, make_backend
 from ..backends.base import GenerateRequest, Message
 from ..data.load import LoadedData
 from ..errors import BackendError, InputError
@@ -47,8 +48,9 @@ from .mitigations import (
     parse_arms,
     write_length_rules,
 )
-from .probes import Expectation, Probe, SelfPreference, select_probes, side_config
+from .probes import ChangeResponse, Expectation, Probe, SelfPreference, select_probes, side_config
 from .report import AuditReport, Pair, detector_stats, score_probe
+from .rewrite import check_rewritable, rewrite_probes
 
 Progress = Callable[[str], None]
 
@@ -63,6 +65,10 @@ class AuditOptions(BaseModel):
     examples: int = Field(5, ge=0, description="example flips kept per probe and mitigation")
     limit: int | None = Field(None, ge=1, description="audit only the first N items")
     answer_tokens: int = Field(256, ge=1, description="length of the judge model's own answers")
+    rewrite_model: str | None = Field(
+        None, description="a model that writes the verbosity, authority, sentiment and distraction perturbations"
+    )
+    rewrite_tokens: int = Field(512, ge=1, description="the rewriting model's answer length")
     job: JobOptions = Field(default_factory=JobOptions, description="backend, retries, rate limits, cache, run")
 
 
@@ -111,12 +117,14 @@ async def aaudit(
     options: AuditOptions | None = None,
     field_map: dict[str, str] | None = None,
     on_progress: Progress | None = None,
+    rewriter: Backend | None = None,
 ) -> AuditReport:
     """Audit the judge `config` on `model` with the probes and mitigations of `options`; write AUDIT_DIR `out`.
 
     The audited judge sees one presentation order (swap off): the swap mitigation judges both. Items are judged
     without their reference unless the reference mitigation is asked for. Bad settings (a probe or mitigation
-    that does not fit the mode) and data with no usable item fail before any model call.
+    that does not fit the mode) and data with no usable item fail before any model call. `rewriter`, a Backend,
+    writes the rewritable probes' perturbations in place of the model named by `options.rewrite_model`.
     """
     options = options or AuditOptions()
     config = config if isinstance(config, JudgeConfig) else JudgeConfig(mode=config)
@@ -124,6 +132,10 @@ async def aaudit(
         config = config.model_copy(update={"swap": False})
     probes = select_probes(options.probes, config.mode)
     arms = parse_arms(options.mitigations, config.mode, probes)
+    if rewriter is not None and not options.rewrite_model:
+        options = options.model_copy(update={"rewrite_model": rewriter.name})
+    if options.rewrite_model:
+        check_rewritable(probes)
     loaded = _as_data(data, config.mode, field_map)
     items = loaded.items[: options.limit] if options.limit else loaded.items
     plans = {p.name: _plan(p, items, options.seed, build=not isinstance(p, SelfPreference)) for p in probes}
@@ -151,8 +163,23 @@ async def aaudit(
         tpm=options.job.limits.tpm,
         cache=cache,
     )
+    rewriting: ResilientBackend | None = None
     verdicts: dict[tuple[str, str], dict[str, Verdict]] = {}
     try:
+        rewriting = _rewriter(options, model, rewriter, resilient, cache)
+        if rewriting is not None:
+            rebuilt = await rewrite_probes(
+                probes,
+                {name: plan.originals for name, plan in plans.items()},
+                backend=rewriting,
+                rewriter=options.rewrite_model or "",
+                out=out,
+                seed=options.seed,
+                max_tokens=options.rewrite_tokens,
+                progress=progress,
+            )
+            probes = [rebuilt.get(p.name, p) for p in probes]
+            plans.update({name: _plan(probe, items, options.seed) for name, probe in rebuilt.items()})
         if "self_preference" in plans:
             sp = plans["self_preference"]
             answers = await _own_answers(resilient, config, sp.originals, out, options.answer_tokens, progress)
@@ -198,9 +225,11 @@ async def aaudit(
             for probe in measured:
                 perturbed = [item for item, _ in plans[probe.name].perturbed]
                 side = side_config(config, probe, "perturbed")
-                verdicts[(folder, probe.name)] = await run(f"{folder}/{probe.name}", part, side, perturbed)
+                verdicts[(folder, probe.name)] = await run(f"{folder}/{_run_name(probe)}", part, side, perturbed)
     finally:
         await resilient.aclose()
+        if rewriting is not None and rewriting is not resilient:
+            await rewriting.aclose()
         if cache is not None:
             cache.close()
 
@@ -229,11 +258,54 @@ def audit(
     options: AuditOptions | None = None,
     field_map: dict[str, str] | None = None,
     on_progress: Progress | None = None,
+    rewriter: Backend | None = None,
 ) -> AuditReport:
     """Synchronous `aaudit`."""
     return asyncio.run(
-        aaudit(data, out=out, config=config, model=model, options=options, field_map=field_map, on_progress=on_progress)
+        aaudit(
+            data,
+            out=out,
+            config=config,
+            model=model,
+            options=options,
+            field_map=field_map,
+            on_progress=on_progress,
+            rewriter=rewriter,
+        )
     )
+
+
+def _rewriter(
+    options: AuditOptions,
+    model: str | Backend,
+    given: Backend | None,
+    judge: ResilientBackend,
+    cache: ResponseCache | None,
+) -> ResilientBackend | None:
+    """The rewriting model's backend: the one given, the judge's own when it is the same model, else one made from
+    the spec with the same retries and cache (and the judge's server settings when it is the same provider)."""
+    spec = options.rewrite_model
+    if given is None and not spec:
+        return None
+    if given is model or (given is None and isinstance(model, str) and spec == model):
+        return judge
+    if given is None:
+        assert spec is not None
+        same_provider = isinstance(model, str) and spec.partition(":")[0] == model.partition(":")[0]
+        backend_options = options.job.backend if same_provider else BackendOptions(timeout=options.job.backend.timeout)
+        given = make_backend(spec, backend_options)
+    return ResilientBackend(
+        given,
+        retry=RetryPolicy(max_retries=options.job.limits.max_retries),
+        cache=cache,
+    )
+
+
+def _run_name(probe: Probe) -> str:
+    """A probe's run folder; rewritten perturbations get their own, so switching between wordings and a rewriting
+    model in one audit directory never re-judges the other's items."""
+    rewritten = isinstance(probe, ChangeResponse) and probe.rewriter is not None
+    return f"{probe.name}-rewritten" if rewritten else probe.name
 
 
 def _original_key(config: JudgeConfig, side: JudgeConfig) -> str:
@@ -353,6 +425,12 @@ def _report(
     ]
     if any(it.reference for it in items):
         notes.append("the items' references are left out unless the reference mitigation is on")
+    rewritten = [p.name for p in probes if isinstance(p, ChangeResponse) and p.rewriter is not None]
+    if rewritten:
+        notes.append(
+            f"{', '.join(rewritten)}: perturbations written by {options.rewrite_model} (the instructions are in "
+            "audit.json, every output in rewrites.jsonl)"
+        )
     if "cot" in plans:
         notes.append("cot: the share of verdicts that change with a rationale first is 1 - robustness")
     if "self_preference" in plans:
