@@ -715,7 +715,8 @@ def arena(
     "mitigations",
     multiple=True,
     metavar="NAME[+NAME]",
-    help="measure the probes again with a mitigation: swap, delimit, detector, reference, jury, length; "
+    help="measure the probes again with a mitigation: swap, delimit, detector, reference, jury, length, "
+    "length_score; "
     "join with + to combine (repeatable)",
 )
 @click.option("--limit", type=click.IntRange(min=1), help="audit only the first N items")

@@ -14,6 +14,9 @@ are read), and the report shows every probe before and after it.
   (majority vote pairwise, mean score pointwise).
 - length: for the verbosity probe, rules in the prompt telling the judge that length, restatement and filler
   earn nothing; the report gives the verdict shift toward the padded response with and without them.
+- length_score: length-controlled scoring (pairwise, needs the judge's probabilities): the judge's length
+  preference is fitted on the unperturbed pairs, as AlpacaEval's length control does, and every verdict is read
+  with it removed (audit/length_control.py). Like the detector it reads verdicts and shares the judging runs.
 
 Mitigations can be combined with "+" (e.g. "delimit+detector"): they are then applied together.
 """
@@ -43,13 +46,16 @@ MITIGATIONS: dict[str, str] = {
     "reference": "the item's reference where it has one, else the judge model's own answer (never the gold-better)",
     "jury": "jury of three rubrics on the same model: helpfulness, instruction_following, honesty",
     "length": "rules telling the judge to ignore length and filler; measured on the verbosity probe",
+    "length_score": "length-controlled scoring: verdicts read with the judge's length preference, fitted on the "
+    "unperturbed pairs, removed (pairwise; needs probabilities)",
 }
 JURY_RUBRICS = ("helpfulness", "instruction_following", "honesty")
 LENGTH_RULES = (
     "Judge what a response says, not how much it says: a response is not better for being longer.",
     "Restating the question, filler sentences, padding and pleasantries add nothing; disregard them entirely.",
 )
-# Mitigations that change the judge, and so need judging runs of their own (the detector only reads verdicts).
+# Mitigations that change the judge, and so need judging runs of their own (the detector and length_score only
+# read verdicts).
 JUDGING = ("swap", "delimit", "reference", "jury", "length")
 Arm = frozenset[str]
 
@@ -67,6 +73,10 @@ def parse_arms(names: list[str], mode: Mode, probes: list[Probe]) -> list[Arm]:
                 raise ConfigError(f"unknown mitigation '{part}'; known mitigations: {', '.join(MITIGATIONS)}")
         if "swap" in parts and mode != "pairwise":
             raise ConfigError(f"mitigation swap judges both orders of a pair: pairwise only, not {mode}")
+        if "length_score" in parts and mode != "pairwise":
+            raise ConfigError(
+                f"mitigation length_score controls the length difference of a pair: pairwise only, not {mode}"
+            )
         if not any(applies(parts, p) for p in probes):
             needs = {
                 "length": "the verbosity probe",
@@ -84,7 +94,8 @@ def arm_name(arm: Arm) -> str:
 
 
 def judging_part(arm: Arm) -> Arm:
-    """The part of an arm that changes the judge: arms that differ only by the detector share their runs."""
+    """The part of an arm that changes the judge: arms that differ only by the detector or length_score share
+    their runs."""
     return frozenset(arm & set(JUDGING))
 
 

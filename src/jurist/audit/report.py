@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from ..stats.bootstrap import Estimate, bootstrap_ci
 from ..types import Item, Verdict
+from .length_control import LengthFit, controlled_winner
 from .mitigations import DETECTOR_RULES, attack_text, candidate_texts, detect, flagged
 from .probes import Expectation, Kind, Metric, ProbeInfo, mode_of
 
@@ -89,6 +90,9 @@ class AuditReport(BaseModel):
     results: list[ProbeResult]
     skipped_probes: dict[str, str] = Field(default_factory=dict)
     detector: DetectorStats | None = None
+    length_fits: dict[str, LengthFit] = Field(
+        default_factory=dict, description="length_score arms: the judge's length preference fitted on the originals"
+    )
     notes: list[str] = Field(default_factory=list)
 
     def result(self, probe: str, mitigation: str = "none") -> ProbeResult:
@@ -165,8 +169,17 @@ def score_probe(
     seed: int,
     n_resamples: int,
     max_examples: int = 5,
+    length_fit: LengthFit | None = None,
 ) -> ProbeResult:
-    """The result of one probe under one mitigation from its items' verdicts."""
+    """The result of one probe under one mitigation from its items' verdicts (read with the length term removed
+    when `length_fit` is given: the length_score mitigation)."""
+
+    def read(verdict: Verdict | None, item: Item, swapped: bool = False) -> str | float | None:
+        if length_fit is None:
+            return decision(verdict, swapped)
+        winner = controlled_winner(length_fit, item, verdict)
+        return {"A": "B", "B": "A"}.get(winner, winner) if swapped and winner else winner
+
     values: list[float] = []
     shifts: list[float] = []
     variants: dict[str, list[float]] = defaultdict(list)
@@ -181,7 +194,7 @@ def score_probe(
             values.append(0.0)
             variants[expect.variant].append(0.0)
             continue
-        before, after = decision(pair.before), decision(pair.after, expect.swapped)
+        before, after = read(pair.before, pair.original), read(pair.after, pair.perturbed, expect.swapped)
         if before is None or after is None:
             failed += 1
             continue
@@ -349,6 +362,12 @@ def render_report(report: AuditReport) -> str:
         rate = _fmt(d.false_positive_rate)
         lines += ["", f"detector: false positives on {d.responses} unperturbed responses: {rate}"]
         lines += [f"  detection rate, {probe:<20} {_fmt(e)}" for probe, e in d.detection.items()]
+    for arm, fit in report.length_fits.items():
+        lines += [
+            "",
+            f"length control ({arm}): log-odds for A = {fit.intercept:+.3f} {fit.coefficient:+.3f} * "
+            f"tanh((len A - len B) / {fit.scale:.0f} characters), fitted on {fit.n} unperturbed pairs",
+        ]
     if report.skipped_probes:
         lines += ["", "not run:"] + [f"  {p}: {why}" for p, why in report.skipped_probes.items()]
     lines += [""] + [f"note: {n}" for n in report.notes]

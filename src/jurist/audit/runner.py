@@ -32,12 +32,13 @@ from ..api import JobOptions, _as_data, ajudge
 from ..backends import Backend, BackendOptions, make_backend
 from ..backends.base import GenerateRequest, Message
 from ..data.load import LoadedData
-from ..errors import BackendError, InputError
+from ..errors import BackendError, ConfigError, InputError
 from ..judges import JudgeConfig
 from ..run.cache import ResponseCache, default_cache_path
 from ..run.resilience import ResilientBackend, RetryPolicy
 from ..strategies.augment import ANSWER_PROMPT
 from ..types import Item, Mode, Verdict
+from .length_control import MIN_PAIRS, LengthFit, fit_length
 from .mitigations import (
     MITIGATIONS,
     Arm,
@@ -155,6 +156,14 @@ async def aaudit(
     progress = on_progress or (lambda message: None)
 
     backend = make_backend(model, options.job.backend) if isinstance(model, str) else model
+    if any("length_score" in arm for arm in arms) and not backend.capabilities.logprobs:
+        if isinstance(model, str):
+            await backend.aclose()  # made here, so closed here
+        raise ConfigError(
+            f"mitigation length_score reads the judge's probabilities, and {backend.name} gives no token "
+            "logprobs: leave it out, or use a backend that returns them (local, gguf:PATH, openai:MODEL on a "
+            "server with logprobs)"
+        )
     cache = ResponseCache(options.job.cache_path or default_cache_path()) if options.job.cache else None
     resilient = ResilientBackend(
         backend,
@@ -385,8 +394,22 @@ def _report(
     verdicts: dict[tuple[str, str], dict[str, Verdict]],
 ) -> AuditReport:
     results = []
+    length_fits: dict[str, LengthFit] = {}
+    notes: list[str] = []
     for arm in arms:
         folder = arm_name(judging_part(arm))
+        length_fit = None
+        if "length_score" in arm:
+            originals = verdicts.get((folder, "original"), {})
+            fitted = {it.id: it for p in probes if applies(arm, p) for it in plans[p.name].originals}
+            length_fit = fit_length([(it, originals.get(it.id)) for it in fitted.values()])
+            if length_fit is None:
+                notes.append(
+                    f"{arm_name(arm)}: not measured; the length fit needs at least {MIN_PAIRS} unperturbed pairs "
+                    "with probabilities and differing lengths"
+                )
+                continue
+            length_fits[arm_name(arm)] = length_fit
         for probe in probes:
             plan = plans[probe.name]
             if not applies(arm, probe) or not plan.originals:
@@ -407,6 +430,7 @@ def _report(
                     seed=options.seed,
                     n_resamples=options.n_resamples,
                     max_examples=options.examples,
+                    length_fit=length_fit,
                 )
             )
     skipped_probes = {
@@ -418,7 +442,7 @@ def _report(
     if any("detector" in arm for arm in arms):
         attacks = {p.name: plans[p.name].perturbed for p in probes if p.kind == "adversarial"}
         detector = detector_stats(items, attacks, seed=options.seed, n_resamples=options.n_resamples)
-    notes = [
+    notes[:0] = [
         "pairwise: the audited judge sees one presentation order; the swap mitigation judges both"
         if config.mode == "pairwise"
         else "pointwise: robustness = the score is unchanged; shift = mean score change (perturbed - original)",
@@ -453,5 +477,6 @@ def _report(
         results=results,
         skipped_probes=skipped_probes,
         detector=detector,
+        length_fits=length_fits,
         notes=notes,
     )

@@ -1,0 +1,92 @@
+"""Length-controlled scoring (the audit's `length_score` mitigation): AlpacaEval's length control, per verdict.
+
+AlpacaEval's length-controlled win rate fits the judge's preference with a term for the length difference of the
+two outputs, tanh(difference / its standard deviation), and reads the win rate with that term set to zero. Here
+the same model is fitted to one judge's verdicts on the audit's unperturbed pairs:
+
+    log-odds that A wins = intercept + coefficient * tanh((len(A) - len(B)) / scale)
+
+by logistic regression on the judge's own probability for A (soft targets, which keep the fit finite; a tiny
+ridge penalty on the coefficient only for numerical safety). Every verdict, before and after a perturbation, is then
+read with the length term removed: A wins when log-odds(A) - coefficient * tanh(...) > 0. It changes no prompt and
+makes no call; it needs the judge's probabilities (token logprobs), and lengths are in characters. It removes a
+length preference of the shape it fits: one that grows in another shape is only partly removed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from ..types import Item, Verdict
+
+# The fewest unperturbed pairs with probabilities the fit needs.
+MIN_PAIRS = 5
+# Ridge penalty on the coefficient, per pair (the intercept is not penalised).
+PENALTY = 1e-4
+_EPS = 1e-6
+
+
+class LengthFit(BaseModel):
+    """The judge's length preference, fitted on unperturbed pairs."""
+
+    coefficient: float = Field(description="log-odds for A per unit of tanh(length difference / scale)")
+    intercept: float = Field(description="log-odds for A at equal lengths (position preference and the rest)")
+    scale: float = Field(description="standard deviation of len(A) - len(B) over the fitted pairs, characters")
+    n: int = Field(description="pairs fitted")
+
+
+def length_feature(item: Item, scale: float) -> float:
+    return math.tanh((len(item.response_a or "") - len(item.response_b or "")) / scale)
+
+
+def prob_a(verdict: Verdict | None) -> float | None:
+    """The judge's probability that A wins against B (ties left out), or None without probabilities."""
+    if verdict is None or verdict.error is not None or not verdict.probs:
+        return None
+    a, b = verdict.probs.get("A", 0.0), verdict.probs.get("B", 0.0)
+    return a / (a + b) if a + b > 0 else None
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, _EPS), 1 - _EPS)
+    return math.log(p / (1 - p))
+
+
+def fit_length(pairs: Sequence[tuple[Item, Verdict | None]]) -> LengthFit | None:
+    """The fit on the pairs whose verdict has probabilities; None when fewer than MIN_PAIRS have them or every
+    pair has the same length difference (nothing to fit)."""
+    from scipy.optimize import minimize
+
+    rows = [(item, p) for item, verdict in pairs if (p := prob_a(verdict)) is not None]
+    if len(rows) < MIN_PAIRS:
+        return None
+    diffs = np.array([len(it.response_a or "") - len(it.response_b or "") for it, _ in rows], dtype=float)
+    scale = float(diffs.std())
+    if scale == 0:
+        return None
+    x = np.tanh(diffs / scale)
+    y = np.clip(np.array([p for _, p in rows]), _EPS, 1 - _EPS)
+
+    def loss(params: np.ndarray) -> float:
+        z = params[0] + params[1] * x
+        # mean cross-entropy with soft targets, written stably: log(1 + e^z) - y z
+        return float(np.mean(np.logaddexp(0.0, z) - y * z) + PENALTY * params[1] ** 2)
+
+    result = minimize(loss, x0=np.zeros(2), method="BFGS")
+    intercept, coefficient = (float(v) for v in result.x)
+    return LengthFit(coefficient=coefficient, intercept=intercept, scale=scale, n=len(rows))
+
+
+def controlled_winner(fit: LengthFit, item: Item, verdict: Verdict | None) -> str | None:
+    """The verdict's winner with its length term removed (a tie stays a tie); None without probabilities."""
+    if verdict is not None and verdict.winner == "tie":
+        return "tie"
+    p = prob_a(verdict)
+    if p is None:
+        return None
+    z = _logit(p) - fit.coefficient * length_feature(item, fit.scale)
+    return "A" if z > 0 else "B" if z < 0 else "tie"
