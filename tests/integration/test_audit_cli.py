@@ -87,15 +87,18 @@ def test_audit_with_a_rewriting_model_over_http(make_server: Callable[..., FakeO
     server = make_server()
     data = write_jsonl(tmp_path / "pairs.jsonl", _labelled(4))
     out = tmp_path / "audit"
-    result = _audit(server, data, out, "--probe", "authority", "--rewrite-model", "openai:fake-rewriter")
+    probes = ["--probe", "distraction", "--probe", "authority"]
+    result = _audit(server, data, out, *probes, "--rewrite-model", "openai:fake-rewriter")
     assert result.exit_code == 0, result.output
     assert "written by openai:fake-rewriter" in result.output
     records = [json.loads(line) for line in (out / "rewrites.jsonl").read_text().splitlines()]
-    # the fake server has no citation to give: it answers its fallback sentence, which is recorded and used
-    assert [r["output"] for r in records] == ["I have nothing to judge here."] * 4
+    # the fake server writes neither: it answers its fallback sentence, which is recorded
+    assert [r["output"] for r in records] == ["I have nothing to judge here."] * 8
     assert {r["model"] for r in records} == {"openai:fake-rewriter"}
     report = AuditReport.read(out / "audit.json")
-    assert report.result("authority").n == 4
+    # an unrelated sentence is what distraction asks for; a citation must be one line starting "Source:"
+    assert report.result("distraction").n == 4
+    assert report.skipped_probes["authority"] == "no usable item (4 with rewrite not in the form asked for)"
     assert report.probes[0].rewritten_by == "openai:fake-rewriter"
 
 

@@ -21,7 +21,7 @@ from jurist import (
     Limits,
 )
 from jurist.audit import AuditOptions, AuditReport, audit
-from jurist.audit.probes import PROBES, Verbosity
+from jurist.audit.probes import PROBES, Authority, Recipe, Verbosity
 from jurist.audit.rewrite import clean, problem
 from jurist.types import Item
 
@@ -123,11 +123,16 @@ def test_a_failed_rewrite_is_recorded_skipped_and_asked_again_next_time(tmp_path
 
 
 def test_what_makes_a_rewrite_unusable() -> None:
-    assert problem("", "abc", longer=False, truncated=False) == "rewrite was empty"
-    assert problem("Source: Doe", "abc", longer=False, truncated=True) == "rewrite was cut off at --rewrite-tokens"
-    assert problem("abcdefghij", "abcdefghi", longer=True, truncated=False) == "rewrite not longer than the response"
-    assert problem("abcdefghijkl", "abcdefghi", longer=True, truncated=False) is None
-    assert problem("short", "a much longer response", longer=False, truncated=False) is None
+    expand, citation = Verbosity.recipes["expand"], Authority.recipes["citation"]
+    plain = Recipe(instruction="x")
+    assert problem("", "abc", plain, truncated=False) == "rewrite was empty"
+    assert problem("Source: Doe", "abc", citation, truncated=True) == "rewrite was cut off at --rewrite-tokens"
+    assert problem("abcdefghij", "abcdefghi", expand, truncated=False) == "rewrite not longer than the response"
+    assert problem("abcdefghijkl", "abcdefghi", expand, truncated=False) is None
+    assert problem("short", "a much longer response", plain, truncated=False) is None
+    assert problem("Source: Doe, J. (2020). Sums.", "abc", citation, truncated=False) is None
+    assert problem("The answer is: 9", "abc", citation, truncated=False) == "rewrite not in the form asked for"
+    assert problem("Source: Doe\nand more", "abc", citation, truncated=False) == "rewrite not in the form asked for"
 
 
 def test_a_cut_off_rewrite_skips_the_item(tmp_path: Path) -> None:

@@ -58,7 +58,9 @@ class Recipe(BaseModel):
 
     `instruction` is sent to the rewriting model ({request} and {response}, the response being changed, are filled
     in); `assemble` is how its output enters the response ({rewrite}, and {response} for the original text).
-    `longer`: the rewrite must be longer than the response it replaces (verbosity), else the item is skipped.
+    `longer`: the rewrite must be longer than the response it replaces (verbosity); `form`: a regular expression
+    the whole rewrite must match (the format the instruction asks for). An item whose rewrite fails either is
+    skipped, with the reason.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -66,6 +68,7 @@ class Recipe(BaseModel):
     instruction: str
     assemble: str = "{rewrite}"
     longer: bool = False
+    form: str | None = None
 
 
 class ProbeInfo(BaseModel):
@@ -306,6 +309,7 @@ class Authority(ChangeResponse):
                 "\n\n## Response\n{response}"
             ),
             assemble="{response}\n\n{rewrite}",
+            form=r"Source:[^\n]+",
         )
     }
 

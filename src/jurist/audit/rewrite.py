@@ -7,8 +7,9 @@ has recipes (verbosity, authority, sentiment, distraction) gets the model's outp
 Every output is recorded in AUDIT_DIR/rewrites.jsonl as it comes (the instruction, the text it changed, the
 output, the model), so the audit shows exactly what the judge saw and a rerun reuses them. An item gets no
 perturbation, and is counted as skipped with the reason, when the call fails (the error is recorded too, and the
-call is made again on the next run), the output is empty, it was cut off at the token limit, or a verbosity
-rewrite is not longer than the response it replaces. Never a silent fallback to the fixed wording.
+call is made again on the next run), the output is empty, it was cut off at the token limit, a verbosity rewrite
+is not longer than the response it replaces, or a citation is not one line starting "Source:". Never a silent
+fallback to the fixed wording.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ..backends import Backend
 from ..backends.base import GenerateRequest, Message
 from ..errors import BackendError, ConfigError
 from ..types import Item
-from .probes import ChangeResponse, Probe
+from .probes import ChangeResponse, Probe, Recipe
 
 REWRITES_FILE = "rewrites.jsonl"
 # A rewrite must be at least this much longer than the response it pads (verbosity), in characters.
@@ -63,14 +64,16 @@ def clean(text: str) -> str:
     return text
 
 
-def problem(output: str, source: str, longer: bool, truncated: bool) -> str | None:
+def problem(output: str, source: str, recipe: Recipe, truncated: bool) -> str | None:
     """Why a rewrite cannot be used as the perturbation, or None when it can."""
     if not output:
         return "rewrite was empty"
     if truncated:
         return "rewrite was cut off at --rewrite-tokens"
-    if longer and len(output) < LONGER_BY * len(source):
+    if recipe.longer and len(output) < LONGER_BY * len(source):
         return "rewrite not longer than the response"
+    if recipe.form is not None and re.fullmatch(recipe.form, output) is None:
+        return "rewrite not in the form asked for"
     return None
 
 
@@ -163,7 +166,7 @@ async def rewrite_probes(
                 skips[item.id] = "rewriting model failed" if key(instruction) in errors else "not rewritten"
                 continue
             output = str(found["output"])
-            why = problem(output, source, probe.recipes[variant].longer, bool(found.get("truncated")))
+            why = problem(output, source, probe.recipes[variant], bool(found.get("truncated")))
             if why is None:
                 outputs[item.id] = output
             else:
