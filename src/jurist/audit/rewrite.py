@@ -20,12 +20,14 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..backends import Backend
 from ..backends.base import GenerateRequest, Message
 from ..errors import BackendError, ConfigError
 from ..types import Item
 from .probes import ChangeResponse, Probe, Recipe
+from .textlog import append_log, gather_all, read_log
 
 REWRITES_FILE = "rewrites.jsonl"
 # A rewrite must be at least this much longer than the response it pads (verbosity), in characters.
@@ -91,15 +93,7 @@ async def rewrite_probes(
     """The rewritable probes among `probes`, rebuilt with the rewriting model's output for each of their items
     (`originals`: the items each probe can use). Outputs are read from, and appended to, AUDIT_DIR/rewrites.jsonl."""
     path = out / REWRITES_FILE
-    done: dict[str, dict[str, object]] = {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                line_record = json.loads(line)
-            except ValueError:
-                continue  # a line torn by a kill
-            if "output" in line_record:
-                done[line_record["key"]] = line_record
+    done = {r["key"]: r for r in read_log(path) if "output" in r}  # failed calls are logged, and asked again
 
     def key(instruction: str) -> str:
         text = json.dumps([backend.name, max_tokens, instruction])
@@ -115,16 +109,12 @@ async def rewrite_probes(
     limit = asyncio.Semaphore(max(1, backend.capabilities.max_concurrency))
     errors: dict[str, str] = {}
 
-    def record(entry: dict[str, object]) -> None:
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
-
     async def rewrite(job: tuple[ChangeResponse, Item, str, str, str]) -> None:
         probe, item, variant, instruction, source = job
         request = GenerateRequest(
             messages=(Message(role="user", content=instruction),), max_tokens=max_tokens, temperature=0.0, seed=seed
         )
-        entry: dict[str, object] = {
+        entry: dict[str, Any] = {
             "key": key(instruction),
             "probe": probe.name,
             "variant": variant,
@@ -140,19 +130,13 @@ async def rewrite_probes(
                 if exc.fatal:
                     raise
                 errors[key(instruction)] = str(exc)
-                record({**entry, "error": str(exc)})  # kept for the record; asked for again on the next run
+                append_log(path, {**entry, "error": str(exc)})  # kept for the record; asked again next run
                 return
         entry.update(raw=response.text, output=clean(response.text), truncated=response.finish_reason == "length")
         done[key(instruction)] = entry
-        record(entry)
+        append_log(path, entry)
 
-    tasks = [asyncio.create_task(rewrite(job)) for job in todo]
-    try:
-        await asyncio.gather(*tasks)
-    finally:  # a fatal error stops the others: none is left running against a closed backend
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    await gather_all([rewrite(job) for job in todo])
 
     rebuilt: dict[str, Probe] = {}
     for probe in rewritable(probes):

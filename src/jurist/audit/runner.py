@@ -52,6 +52,7 @@ from .mitigations import (
 from .probes import ChangeResponse, Expectation, Probe, SelfPreference, select_probes, side_config
 from .report import AuditReport, Pair, detector_stats, score_probe
 from .rewrite import check_rewritable, rewrite_probes
+from .textlog import append_log, gather_all, read_log
 
 Progress = Callable[[str], None]
 
@@ -335,14 +336,7 @@ async def _own_answers(
     """The judge model's own answer to each item's request, written to AUDIT_DIR as they come (a rerun reuses
     them). An answer that fails for a non-fatal reason is left out, and asked for again on the next run."""
     path = out / "self_preference_answers.jsonl"
-    answers: dict[str, str] = {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue  # a line torn by a kill
-            answers[record["key"]] = record["answer"]
+    answers: dict[str, str] = {r["key"]: r["answer"] for r in read_log(path)}
 
     def key(item: Item) -> str:
         text = json.dumps([backend.name, config.temperature, config.seed, max_tokens, item.prompt])
@@ -367,16 +361,9 @@ async def _own_answers(
                     raise
                 return
         answers[key(item)] = response.text.strip()
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"key": key(item), "id": item.id, "answer": answers[key(item)]}) + "\n")
+        append_log(path, {"key": key(item), "id": item.id, "answer": answers[key(item)]})
 
-    tasks = [asyncio.create_task(answer(it)) for it in todo]
-    try:
-        await asyncio.gather(*tasks)
-    finally:  # a fatal error stops the others: none is left running against a closed backend
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    await gather_all([answer(it) for it in todo])
     return {it.id: answers[key(it)] for it in items if key(it) in answers}
 
 

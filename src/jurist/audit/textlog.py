@@ -1,0 +1,41 @@
+"""Texts a model writes for the audit (the judge model's own answers, a rewriting model's perturbations): each is
+appended to a JSONL log in AUDIT_DIR as it arrives, so a rerun reads them back instead of asking again, and they
+are asked for concurrently, all stopped at once when one fails fatally."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+
+def read_log(path: Path) -> list[dict[str, Any]]:
+    """The records of a log; a line torn by a kill is left out (it is asked for again)."""
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            continue
+    return records
+
+
+def append_log(path: Path, record: dict[str, Any]) -> None:
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+async def gather_all(coros: list[Coroutine[Any, Any, None]]) -> None:
+    """Run the coroutines together; if one raises, the others are cancelled before the error goes on, so none is
+    left running against a backend that is about to be closed."""
+    tasks = [asyncio.create_task(c) for c in coros]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
