@@ -27,7 +27,7 @@ from ..backends.base import GenerateRequest, Message
 from ..errors import BackendError, ConfigError
 from ..types import Item
 from .probes import ChangeResponse, Probe, Recipe
-from .textlog import append_log, gather_all, read_log
+from .textlog import append_log, ask, gather_all, read_log
 
 REWRITES_FILE = "rewrites.jsonl"
 # A rewrite must be at least this much longer than the response it pads (verbosity), in characters.
@@ -123,15 +123,11 @@ async def rewrite_probes(
             "instruction": instruction,
             "source": source,
         }
-        async with limit:
-            try:
-                response = await backend.generate(request)
-            except BackendError as exc:
-                if exc.fatal:
-                    raise
-                errors[key(instruction)] = str(exc)
-                append_log(path, {**entry, "error": str(exc)})  # kept for the record; asked again next run
-                return
+        response = await ask(backend, request, limit)
+        if isinstance(response, BackendError):
+            errors[key(instruction)] = str(response)
+            append_log(path, {**entry, "error": str(response)})  # kept for the record; asked again next run
+            return
         entry.update(raw=response.text, output=clean(response.text), truncated=response.finish_reason == "length")
         done[key(instruction)] = entry
         append_log(path, entry)

@@ -52,7 +52,7 @@ from .mitigations import (
 from .probes import ChangeResponse, Expectation, Probe, SelfPreference, select_probes, side_config
 from .report import AuditReport, Pair, detector_stats, score_probe
 from .rewrite import check_rewritable, rewrite_probes
-from .textlog import append_log, gather_all, read_log
+from .textlog import append_log, ask, gather_all, read_log
 
 Progress = Callable[[str], None]
 
@@ -353,13 +353,9 @@ async def _own_answers(
             temperature=config.temperature,
             seed=config.seed,
         )
-        async with limit:
-            try:
-                response = await backend.generate(request)
-            except BackendError as exc:
-                if exc.fatal:
-                    raise
-                return
+        response = await ask(backend, request, limit)
+        if isinstance(response, BackendError):
+            return
         answers[key(item)] = response.text.strip()
         append_log(path, {"key": key(item), "id": item.id, "answer": answers[key(item)]})
 

@@ -10,6 +10,9 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+from ..backends.base import Backend, GenerateRequest, GenerateResponse
+from ..errors import BackendError
+
 
 def read_log(path: Path) -> list[dict[str, Any]]:
     """The records of a log; a line torn by a kill is left out (it is asked for again)."""
@@ -39,3 +42,15 @@ async def gather_all(coros: list[Coroutine[Any, Any, None]]) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def ask(backend: Backend, request: GenerateRequest, limit: asyncio.Semaphore) -> GenerateResponse | BackendError:
+    """The model's answer, or the error of a call that failed for this request only (a fatal one, such as a bad
+    key, is raised: every other request would fail the same way)."""
+    async with limit:
+        try:
+            return await backend.generate(request)
+        except BackendError as exc:
+            if exc.fatal:
+                raise
+            return exc
