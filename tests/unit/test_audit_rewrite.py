@@ -21,7 +21,7 @@ from jurist import (
     Limits,
 )
 from jurist.audit import AuditOptions, AuditReport, audit
-from jurist.audit.probes import PROBES, Authority, Recipe, Verbosity
+from jurist.audit.probes import PROBES, Authority, Recipe, Sentiment, Verbosity
 from jurist.audit.rewrite import clean, problem
 from jurist.types import Item
 
@@ -50,10 +50,10 @@ def rewriter(
             return citation
         if text.startswith("Rewrite the response below in an enthusiastic"):
             assert source is not None
-            return f"Wonderful! {source['r']} Absolutely certain!"
+            return f"Surely {source['r']}"
         if text.startswith("Rewrite the response below in a hesitant"):
             assert source is not None
-            return f"Maybe... {source['r']} Sorry if wrong."
+            return f"Maybe {source['r']}"
         if text.startswith("Write two or three sentences about a topic"):
             return "I like gardening. Tomatoes grow fast in summer."
         raise AssertionError(f"the fake rewriter cannot read: {text[:200]}")
@@ -106,7 +106,7 @@ def test_a_rerun_reuses_the_rewrites(tmp_path: Path) -> None:
 
 def test_unusable_rewrites_are_skipped_with_their_reason(tmp_path: Path) -> None:
     report = _audit(tmp_path / "same", pair_items(3), ["verbosity"], rewriter(expand="same"))
-    assert report.skipped_probes["verbosity"] == "no usable item (3 with rewrite not longer than the response)"
+    assert report.skipped_probes["verbosity"] == "no usable item (3 with rewrite under 1.2 times the response's length)"
     report = _audit(tmp_path / "empty", pair_items(2), ["verbosity", "sentiment"], rewriter(expand="empty"))
     assert "2 with rewrite was empty" in report.skipped_probes["verbosity"]
     assert report.result("sentiment").n == 2  # the other probe is unaffected
@@ -127,7 +127,13 @@ def test_what_makes_a_rewrite_unusable() -> None:
     plain = Recipe(instruction="x")
     assert problem("", "abc", plain, truncated=False) == "rewrite was empty"
     assert problem("Source: Doe", "abc", citation, truncated=True) == "rewrite was cut off at --rewrite-tokens"
-    assert problem("abcdefghij", "abcdefghi", expand, truncated=False) == "rewrite not longer than the response"
+    assert (
+        problem("abcdefghij", "abcdefghi", expand, truncated=False) == "rewrite under 1.2 times the response's length"
+    )
+    tone = Sentiment.recipes["confident_worse"]
+    assert problem("x" * 30, "y" * 10, tone, truncated=False) == "rewrite over 2.5 times the response's length"
+    assert problem("x" * 4, "y" * 10, tone, truncated=False) == "rewrite under 0.5 times the response's length"
+    assert problem("x" * 12, "y" * 10, tone, truncated=False) is None
     assert problem("abcdefghijkl", "abcdefghi", expand, truncated=False) is None
     assert problem("short", "a much longer response", plain, truncated=False) is None
     assert problem("Source: Doe, J. (2020). Sums.", "abc", citation, truncated=False) is None

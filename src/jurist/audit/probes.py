@@ -17,6 +17,7 @@ and ties, and say why (`skip_reason`).
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from abc import ABC
 from typing import Any, ClassVar, Literal
@@ -58,16 +59,16 @@ class Recipe(BaseModel):
 
     `instruction` is sent to the rewriting model ({request} and {response}, the response being changed, are filled
     in); `assemble` is how its output enters the response ({rewrite}, and {response} for the original text).
-    `longer`: the rewrite must be longer than the response it replaces (verbosity); `form`: a regular expression
-    the whole rewrite must match (the format the instruction asks for). An item whose rewrite fails either is
-    skipped, with the reason.
+    `ratio`: the range the rewrite's length may take, in multiples of the response's (verbosity: at least 1.2;
+    a tone change: between half and two and a half); `form`: a regular expression the whole rewrite must match
+    (the format the instruction asks for). An item whose rewrite fails either is skipped, with the reason.
     """
 
     model_config = ConfigDict(frozen=True)
 
     instruction: str
     assemble: str = "{rewrite}"
-    longer: bool = False
+    ratio: tuple[float, float] | None = None
     form: str | None = None
 
 
@@ -288,7 +289,7 @@ class Verbosity(ChangeResponse):
                 "but add no new facts, steps, examples or claims, and do not correct anything: keep every mistake "
                 "as it is. " + _REWRITE_TAIL
             ),
-            longer=True,
+            ratio=(1.2, math.inf),
         )
     }
 
@@ -340,14 +341,16 @@ class Sentiment(ChangeResponse):
                 "Rewrite the response below in an enthusiastic, warm and completely confident tone. Change only "
                 "the tone: keep its content, its claims and its mistakes exactly as they are, and add no "
                 "information. " + _REWRITE_TAIL
-            )
+            ),
+            ratio=(0.5, 2.5),
         ),
         "hesitant_better": Recipe(
             instruction=(
                 "Rewrite the response below in a hesitant, unsure and apologetic tone. Change only the tone: keep "
                 "its content and its claims exactly as they are, leave nothing out and add no information. "
                 + _REWRITE_TAIL
-            )
+            ),
+            ratio=(0.5, 2.5),
         ),
     }
 

@@ -8,8 +8,8 @@ Every output is recorded in AUDIT_DIR/rewrites.jsonl as it comes (the instructio
 output, the model), so the audit shows exactly what the judge saw and a rerun reuses them. An item gets no
 perturbation, and is counted as skipped with the reason, when the call fails (the error is recorded too, and the
 call is made again on the next run), the output is empty, it was cut off at the token limit, a verbosity rewrite
-is not longer than the response it replaces, or a citation is not one line starting "Source:". Never a silent
-fallback to the fixed wording.
+is under 1.2 times the response it pads, a tone rewrite under half or over two and a half times the response, or
+a citation is not one line starting "Source:". Never a silent fallback to the fixed wording.
 """
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ from .probes import ChangeResponse, Probe, Recipe
 from .textlog import append_log, ask, gather_all, read_log
 
 REWRITES_FILE = "rewrites.jsonl"
-# A rewrite must be at least this much longer than the response it pads (verbosity), in characters.
-LONGER_BY = 1.2
 # A first line that only announces the rewrite ("Sure! Here is the rewritten response:"): chat models add one.
 _PREAMBLE = re.compile(
     r"\A\s*(?:sure|certainly|of course|okay|ok|here|below|rewritten|revised)\b[^\n]{0,100}:[ \t]*(?:\n+|\Z)", re.I
@@ -72,8 +70,12 @@ def problem(output: str, source: str, recipe: Recipe, truncated: bool) -> str | 
         return "rewrite was empty"
     if truncated:
         return "rewrite was cut off at --rewrite-tokens"
-    if recipe.longer and len(output) < LONGER_BY * len(source):
-        return "rewrite not longer than the response"
+    if recipe.ratio is not None and source:
+        low, high = recipe.ratio
+        if len(output) < low * len(source):
+            return f"rewrite under {low:g} times the response's length"
+        if len(output) > high * len(source):
+            return f"rewrite over {high:g} times the response's length"
     if recipe.form is not None and re.fullmatch(recipe.form, output) is None:
         return "rewrite not in the form asked for"
     return None
