@@ -20,7 +20,7 @@ from jurist import (
     JudgeConfig,
     Limits,
 )
-from jurist.audit import AuditOptions, AuditReport, audit
+from jurist.audit import AuditOptions, AuditReport, audit, render_report
 from jurist.audit.probes import PROBES, Authority, Recipe, Sentiment, Verbosity
 from jurist.audit.rewrite import clean, problem
 from jurist.types import Item
@@ -45,7 +45,10 @@ def rewriter(
             if expand == "fail":
                 return BackendError("server overloaded", status=503, retryable=True)
             body = {"double": f"{source['r']} In other words, {source['r']} " * 3, "same": source["r"], "empty": ""}
-            return f"Sure! Here is the rewritten response:\n\n{body[expand]}"
+            how = expand
+            if how == "mixed":  # the first item's response comes back unchanged, the others doubled
+                how = "same" if "203" in source["r"] else "double"
+            return f"Sure! Here is the rewritten response:\n\n{body[how]}"
         if text.startswith("Write one reference"):
             return citation
         if text.startswith("Rewrite the response below in an enthusiastic"):
@@ -110,6 +113,14 @@ def test_unusable_rewrites_are_skipped_with_their_reason(tmp_path: Path) -> None
     report = _audit(tmp_path / "empty", pair_items(2), ["verbosity", "sentiment"], rewriter(expand="empty"))
     assert "2 with rewrite was empty" in report.skipped_probes["verbosity"]
     assert report.result("sentiment").n == 2  # the other probe is unaffected
+
+
+def test_the_table_lists_the_items_skipped_and_why(tmp_path: Path) -> None:
+    report = _audit(tmp_path, pair_items(3), ["verbosity"], rewriter(expand="mixed"))
+    assert report.result("verbosity").n == 2
+    assert report.result("verbosity").skipped == {"rewrite under 1.2 times the response's length": 1}
+    table = render_report(report)
+    assert "skipped items:\n  verbosity: 1 rewrite under 1.2 times the response's length" in table
 
 
 def test_a_failed_rewrite_is_recorded_skipped_and_asked_again_next_time(tmp_path: Path) -> None:

@@ -362,6 +362,13 @@ def render_report(report: AuditReport) -> str:
         rate = _fmt(d.false_positive_rate)
         lines += ["", f"detector: false positives on {d.responses} unperturbed responses: {rate}"]
         lines += [f"  detection rate, {probe:<20} {_fmt(e)}" for probe, e in d.detection.items()]
+    reasons = {r.probe: r.skipped for r in report.results if r.skipped}  # the same under every mitigation
+    if reasons:
+        lines += ["", "skipped items:"]
+        lines += [
+            f"  {probe}: " + ", ".join(f"{n} {why}" for why, n in sorted(skips.items(), key=lambda kv: -kv[1]))
+            for probe, skips in reasons.items()
+        ]
     for arm, fit in report.length_fits.items():
         lines += [
             "",
