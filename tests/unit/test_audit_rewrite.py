@@ -34,7 +34,7 @@ _SOURCE = re.compile(r"## Response\n(?P<r>.*)\Z", re.S)
 def rewriter(
     expand: str = "double", citation: str = "Source: Doe, J. (2020). Sums. Journal of Numbers."
 ) -> FakeBackend:
-    """A rewriting model: verbosity doubles the response ("double"), returns it unchanged ("same"), returns
+    """A rewriting model: verbosity doubles the response ("double"), adds only "!" ("same"), returns
     nothing ("empty") or fails ("fail"); sentiment and distraction answer with fixed sentences."""
 
     def reply(request: GenerateRequest) -> str | Exception:
@@ -44,7 +44,11 @@ def rewriter(
             assert source is not None
             if expand == "fail":
                 return BackendError("server overloaded", status=503, retryable=True)
-            body = {"double": f"{source['r']} In other words, {source['r']} " * 3, "same": source["r"], "empty": ""}
+            body = {
+                "double": f"{source['r']} In other words, {source['r']} " * 3,
+                "same": source["r"] + "!",
+                "empty": "",
+            }
             how = expand
             if how == "mixed":  # the first item's response comes back unchanged, the others doubled
                 how = "same" if "203" in source["r"] else "double"
@@ -145,6 +149,7 @@ def test_what_makes_a_rewrite_unusable() -> None:
     assert problem("x" * 30, "y" * 10, tone, truncated=False) == "rewrite over 2.5 times the response's length"
     assert problem("x" * 4, "y" * 10, tone, truncated=False) == "rewrite under 0.5 times the response's length"
     assert problem("x" * 12, "y" * 10, tone, truncated=False) is None
+    assert problem("It is 4.", " It is 4.\n", tone, truncated=False) == "rewrite identical to the response"
     assert problem("abcdefghijkl", "abcdefghi", expand, truncated=False) is None
     assert problem("short", "a much longer response", plain, truncated=False) is None
     assert problem("Source: Doe, J. (2020). Sums.", "abc", citation, truncated=False) is None

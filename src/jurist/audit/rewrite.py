@@ -7,7 +7,8 @@ has recipes (verbosity, authority, sentiment, distraction) gets the model's outp
 Every output is recorded in AUDIT_DIR/rewrites.jsonl as it comes (the instruction, the text it changed, the
 output, the model), so the audit shows exactly what the judge saw and a rerun reuses them. An item gets no
 perturbation, and is counted as skipped with the reason, when the call fails (the error is recorded too, and the
-call is made again on the next run), the output is empty, it was cut off at the token limit, a verbosity rewrite
+call is made again on the next run), the output is empty or the response unchanged, it was cut off at the token
+limit, a verbosity rewrite
 is under 1.2 times the response it pads, a tone rewrite under half or over two and a half times the response, or
 a citation is not one line starting "Source:". Never a silent fallback to the fixed wording.
 """
@@ -70,6 +71,8 @@ def problem(output: str, source: str, recipe: Recipe, truncated: bool) -> str | 
         return "rewrite was empty"
     if truncated:
         return "rewrite was cut off at --rewrite-tokens"
+    if output == source.strip():
+        return "rewrite identical to the response"
     if recipe.ratio is not None and source:
         low, high = recipe.ratio
         if len(output) < low * len(source):
