@@ -112,7 +112,6 @@ async def rewrite_probes(
     todo = list({key(job[3]): job for job in jobs if key(job[3]) not in done}.values())
     progress(f"rewriting with {rewriter}: {len(todo)} of {len(jobs)} texts")
     limit = asyncio.Semaphore(max(1, backend.capabilities.max_concurrency))
-    errors: dict[str, str] = {}
 
     async def rewrite(job: tuple[ChangeResponse, Item, str, str, str]) -> None:
         probe, item, variant, instruction, source = job
@@ -130,7 +129,6 @@ async def rewrite_probes(
         }
         response = await ask(backend, request, limit)
         if isinstance(response, BackendError):
-            errors[key(instruction)] = str(response)
             append_log(path, {**entry, "error": str(response)})  # kept for the record; asked again next run
             return
         entry.update(raw=response.text, output=clean(response.text), truncated=response.finish_reason == "length")
@@ -148,7 +146,7 @@ async def rewrite_probes(
                 continue
             found = done.get(key(instruction))
             if found is None:
-                skips[item.id] = "rewriting model failed" if key(instruction) in errors else "not rewritten"
+                skips[item.id] = "rewriting model failed"  # every other call came back, or a fatal error was raised
                 continue
             output = str(found["output"])
             why = problem(output, source, probe.recipes[variant], bool(found.get("truncated")))
