@@ -10,7 +10,17 @@ import pytest
 from jurist.testing import FakeOpenAIServer
 from jurist.testing.fake_openai_server import GARBAGE
 
-from .support import counts_by_item, judge_via_api, make_items, times_for
+from .support import (
+    cli_args,
+    cli_env,
+    counts_by_item,
+    judge_via_api,
+    make_items,
+    records,
+    run_cli,
+    times_for,
+    write_jsonl,
+)
 
 
 def test_429_is_retried_after_the_retry_after_header(server: FakeOpenAIServer, tmp_path: Path) -> None:
@@ -163,3 +173,60 @@ def test_the_response_cache_answers_a_repeated_run_without_requests(server: Fake
     second = judge_via_api(server, items, tmp_path / "second", cache=True)
     assert server.stats()["total"] == 4
     assert {k: v.choice for k, v in first.items()} == {k: v.choice for k, v in second.items()}
+
+
+# What each misshapen 200 reply is called in the item's error message.
+SHAPES = {
+    "shape-content-number": "choices.0.message.content",
+    "shape-usage-string": "usage",
+    "shape-no-choices": "choices",
+    "shape-list": "not a JSON object but a list",
+    "shape-html": "not JSON",
+    "shape-empty": "is empty",
+}
+
+
+@pytest.mark.parametrize(("kind", "said"), SHAPES.items())
+def test_a_reply_of_the_wrong_shape_is_retried_then_recorded_on_its_item(
+    server: FakeOpenAIServer, tmp_path: Path, kind: str, said: str
+) -> None:
+    items = make_items("pointwise", 3, markers={0: f"#fault:{kind}x1", 1: f"#fault:{kind}"})
+    verdicts = judge_via_api(server, items, tmp_path / "run", max_retries=1)
+
+    assert verdicts["item-0000"].ok  # wrong once, right on the retry
+    broken = verdicts["item-0001"].error
+    assert broken is not None and broken.reason == "retries_exhausted" and broken.retryable
+    assert said in broken.message, broken.message
+    assert verdicts["item-0002"].ok
+    counts = counts_by_item(server.stats(prompts=True))
+    assert counts == {"item-0000": 2, "item-0001": 2, "item-0002": 1}
+
+
+def test_a_reply_past_the_size_cap_fails_its_item_unread_and_is_not_sent_again(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    items = make_items("pointwise", 2, markers={0: "#fault:huge@40"})
+    verdicts = judge_via_api(server, items, tmp_path / "run", timeout=30)
+
+    huge = verdicts["item-0000"].error
+    assert huge is not None and huge.reason == "bad_response" and "larger than 32 MiB" in huge.message
+    assert verdicts["item-0001"].ok
+    assert counts_by_item(server.stats(prompts=True))["item-0000"] == 1
+
+
+def test_the_cli_run_goes_on_past_replies_of_every_wrong_shape(
+    server: FakeOpenAIServer, tmp_path: Path, cache_dir: Path
+) -> None:
+    kinds = [*SHAPES, "huge@40", "malformed"]
+    markers = {i: f"#fault:{kind}" for i, kind in enumerate(kinds)}
+    data = write_jsonl(tmp_path / "items.jsonl", make_items("pointwise", len(kinds) + 3, markers=markers))
+    out = tmp_path / "run"
+    proc = run_cli(cli_args(data, out, server.url, "--max-retries", "1", "--timeout", "30"), cli_env(cache_dir))
+
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    by_id = {r["id"]: r for r in records(out)}
+    assert len(by_id) == len(kinds) + 3
+    for i in range(len(kinds)):
+        assert by_id[f"item-{i:04d}"]["error"]["reason"] in ("retries_exhausted", "bad_response")
+    assert all(by_id[f"item-{i:04d}"]["error"] is None for i in range(len(kinds), len(kinds) + 3))

@@ -2,17 +2,40 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import Any
 
-from ..errors import BackendError, ConfigError
+from pydantic import BaseModel, NonNegativeInt
+
+from ..errors import ConfigError
+from ..secrets import secret_env, split_url
 from ..types import Usage
 from .base import Capabilities, GenerateRequest, GenerateResponse, Message
-from .http import HttpClient
+from .http import HttpClient, url_credentials
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
+
+
+class _ContentBlock(BaseModel):
+    type: str
+    text: str = ""  # only text blocks are read; others (tool use, thinking) carry no text
+
+
+class _MessagesUsage(BaseModel):
+    input_tokens: NonNegativeInt | None = None
+    output_tokens: NonNegativeInt | None = None
+    cache_read_input_tokens: NonNegativeInt | None = None
+
+
+class MessagesReply(BaseModel):
+    """The parts of a Messages-API reply jurist reads; a reply of another shape is a `bad_response`."""
+
+    content: list[_ContentBlock]
+    usage: _MessagesUsage | None = None
+    stop_reason: str | None = None
 
 
 class AnthropicBackend:
@@ -29,17 +52,25 @@ class AnthropicBackend:
     ) -> None:
         if not model:
             raise ConfigError("anthropic backend needs a model name: anthropic:MODEL")
-        key = os.environ.get(api_key_env)
-        base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
-        if not key and base_url == DEFAULT_BASE_URL:
+        target = split_url(base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL)
+        key, basic = url_credentials(target, secret_env(api_key_env))
+        if not key and not basic and target.url == DEFAULT_BASE_URL:
             raise ConfigError(f"no API key: set {api_key_env} (or name another variable with --api-key-env)")
         self.model = model
         self.name = f"anthropic:{model}"
         headers = {"content-type": "application/json", "anthropic-version": API_VERSION}
         if key:
             headers["x-api-key"] = key
-        self._http = HttpClient(base_url, headers, timeout=timeout, secret=key)
+        if basic:
+            headers["Authorization"] = basic
+        self.base_url = target.public  # never holds a credential: it is written into the run's config
+        self._http = HttpClient(target, headers, timeout=timeout)
         self.capabilities = Capabilities(context_length=context_length, max_concurrency=32)
+
+    @property
+    def cache_identity(self) -> str:
+        """Everything besides the request that decides the answer."""
+        return json.dumps({"provider": "anthropic", "base_url": self.base_url, "model": self.model}, sort_keys=True)
 
     def count_tokens(self, messages: tuple[Message, ...]) -> int | None:
         return None
@@ -55,22 +86,19 @@ class AnthropicBackend:
         }
         if system:
             body["system"] = system
-        data = await self._http.post_json("/v1/messages", body)
-        try:
-            text = "".join(block.get("text", "") for block in data["content"] if block.get("type") == "text")
-        except (KeyError, TypeError, AttributeError):
-            raise BackendError(
-                f"Anthropic response has no content blocks: {str(data)[:200]}", retryable=True, reason="bad_response"
-            ) from None
-        usage_data = data.get("usage") or {}
+        reply = await self._http.post("/v1/messages", body, MessagesReply)
+        usage_data = reply.usage or _MessagesUsage()
         usage = Usage(
-            prompt_tokens=int(usage_data.get("input_tokens") or 0),
-            completion_tokens=int(usage_data.get("output_tokens") or 0),
-            cached_tokens=int(usage_data.get("cache_read_input_tokens") or 0),
+            prompt_tokens=usage_data.input_tokens or 0,
+            completion_tokens=usage_data.output_tokens or 0,
+            cached_tokens=usage_data.cache_read_input_tokens or 0,
             calls=1,
         )
         return GenerateResponse(
-            text=text, usage=usage, latency_s=time.perf_counter() - start, finish_reason=data.get("stop_reason")
+            text="".join(block.text for block in reply.content if block.type == "text"),
+            usage=usage,
+            latency_s=time.perf_counter() - start,
+            finish_reason=reply.stop_reason,
         )
 
     async def aclose(self) -> None:

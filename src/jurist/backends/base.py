@@ -35,9 +35,10 @@ class GenerateRequest(BaseModel):
     # one by one. The response text begins with it.
     prefill: str = ""
 
-    def cache_key(self, model: str) -> str:
-        """Key of the normalised request: any change to model, prompt or decoding gives a new key."""
-        payload = {"model": model, **self.model_dump()}
+    def cache_key(self, identity: str) -> str:
+        """Key of the normalised request for the backend `identity` (see `cache_identity`): any change to the
+        server, model, features in use, prompt or decoding gives a new key."""
+        payload = {"model": identity, **self.model_dump()}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
     def prompt_chars(self) -> int:
@@ -76,7 +77,13 @@ class Capabilities(BaseModel):
 
 @runtime_checkable
 class Backend(Protocol):
-    """A language model. `name` identifies it in results and cache keys (never holds a secret)."""
+    """A language model. `name` identifies it in results (never holds a secret).
+
+    Optional: `cache_identity`, a string of everything besides the request that decides the answer (provider,
+    server URL without credentials, model, model file, features given up after a server rejected them); the
+    response cache keys on it, and on `name` for a backend without one. `fallbacks`, a list of what the backend
+    gave up during the run, in words.
+    """
 
     name: str
 
@@ -90,3 +97,10 @@ class Backend(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+def cache_identity(backend: object) -> str:
+    """The backend's `cache_identity` where it has one, else its name (enough for scripted and replayed answers,
+    whose names say where the answers come from)."""
+    identity = getattr(backend, "cache_identity", None)
+    return identity if isinstance(identity, str) else str(getattr(backend, "name", type(backend).__name__))

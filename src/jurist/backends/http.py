@@ -1,20 +1,29 @@
-"""Shared HTTP plumbing for the remote backends: one aiohttp session, error mapping, secret scrubbing."""
+"""Shared HTTP plumbing for the remote backends: one aiohttp session, credentials from the base URL, the reply's
+size and shape checked in one place, and the mapping of HTTP failures to BackendError."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import email.utils
 import json
 import re
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
+from pydantic import BaseModel, ValidationError
 
 from ..errors import BackendError, ContextOverflowError
+from ..secrets import SplitUrl, scrub
 
 _CONTEXT_WORDS = re.compile(r"context.length|maximum context|too many tokens|context window|prompt is too long", re.I)
-_KEY_LIKE = re.compile(r"\b(sk|key|ant)-[A-Za-z0-9_\-]{6,}")
+
+# A reply body larger than this is refused: a judge's answer is a few KiB, and a runaway body must not take the
+# memory of the whole run.
+MAX_BODY_BYTES = 32 * 1024 * 1024
+
+ReplyT = TypeVar("ReplyT", bound=BaseModel)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -32,21 +41,38 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-class HttpClient:
-    """A lazily created aiohttp session bound to the running event loop, with secrets kept out of errors."""
+def url_credentials(target: SplitUrl, key: str | None) -> tuple[str | None, str | None]:
+    """(API key, Basic authorization value) given the base URL's userinfo and the key from the environment.
 
-    def __init__(self, base_url: str, headers: dict[str, str], *, timeout: float, secret: str | None) -> None:
-        self.base_url = base_url.rstrip("/")
+    `user:password@` is HTTP Basic auth (the server behind a gateway still gets the key where the provider puts
+    it outside `Authorization`); a lone `token@` or `:token@` is the API key, used instead of the variable's.
+    """
+    if target.username and target.password:
+        token = base64.b64encode(f"{target.username}:{target.password}".encode()).decode()
+        return key, f"Basic {token}"
+    return (target.password or target.username or key), None
+
+
+class HttpClient:
+    """A lazily created aiohttp session bound to the running event loop. `base_url` is the public form of the
+    URL (no credentials): the only one that appears in messages."""
+
+    def __init__(
+        self,
+        target: SplitUrl,
+        headers: dict[str, str],
+        *,
+        timeout: float,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
+        self.base_url = target.public
+        self._base, _, self._query = target.url.partition("?")
+        self._public_base = target.public.partition("?")[0]  # messages name the endpoint, not the query
         self._headers = headers
         self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._secret = secret
+        self._max_body = max_body_bytes
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-
-    def scrub(self, text: str) -> str:
-        if self._secret:
-            text = text.replace(self._secret, "***")
-        return _KEY_LIKE.sub("***", text)
 
     def _get_session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
@@ -59,38 +85,56 @@ class HttpClient:
             )
         return self._session
 
-    async def post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        url = f"{self.base_url}{path}"
+    async def post(self, path: str, body: dict[str, Any], reply: type[ReplyT]) -> ReplyT:
+        """POST `body` as JSON and read the answer as `reply`; every failure is a BackendError."""
+        public = f"{self._public_base}{path}"
+        # The query (api-version=...) is sent with every path, and never shown.
+        url = f"{self._base}{path}" + (f"?{self._query}" if self._query else "")
         try:
             async with self._get_session().post(url, data=json.dumps(body)) as resp:
-                raw = await resp.read()
+                raw = await self._read(resp, public)
                 if resp.status >= 400:
                     raise self._http_error(resp.status, raw, resp.headers.get("Retry-After"))
         except TimeoutError:
             raise BackendError(
-                f"no answer from {url} within {self._timeout.total:g}s", retryable=True, reason="timeout"
+                f"no answer from {public} within {self._timeout.total:g}s", retryable=True, reason="timeout"
             ) from None
         except aiohttp.ClientConnectionError as exc:
             raise BackendError(
-                self.scrub(f"connection to {url} failed: {type(exc).__name__}: {exc}"),
+                scrub(f"connection to {public} failed: {type(exc).__name__}: {exc}"),
                 retryable=True,
                 reason="connection",
             ) from None
         except aiohttp.ClientPayloadError as exc:
             raise BackendError(
-                self.scrub(f"broken response body from {url}: {exc}"), retryable=True, reason="connection"
+                scrub(f"broken response body from {public}: {exc}"), retryable=True, reason="connection"
             ) from None
         try:
-            data = json.loads(raw)
-        except ValueError:
-            raise BackendError(
-                f"response from {url} is not JSON: {self.scrub(raw[:200].decode(errors='replace'))!r}",
-                retryable=True,
-                reason="bad_response",
-            ) from None
-        if not isinstance(data, dict):
-            raise BackendError(f"response from {url} is not a JSON object", retryable=True, reason="bad_response")
-        return data
+            return reply.model_validate_json(raw)
+        except ValidationError as exc:
+            raise _bad_reply(public, raw, exc) from None
+
+    async def _read(self, resp: aiohttp.ClientResponse, public: str) -> bytes:
+        """The body, refused past the size cap without reading (or keeping) the rest of it."""
+        # Content-Length tells the size only of a body that is not compressed (a small gzip can inflate hugely).
+        compressed = "Content-Encoding" in resp.headers
+        if resp.content_length is not None and resp.content_length <= self._max_body and not compressed:
+            return await resp.read()
+        if resp.content_length is None or compressed:
+            body = bytearray()
+            async for chunk in resp.content.iter_chunked(1 << 16):
+                body += chunk
+                if len(body) > self._max_body:
+                    break
+            else:
+                return bytes(body)
+        # Not retried: the same request would most likely bring the same body again.
+        raise BackendError(
+            f"the reply from {public} is larger than {self._max_body / 2**20:g} MiB, more than any answer of a "
+            "judge; check --base-url (it may point at something that is not a chat-completions server)",
+            status=resp.status,
+            reason="bad_response",
+        )
 
     def _http_error(self, status: int, raw: bytes, retry_after: str | None) -> BackendError:
         detail = raw[:500].decode(errors="replace")
@@ -100,7 +144,7 @@ class HttpClient:
             detail = err.get("message", detail) if isinstance(err, dict) else str(err)
         except ValueError:
             pass
-        detail = self.scrub(str(detail))
+        detail = scrub(str(detail))
         if status in (401, 403):
             return BackendError(
                 f"HTTP {status}: authentication failed ({detail}). Check the API key variable "
@@ -132,3 +176,22 @@ class HttpClient:
         if self._session is not None and not self._session.closed and self._loop is asyncio.get_running_loop():
             await self._session.close()
         self._session = None
+
+
+def _bad_reply(public: str, raw: bytes, exc: ValidationError) -> BackendError:
+    """A 200 reply that is not the expected JSON: retried like any transient fault, then recorded on the item."""
+    first = exc.errors(include_url=False)[0]
+    if first["type"] == "json_invalid":
+        snippet = raw[:200].decode(errors="replace")
+        what = f"is not JSON: {snippet!r}" if raw.strip() else "is empty"
+    elif not first["loc"]:
+        what = f"is not a JSON object but {_json_kind(raw)}"
+    else:
+        where = ".".join(str(p) for p in first["loc"])
+        what = f"has the wrong shape: {where}: {first['msg']} (got {str(first.get('input'))[:80]!r})"
+    return BackendError(scrub(f"the reply from {public} {what}"), retryable=True, reason="bad_response")
+
+
+def _json_kind(raw: bytes) -> str:
+    start = raw.lstrip()[:1]
+    return {b"[": "a list", b'"': "a string", b"n": "null", b"t": "a boolean", b"f": "a boolean"}.get(start, "a number")

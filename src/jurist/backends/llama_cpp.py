@@ -56,6 +56,16 @@ class LlamaCppBackend:
         threads = n_threads or os.cpu_count() or 1
         self.name = name
         self.model_path = model_path
+        # The file's path, size and time stand for its content in cache keys: cheap, unlike hashing the file.
+        stat = Path(model_path).stat()
+        self.cache_identity = json.dumps(
+            {
+                "provider": "llama.cpp",
+                "file": str(Path(model_path).resolve()),
+                "size": stat.st_size,
+                "mtime_ns": stat.st_mtime_ns,
+            }
+        )
         self._llm = Llama(
             model_path=model_path,
             n_ctx=n_ctx or DEFAULT_N_CTX,

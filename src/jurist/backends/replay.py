@@ -22,6 +22,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import BackendError, ConfigError, InputError
+from ..files import open_text, read_text
 from ..types import Usage
 from .base import Capabilities, GenerateRequest, GenerateResponse, Message
 
@@ -128,7 +129,7 @@ def load_replay_records(path: str | Path) -> list[ReplayRecord]:
             f"replay file {file} does not exist; give replay:PATH a JSONL file of {{texts, completion}} records"
         )
     records = []
-    with file.open(encoding="utf-8") as lines:
+    with open_text(file) as lines:  # UTF-8 with or without a byte-order mark; bad bytes name the line
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
@@ -157,7 +158,7 @@ def llmbar_records(result_json_path: str | Path) -> list[ReplayRecord]:
     """
     file = Path(result_json_path)
     try:
-        rows = json.loads(file.read_text(encoding="utf-8"))
+        rows = json.loads(read_text(file))
     except (OSError, json.JSONDecodeError) as exc:
         raise InputError(f"cannot read LLMBar results: {exc}", file=str(file)) from None
     records = []

@@ -1,4 +1,5 @@
-"""A response cache on disk (SQLite, WAL), keyed on the full normalised request and the model."""
+"""A response cache on disk (SQLite, WAL), keyed on the full normalised request and the backend's identity
+(provider, server, model, features in use: see Backend.cache_identity)."""
 
 from __future__ import annotations
 
@@ -40,16 +41,15 @@ class ResponseCache:
     def cacheable(request: GenerateRequest) -> bool:
         return request.temperature == 0 or request.seed is not None
 
-    def get(self, model: str, request: GenerateRequest, *, key: str | None = None) -> GenerateResponse | None:
-        """The cached response, if any; `key` is request.cache_key(model) when the caller has it already."""
-        key = key or request.cache_key(model)
+    def get(self, key: str) -> GenerateResponse | None:
+        """The cached response for `key` (GenerateRequest.cache_key of the backend's identity), if any."""
         row = self._db.execute("SELECT body FROM responses WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
         response = GenerateResponse.model_validate_json(row[0])
         return response.model_copy(update={"cached": True, "latency_s": 0.0})
 
-    def put(self, model: str, request: GenerateRequest, response: GenerateResponse, *, key: str | None = None) -> None:
+    def put(self, key: str, response: GenerateResponse) -> None:
         now = time.monotonic()
         if self._tx_started is None:
             try:
@@ -63,7 +63,7 @@ class ResponseCache:
                 self._timer = loop.call_later(_COMMIT_EVERY_S, self.commit)
         self._db.execute(
             "INSERT OR REPLACE INTO responses VALUES (?, ?, ?)",
-            (key or request.cache_key(model), response.model_dump_json(), time.time()),
+            (key, response.model_dump_json(), time.time()),
         )
         if self._tx_started is not None and now - self._tx_started >= _COMMIT_EVERY_S:
             self.commit()

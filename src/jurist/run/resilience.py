@@ -1,4 +1,5 @@
-"""Wrap a backend with what every run needs: rate limits, bounded retries with backoff, and the response cache.
+"""Wrap a backend with what every run needs: rate limits, bounded retries with backoff, the response cache, and
+the scrubbing of secrets from everything the backend gives back.
 
 The wrapper is itself a Backend, so judges never see any of this.
 """
@@ -11,8 +12,9 @@ import time
 
 from pydantic import BaseModel, Field
 
-from ..backends.base import Backend, Capabilities, GenerateRequest, GenerateResponse, Message
+from ..backends.base import Backend, Capabilities, GenerateRequest, GenerateResponse, Message, cache_identity
 from ..errors import BackendError
+from ..secrets import MIN_SECRET_LENGTH, scrub
 from .cache import ResponseCache
 
 
@@ -44,6 +46,11 @@ class RateLimiter:
         if wait > 0:
             await asyncio.sleep(wait)
 
+    def settle(self, units: float) -> None:
+        """Charge units found out after the fact, or give back (negative) what was overestimated: the
+        acquisitions still waiting move accordingly. No burst follows, since none starts before now."""
+        self._next += units * self._interval
+
 
 class ResilientBackend:
     def __init__(
@@ -68,27 +75,38 @@ class ResilientBackend:
     def capabilities(self) -> Capabilities:
         return self.inner.capabilities  # may change when a server rejects a feature
 
+    @property
+    def cache_identity(self) -> str:
+        return cache_identity(self.inner)  # may change when a server rejects a feature
+
+    @property
+    def fallbacks(self) -> list[str]:
+        """What the backend gave up because the server rejected it, in words (see OpenAIBackend)."""
+        return list(getattr(self.inner, "fallbacks", None) or [])
+
     def count_tokens(self, messages: tuple[Message, ...]) -> int | None:
         return self.inner.count_tokens(messages)
 
     async def generate(self, request: GenerateRequest) -> GenerateResponse:
-        use_cache = self._cache is not None and ResponseCache.cacheable(request)
-        key = ""
-        if use_cache:
-            key = request.cache_key(self.name)  # worked out once, for the lookup and the store
-            hit = self._cache.get(self.name, request, key=key)  # type: ignore[union-attr]
+        cache = self._cache if self._cache is not None and ResponseCache.cacheable(request) else None
+        if cache is not None:
+            hit = cache.get(request.cache_key(self.cache_identity))
             if hit is not None:
-                return hit
+                return _scrubbed(hit)
         attempt = 0
         while True:
             if self._rpm:
                 await self._rpm.acquire()
+            # Token limits count the prompt (about 4 characters a token) before the call and correct it by what
+            # the reply says was used: reserving max_tokens would hold back most of the budget for nothing.
+            estimate = request.prompt_chars() / 4 if self._tpm else 0.0
             if self._tpm:
-                # Estimate before the call (about 4 characters a token), since limits apply to what is sent.
-                await self._tpm.acquire(request.prompt_chars() / 4 + request.max_tokens)
+                await self._tpm.acquire(estimate)
             try:
-                response = await self.inner.generate(request)
+                response = _scrubbed(await self.inner.generate(request))
             except BackendError as exc:
+                # Every message of every backend passes here, the user's own included.
+                exc.args = (scrub(str(exc)),)
                 if not exc.retryable or exc.fatal:
                     raise
                 if attempt >= self.retry.max_retries:
@@ -103,9 +121,40 @@ class ResilientBackend:
                 await asyncio.sleep(self.retry.delay(attempt, exc.retry_after))
                 attempt += 1
                 continue
-            if use_cache:
-                self._cache.put(self.name, request, response, key=key)  # type: ignore[union-attr]
+            if self._tpm:
+                self._tpm.settle(_tokens_used(response, estimate) - estimate)
+            if cache is not None:
+                # Keyed after the call: a feature the server rejected meanwhile changed what was sent.
+                cache.put(request.cache_key(self.cache_identity), response)
             return response
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+def _tokens_used(response: GenerateResponse, prompt_estimate: float) -> float:
+    usage = response.usage
+    if usage.prompt_tokens or usage.completion_tokens:
+        return usage.prompt_tokens + usage.completion_tokens
+    return prompt_estimate + len(response.text) / 4  # a server that reports no usage
+
+
+def _scrubbed(response: GenerateResponse) -> GenerateResponse:
+    """The response with every known secret blanked out (a server may echo the key it was sent)."""
+    text = scrub(response.text)
+    if text != response.text:
+        # The tokens spell the text, and pieces of a secret may lie in several of them.
+        return response.model_copy(update={"text": text, "logprobs": None})
+    if not response.logprobs:
+        return response
+    changed = False
+    logprobs = []
+    for t in response.logprobs:
+        # A secret fits in no shorter token: most tokens are skipped without a look.
+        if len(t.token) >= MIN_SECRET_LENGTH or any(len(alt) >= MIN_SECRET_LENGTH for alt in t.top):
+            token, top = scrub(t.token), {scrub(alt): lp for alt, lp in t.top.items()}
+            if token != t.token or top != t.top:
+                t = t.model_copy(update={"token": token, "top": top})
+                changed = True
+        logprobs.append(t)
+    return response.model_copy(update={"logprobs": logprobs}) if changed else response

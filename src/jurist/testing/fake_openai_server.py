@@ -9,7 +9,8 @@ Endpoints (under the base URL, which ends in /v1):
                               `choices[0].logprobs.content` (token, logprob, top_logprobs), whose tokens
                               concatenate to the answer text
   GET  /v1/models             one model, "fake-model"
-  GET  /stats                 {"total", "statuses", "faults", "distinct_prompts"}; with ?prompts=1 also
+  GET  /stats                 {"total", "statuses", "faults", "distinct_prompts", "queries"} ("faults" counts
+                              markers by kind, and rejected features as "reject:FEATURE"); with ?prompts=1 also
                               "prompts": {PROMPT: {"count": N, "times": [monotonic seconds, ...]}}
   POST /stats/reset           forget all counts
 
@@ -35,8 +36,28 @@ flight:
             drop       close the connection without an answer
             malformed  200 with a body that is not JSON
             garbage    a valid completion whose text holds no verdict
+            echo-auth  a valid completion whose text repeats the Authorization header it got, as a careless
+                       proxy might (clients must keep the key out of what they store)
+            huge       200 with a JSON body of @ mebibytes (default 40), sent in chunks without a
+                       Content-Length, to check that clients cap what they read
+          Replies of the wrong shape, each with status 200:
+            shape-content-number  choices[0].message.content is the number 42
+            shape-usage-string    "usage" is the string "lots"
+            shape-no-choices      "choices" is an empty list
+            shape-list            the body is a JSON list (of one completion)
+            shape-html            an HTML page, served as text/html
+            shape-empty           an empty body
   xN        only the first N requests carrying this exact prompt get the fault; without it, every one does
-  @SECONDS  Retry-After for 429/503 (default: the server's retry_after), or the sleep of `slow`
+  @SECONDS  Retry-After for 429/503 (default: the server's retry_after), the sleep of `slow`, or the size
+            of `huge` in MiB
+
+Server options (not markers, since a real server answers every request the same way):
+  reject=("json_schema", "json_object", "logprobs", "seed")  reject requests that use these features, with
+      reject_status 400 (an OpenAI-style error naming the parameter), 422 (a FastAPI validation error) or 500
+      (llama-cpp-python's server: the validation error's text as an internal server error)
+  require_key / require_auth  answer 401 unless the Authorization header is "Bearer KEY" / exactly this value
+"queries" counts the query strings requests came with, so tests can see that a base URL's ?api-version=... is
+sent.
 
 Several markers apply one after the other: "#fault:429x1 #fault:dropx1" answers the first request of that
 prompt with a 429, the second by dropping the connection, and the third normally. Requests are counted
@@ -71,6 +92,7 @@ import time
 import urllib.request
 import zlib
 from collections import Counter
+from collections.abc import Collection
 from typing import Any
 
 from aiohttp import web
@@ -78,7 +100,10 @@ from aiohttp import web
 __all__ = ["FakeOpenAIServer", "ServerState", "build_app", "fetch_stats", "start_fake_server"]
 
 FAULT_MARKER = "#fault:"
-_FAULT = re.compile(r"#fault:(\d{3}|slow|drop|malformed|garbage)(?:x(\d+))?(?:@(\d+(?:\.\d+)?))?")
+_FAULT = re.compile(
+    r"#fault:(\d{3}|slow|drop|malformed|garbage|echo-auth|huge"
+    r"|shape-(?:content-number|usage-string|no-choices|list|html|empty))(?:x(\d+))?(?:@(\d+(?:\.\d+)?))?"
+)
 _TOKEN = re.compile(r"\s?\w+|[^\w\s]+|\s+")
 _PROMPT_LABELS = {
     "winner": re.compile(r'"winner": ((?:"[^"]*"(?: \| )?)+)'),
@@ -90,6 +115,8 @@ _QUOTED = re.compile(r'"([^"]*)"')
 RATIONALE = "Fixed text from the fake server, which judges nothing."
 GARBAGE = "Sorry, I would rather talk about the weather today."
 MALFORMED = b"<html><body>502 Bad Gateway (this body is not JSON)</body></html>"
+HTML_PAGE = "<!doctype html><html><head><title>Sign in</title></head><body>Please sign in.</body></html>"
+HUGE_DEFAULT_MIB = 40.0
 VERDICT_PROB = 0.7
 STATE_KEY: web.AppKey[ServerState] = web.AppKey("fake_state")
 
@@ -104,11 +131,16 @@ class ServerState:
         slow_s: float = 5.0,
         retry_after: str = "1",
         require_key: str | None = None,
+        require_auth: str | None = None,
+        reject: Collection[str] = (),
+        reject_status: int = 400,
     ) -> None:
         self.latency_s = latency_ms / 1000.0
         self.slow_s = slow_s
         self.retry_after = retry_after
-        self.require_key = require_key
+        self.require_auth = f"Bearer {require_key}" if require_key is not None else require_auth
+        self.reject = set(reject)
+        self.reject_status = reject_status
         self.reset()
 
     def reset(self) -> None:
@@ -117,6 +149,7 @@ class ServerState:
         self.times: dict[str, list[float]] = {}
         self.statuses: Counter[str] = Counter()
         self.faults: Counter[str] = Counter()
+        self.queries: Counter[str] = Counter()
 
     def arrive(self, prompt: str) -> int:
         """Count a request; returns how many requests (this one included) carried this prompt."""
@@ -135,6 +168,7 @@ class ServerState:
             "statuses": dict(self.statuses),
             "faults": dict(self.faults),
             "distinct_prompts": len(self.counts),
+            "queries": dict(self.queries),
         }
         if prompts:
             out["prompts"] = {p: {"count": n, "times": self.times[p]} for p, n in self.counts.items()}
@@ -173,6 +207,32 @@ def _status_error(state: ServerState, status: int, arg: float | None, request: w
         headers = {"Retry-After": f"{arg:g}" if arg is not None else state.retry_after}
     message = "Rate limit reached, slow down." if status == 429 else f"Fake fault: HTTP {status}."
     return _error(status, message, "fake_fault", headers)
+
+
+def _rejection(state: ServerState, body: dict[str, Any]) -> tuple[str, web.Response] | None:
+    """(feature, error) when the request uses a feature this server rejects, answered in its reject style."""
+    fmt = body.get("response_format")
+    fmt_type = fmt.get("type") if isinstance(fmt, dict) else None
+    used = {
+        "json_schema": fmt_type == "json_schema",
+        "json_object": fmt_type == "json_object",
+        "logprobs": bool(body.get("logprobs")),
+        "seed": "seed" in body,
+    }
+    feature = next((f for f, on in used.items() if on and f in state.reject), None)
+    if feature is None:
+        return None
+    param = "response_format" if feature.startswith("json_") else feature
+    loc = ["body", param, "type"] if param == "response_format" else ["body", param]
+    value = fmt_type if param == "response_format" else body.get(param)
+    detail = {"type": "unsupported", "loc": loc, "msg": f"{param} {value!r} is not supported here", "input": value}
+    status = state.reject_status
+    if status == 422:  # FastAPI's request validation
+        return feature, web.json_response({"detail": [detail]}, status=422)
+    if status == 500:  # llama-cpp-python's server: the validation error's text as an internal error
+        detail["loc"] = tuple(loc)
+        return feature, _error(500, str([detail]), "internal_server_error")
+    return feature, _error(status, f"Unsupported parameter: '{param}' ({value!r}) is not supported.", "invalid_request")
 
 
 # -- answers --------------------------------------------------------------------------------------------
@@ -339,11 +399,18 @@ async def _chat_completions(request: web.Request) -> web.StreamResponse:
         state.statuses["400"] += 1
         return _error(400, "Invalid request: a JSON body with 'model' and 'messages' is required.", "invalid_request")
     n = state.arrive(prompt)
+    state.queries[request.query_string] += 1
     if state.latency_s:
         await asyncio.sleep(state.latency_s)
-    if state.require_key is not None and request.headers.get("Authorization") != f"Bearer {state.require_key}":
+    if state.require_auth is not None and request.headers.get("Authorization") != state.require_auth:
         state.statuses["401"] += 1
         return _status_error(state, 401, None, request, model)
+    rejected = _rejection(state, body) if state.reject else None
+    if rejected is not None:
+        feature, response = rejected
+        state.statuses[str(response.status)] += 1
+        state.faults[f"reject:{feature}"] += 1
+        return response
     fault = pick_fault(prompt, n) if FAULT_MARKER in prompt else None
     if fault is None:
         state.statuses["200"] += 1
@@ -366,8 +433,50 @@ async def _chat_completions(request: web.Request) -> web.StreamResponse:
     elif kind == "garbage":
         state.statuses["200"] += 1
         return _answer(body, prompt, state.total, text=GARBAGE)
+    elif kind == "echo-auth":
+        state.statuses["200"] += 1
+        return _answer(body, prompt, state.total, text=f"You sent: {request.headers.get('Authorization', '')}")
+    elif kind == "huge":
+        state.statuses["200"] += 1
+        return await _huge(request, arg if arg is not None else HUGE_DEFAULT_MIB)
+    elif kind.startswith("shape-"):
+        state.statuses["200"] += 1
+        return _misshapen(kind, body, prompt, state.total)
     state.statuses["200"] += 1
     return _answer(body, prompt, state.total)
+
+
+def _misshapen(kind: str, body: dict[str, Any], prompt: str, serial: int) -> web.Response:
+    """A 200 reply of the wrong shape (see the module docstring)."""
+    if kind == "shape-html":
+        return web.Response(status=200, text=HTML_PAGE, content_type="text/html")
+    if kind == "shape-empty":
+        return web.Response(status=200, body=b"", content_type="application/json")
+    data: Any = completion(body, prompt, serial=serial)
+    if kind == "shape-content-number":
+        data["choices"][0]["message"]["content"] = 42
+    elif kind == "shape-usage-string":
+        data["usage"] = "lots"
+    elif kind == "shape-no-choices":
+        data["choices"] = []
+    elif kind == "shape-list":
+        data = [data]
+    return web.json_response(data)
+
+
+async def _huge(request: web.Request, mib: float) -> web.StreamResponse:
+    """A JSON completion whose text is `mib` MiB of "a", streamed without a Content-Length."""
+    response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    chunk = b"a" * (1 << 20)
+    with contextlib.suppress(ConnectionError):  # the client may hang up once it has read enough
+        await response.write(b'{"choices": [{"message": {"role": "assistant", "content": "')
+        for _ in range(math.ceil(mib)):
+            await response.write(chunk)
+        await response.write(b'"}, "finish_reason": "stop"}]}')
+        await response.write_eof()
+    return response
 
 
 async def _models(request: web.Request) -> web.Response:
@@ -438,10 +547,21 @@ class FakeOpenAIServer:
         slow_s: float = 5.0,
         retry_after: str = "1",
         require_key: str | None = None,
+        require_auth: str | None = None,
+        reject: Collection[str] = (),
+        reject_status: int = 400,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        self.state = ServerState(latency_ms=latency_ms, slow_s=slow_s, retry_after=retry_after, require_key=require_key)
+        self.state = ServerState(
+            latency_ms=latency_ms,
+            slow_s=slow_s,
+            retry_after=retry_after,
+            require_key=require_key,
+            require_auth=require_auth,
+            reject=reject,
+            reject_status=reject_status,
+        )
         self._host, self._port = host, port
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
