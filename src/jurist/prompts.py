@@ -19,13 +19,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jinja2
+from jinja2 import nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ValidationError
 
 from .backends.base import Message
 from .errors import ConfigError
+from .files import parse_config, read_jsonl, read_text
 from .types import Mode
 
-_JINJA = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False)
+# A template is code from a file: the sandbox refuses internals (`x.__class__`...) and changes to the values it
+# is given (`metadata.clear()`), so a template can only read the item and write text.
+_JINJA = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False)
 
 # MT-Bench placeholder -> the variable jurist fills it with.
 _MT_BENCH_FIELDS = {
@@ -48,6 +53,7 @@ _MT_BENCH_MULTI_TURN = {
     "ref_answer_1",
     "ref_answer_2",
 }
+_FORMAT_FIELDS = set(_MT_BENCH_FIELDS) | _MT_BENCH_MULTI_TURN
 
 
 class Template(BaseModel):
@@ -79,15 +85,28 @@ class Template(BaseModel):
         fields = _format_fields(self.user + self.system) if self.engine == "format" else set()
         return bool(fields & (_MT_BENCH_MULTI_TURN - {"ref_answer_1"}))
 
+    def check(self) -> None:
+        """Refuse, before any model call, a template that does not compile or reaches for Python internals:
+        attributes and keys starting with "_" in jinja; anything but plain {name} placeholders in format text."""
+        for part in ("system", "user"):
+            _check_text(self.engine, getattr(self, part), self.source or self.name, part)
+
     def render(self, variables: dict[str, Any]) -> tuple[Message, ...]:
+        self.check()  # cached; a template made in Python is checked too
         if self.engine == "format":
             values = self._format_values(variables)
-            system, user = self.system.format(**values), self.user.format(**values)
+            try:
+                system, user = _fill(self.system, values), _fill(self.user, values)
+            except KeyError as exc:
+                raise ConfigError(
+                    f"template {self.source}: placeholder {{{exc.args[0]}}} has no value for item "
+                    f"'{variables.get('id')}' (a template mixes one-turn and two-turn placeholders)"
+                ) from None
         else:
             try:
                 system = _compiled(self.system).render(**variables)
                 user = _compiled(self.user).render(**variables)
-            except jinja2.TemplateError as exc:
+            except jinja2.TemplateError as exc:  # SecurityError included: the sandbox refused something
                 raise ConfigError(f"template {self.name} ({self.source}) failed to render: {exc}") from None
         messages = [Message(role="system", content=system)] if system.strip() else []
         messages.append(Message(role="user", content=user))
@@ -134,14 +153,84 @@ class Template(BaseModel):
         return values
 
 
+class _Refused(Exception):
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+@functools.lru_cache(maxsize=256)
+def _check_text(engine: str, text: str, source: str, part: str) -> None:
+    try:
+        if engine == "format":
+            unknown = _placeholders(text) - _FORMAT_FIELDS
+            if unknown:
+                raise _Refused(
+                    f"unknown placeholders {sorted(unknown)}; jurist fills {', '.join(sorted(_FORMAT_FIELDS))}"
+                )
+        else:
+            _compiled(text)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ConfigError(f"{source}: template syntax error on line {exc.lineno} of `{part}`: {exc.message}") from None
+    except _Refused as exc:
+        where = f"line {exc.line} of `{part}`" if exc.line else f"`{part}`"
+        raise ConfigError(f"{source}: template refused ({where}): {exc}") from None
+
+
 @functools.lru_cache(maxsize=256)
 def _compiled(source: str) -> jinja2.Template:
-    """A template's text compiled once: compiling costs a few milliseconds, rendering a few microseconds."""
-    return _JINJA.from_string(source)
+    """A template's text checked and compiled once: compiling costs a few milliseconds, rendering microseconds."""
+    tree = _JINJA.parse(source)
+    for other in tree.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
+        raise _Refused("a template cannot include or import other templates; write it as one text", other.lineno)
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter)):
+        name: Any = None
+        if isinstance(node, nodes.Getattr):
+            name = node.attr
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+            name = node.arg.value
+        elif isinstance(node, nodes.Filter) and node.name == "attr" and node.args:
+            name = node.args[0].value if isinstance(node.args[0], nodes.Const) else None
+        # The sandbox refuses these when rendering too; found here, they fail before the run, with the line.
+        if isinstance(name, str) and name.startswith("_"):
+            raise _Refused(
+                f"`{name}` is a Python internal; a template may use the item's fields and their values only",
+                node.lineno,
+            )
+    return _JINJA.from_string(tree)
+
+
+def _placeholders(text: str) -> set[str]:
+    """The names of format text's placeholders, each a plain {name}: str.format would follow `{x.attr}` and
+    `{x[0]}` into the values' internals, and a format spec can ask for gigabytes of padding."""
+    names = set()
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as exc:  # a lone "{" or "}"
+        raise _Refused(f"{exc}; write a literal brace twice ({{{{ or }}}})") from None
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            shown = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            raise _Refused(
+                f"placeholder {{{shown}}} is not a plain {{name}}: attributes, indexes and format specs are not "
+                "allowed (they reach into Python internals)"
+            )
+        names.add(name)
+    return names
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    """Format text with each plain {name} replaced by its value (what str.format does, without its reach)."""
+    return "".join(literal + (values[name] if name else "") for literal, name, _, _ in string.Formatter().parse(text))
 
 
 def _format_fields(text: str) -> set[str]:
-    return {field for _, field, _, _ in string.Formatter().parse(text) if field}
+    try:
+        return _placeholders(text)
+    except _Refused:
+        return set()  # `check` refuses the template before it is used
 
 
 def builtin_template(mode: Mode) -> Template:
@@ -155,45 +244,32 @@ def load_template(spec: str, mode: Mode, *, with_reference: bool = False) -> Tem
     path = Path(file)
     if not path.is_file():
         raise ConfigError(f"template file not found: {file}")
-    text = path.read_text(encoding="utf-8")
     if path.suffix == ".toml":
+        data = parse_config(read_text(path, error=ConfigError), ".toml", str(path), "template")
         try:
-            template = Template.model_validate({**tomllib.loads(text), "source": str(path)})
+            template = Template.model_validate({**data, "source": str(path)})
         except (ValueError, ValidationError) as exc:
             raise ConfigError(f"{path}: not a valid template: {exc}") from None
-        _check_jinja(template)
+        template.check()
         if template.mode != mode:
             raise ConfigError(f"{path}: template is for {template.mode} judging, but --mode is {mode}")
         return template
     if path.suffix in (".jsonl", ".json"):
-        return _load_mt_bench_style(path, text, mode, wanted, with_reference)
+        return _load_mt_bench_style(path, mode, wanted, with_reference)
     raise ConfigError(f"{path}: templates are .toml files (jurist) or .jsonl/.json files (MT-Bench style)")
 
 
-def _check_jinja(template: Template) -> None:
-    if template.engine != "jinja":
-        return
-    for part in (template.system, template.user):
-        try:
-            _JINJA.parse(part)
-        except jinja2.TemplateSyntaxError as exc:
-            raise ConfigError(f"{template.source}: template syntax error on line {exc.lineno}: {exc.message}") from None
-
-
-def _load_mt_bench_style(path: Path, text: str, mode: Mode, wanted: str, with_reference: bool) -> Template:
-    entries: list[dict[str, Any]] = []
-    try:
-        if path.suffix == ".json":
-            loaded = json.loads(text)
-            entries = loaded if isinstance(loaded, list) else [loaded]
-        else:
-            entries = [json.loads(line) for line in text.splitlines() if line.strip()]
-    except ValueError as exc:
-        raise ConfigError(f"{path}: not valid JSON: {exc}") from None
+def _load_mt_bench_style(path: Path, mode: Mode, wanted: str, with_reference: bool) -> Template:
+    entries: list[Any]
+    if path.suffix == ".json":
+        loaded = parse_config(read_text(path, error=ConfigError), ".json", str(path), "template file")
+        entries = loaded if isinstance(loaded, list) else [loaded]
+    else:
+        entries = [entry for _, entry in read_jsonl(path, "each line is one template object", error=ConfigError)]
     kind = {"pointwise": "single", "pairwise": "pairwise"}.get(mode)
     if kind is None:
         raise ConfigError(f"{path}: MT-Bench-style templates exist for pointwise and pairwise, not {mode}")
-    candidates = [e for e in entries if isinstance(e, dict) and "prompt_template" in e]
+    candidates = [e for e in entries if isinstance(e, dict) and isinstance(e.get("prompt_template"), str)]
     if wanted:
         chosen = [e for e in candidates if e.get("name") == wanted]
         if not chosen:
@@ -212,21 +288,18 @@ def _load_mt_bench_style(path: Path, text: str, mode: Mode, wanted: str, with_re
     entry = chosen[0]
     if entry.get("type") != kind:
         raise ConfigError(f"{path}#{entry.get('name')}: a {entry.get('type')} template cannot judge {mode}")
-    unknown = _format_fields(entry["prompt_template"] + entry.get("system_prompt", "")) - (
-        set(_MT_BENCH_FIELDS) | _MT_BENCH_MULTI_TURN
-    )
-    if unknown:
-        raise ConfigError(
-            f"{path}#{entry.get('name')}: unknown placeholders {sorted(unknown)}; jurist fills "
-            f"{', '.join(sorted(set(_MT_BENCH_FIELDS) | _MT_BENCH_MULTI_TURN))}"
+    try:
+        template = Template(
+            name=str(entry.get("name", path.stem)),
+            mode=mode,
+            system=entry.get("system_prompt", ""),
+            user=entry["prompt_template"],
+            engine="format",
+            output="text",
+            tie_label="C" if mode == "pairwise" else "tie",
+            source=f"{path}#{entry.get('name')}",
         )
-    return Template(
-        name=str(entry.get("name", path.stem)),
-        mode=mode,
-        system=entry.get("system_prompt", ""),
-        user=entry["prompt_template"],
-        engine="format",
-        output="text",
-        tie_label="C" if mode == "pairwise" else "tie",
-        source=f"{path}#{entry.get('name')}",
-    )
+    except ValidationError as exc:
+        raise ConfigError(f"{path}#{entry.get('name')}: not a valid template: {exc}") from None
+    template.check()
+    return template

@@ -17,9 +17,7 @@ fields in TOML, JSON or YAML, or to a Markdown file laid out like this:
 from __future__ import annotations
 
 import hashlib
-import json
 import re
-import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .errors import ConfigError
+from .files import parse_config, read_text
 from .scales import Scale
 
 
@@ -57,7 +56,7 @@ RUBRIC_SUFFIXES = (".toml", ".json", ".yaml", ".yml", ".md")
 def load_rubric(name_or_path: str) -> Rubric:
     path = Path(name_or_path)
     if path.suffix in RUBRIC_SUFFIXES and path.exists():
-        text, source, suffix = path.read_text(encoding="utf-8"), str(path), path.suffix
+        text, source, suffix = read_text(path, error=ConfigError), str(path), path.suffix
     else:
         resource = resources.files("jurist") / "rubrics" / f"{name_or_path}.toml"
         if not resource.is_file():
@@ -67,7 +66,10 @@ def load_rubric(name_or_path: str) -> Rubric:
             )
         text, source, suffix = resource.read_text(encoding="utf-8"), f"built-in rubric {name_or_path}", ".toml"
     try:
-        data = _parse(text, suffix, source)
+        data = _parse(text, suffix, source)  # a syntax error is a ConfigError naming the line, passed on as it is
+    except ValueError as exc:
+        raise ConfigError(f"{source}: not a valid rubric: {exc}") from None
+    try:
         # YAML and JSON read `version: 2` and `1: ...` keys as numbers; they are labels here.
         if isinstance(data.get("descriptors"), dict):
             data["descriptors"] = {str(k): str(v) for k, v in data["descriptors"].items()}
@@ -85,16 +87,7 @@ def load_rubric(name_or_path: str) -> Rubric:
 
 
 def _parse(text: str, suffix: str, source: str) -> dict[str, Any]:
-    if suffix == ".json":
-        data = json.loads(text)
-    elif suffix in (".yaml", ".yml"):
-        import yaml
-
-        data = yaml.safe_load(text)
-    elif suffix == ".md":
-        data = _parse_markdown(text, source)
-    else:
-        data = tomllib.loads(text)
+    data = _parse_markdown(text, source) if suffix == ".md" else parse_config(text, suffix, source, "rubric")
     if not isinstance(data, dict):
         raise ValueError("expected a mapping with name, criteria, scale and descriptors")
     return data
@@ -146,13 +139,13 @@ def builtin_rule_sets() -> list[str]:
 def load_rules(name_or_path: str) -> RuleSet:
     path = Path(name_or_path)
     if path.is_file() and path.suffix != ".toml":
-        rules = [line.strip().lstrip("-*").strip() for line in path.read_text(encoding="utf-8").splitlines()]
+        rules = [line.strip().lstrip("-*").strip() for line in read_text(path, error=ConfigError).splitlines()]
         rules = [r for r in rules if r and not r.startswith("#")]
         if not rules:
             raise ConfigError(f"{path}: no rules found (one rule per line)")
         return RuleSet(name=path.stem, rules=rules)
     if path.is_file():
-        text, source = path.read_text(encoding="utf-8"), str(path)
+        text, source = read_text(path, error=ConfigError), str(path)
     else:
         resource = resources.files("jurist") / "rules" / f"{name_or_path}.toml"
         if not resource.is_file():
@@ -161,8 +154,9 @@ def load_rules(name_or_path: str) -> RuleSet:
                 "and not an existing file"
             )
         text, source = resource.read_text(encoding="utf-8"), f"built-in rules {name_or_path}"
+    data = parse_config(text, ".toml", source, "rule set")
     try:
-        rule_set = RuleSet.model_validate(tomllib.loads(text))
+        rule_set = RuleSet.model_validate(data)
     except (ValueError, ValidationError) as exc:
         raise ConfigError(f"{source}: not a valid rule set: {exc}") from None
     if not rule_set.rules:

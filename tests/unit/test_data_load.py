@@ -164,6 +164,8 @@ def test_listwise_responses_from_csv_json_cell(tmp_path):
     [
         ({"prompt": "p", "responses": ["x", "y"], "label": [1, 1]}, "label", "rank every position"),
         ({"prompt": "p", "responses": ["x", "y"], "label": 3}, "label", "between 1 and 2"),
+        ({"prompt": "p", "responses": ["x", "y"], "label": [None, "a"]}, "label", "rank every position"),
+        ({"prompt": "p", "responses": ["x", "y"], "label": [True, 2]}, "label", "rank every position"),
         ({"prompt": "p", "responses": ["x"]}, "responses", "at least two"),
         ({"prompt": "p", "responses": "x, y"}, "responses", "list of texts"),
         ({"prompt": "p", "responses": ["x", 2]}, "responses", "list of texts"),
@@ -249,3 +251,131 @@ def test_alpaca_eval_model_outputs(tmp_path):
     assert loaded.items[0].prompt == rows[0]["instruction"]
     assert loaded.items[0].response == rows[0]["output"]
     assert loaded.items[0].metadata == {"dataset": rows[0]["dataset"], "generator": "alpaca-7b"}
+
+
+# -- hostile files: encodings, nesting, long fields, labels, ids ---------------------------------------------
+
+
+def test_byte_order_mark_is_ignored_in_every_text_format(tmp_path):
+    # Excel's "CSV UTF-8" and Notepad write a BOM; the id column must still be the id column.
+    bom = "\ufeff"
+    csv_path = write_csv(tmp_path / "d.csv", ROWS)
+    csv_path.write_text(bom + csv_path.read_text(encoding="utf-8"), encoding="utf-8")
+    jsonl_path = write_jsonl(tmp_path / "d.jsonl", ROWS)
+    jsonl_path.write_text(bom + jsonl_path.read_text(encoding="utf-8"), encoding="utf-8")
+    json_path = tmp_path / "d.json"
+    json_path.write_text(bom + json.dumps(ROWS, indent=2), encoding="utf-8")
+    for path in (csv_path, jsonl_path, json_path):
+        loaded = load_items(path, "pointwise")
+        check_rows(loaded)
+        assert "\ufeffid" not in loaded.items[0].metadata
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".json"])
+def test_invalid_utf8_names_the_file_and_line(tmp_path, suffix):
+    path = tmp_path / f"d{suffix}"
+    if suffix == ".jsonl":
+        good = json.dumps(ROWS[0]).encode()
+        path.write_bytes(good + b"\n" + json.dumps(ROWS[1]).encode().replace(b"Nine", b"Neuf \xe9") + b"\n")
+    elif suffix == ".csv":
+        path.write_bytes(b"id,prompt,response\na,p,r\nb,p,caf\xe9\n")
+    else:
+        path.write_bytes(b'[\n  {"prompt": "p", "response": "r"},\n  {"prompt": "p", "response": "caf\xe9"}\n]\n')
+    with pytest.raises(InputError) as info:
+        load_items(path, "pointwise")
+    assert info.value.file == str(path)
+    assert info.value.line == 3 if suffix != ".jsonl" else info.value.line == 2
+    assert "UTF-8" in str(info.value) and "re-save" in str(info.value)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+def test_json_nested_thousands_deep_is_an_input_error(tmp_path, suffix):
+    deep = "[" * 5000 + "]" * 5000
+    record = '{"prompt": "p", "response": "r", "extra": ' + deep + "}"
+    path = tmp_path / f"d{suffix}"
+    path.write_text(record + "\n" if suffix == ".jsonl" else "[\n" + record + "\n]\n")
+    with pytest.raises(InputError) as info:
+        load_items(path, "pointwise")
+    assert info.value.file == str(path) and info.value.line is not None
+    assert "nested" in str(info.value)
+
+
+def test_nesting_that_json_parses_but_a_verdict_cannot_hold_is_refused(tmp_path):
+    # Deep enough to parse, too deep for the metadata to be written with the verdict later.
+    deep = "[" * 600 + "]" * 600
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"prompt": "p", "response": "r", "extra": ' + deep + "}\n")
+    with pytest.raises(InputError, match="nested") as info:
+        load_items(path, "pointwise")
+    assert info.value.line == 1 and info.value.field == "extra"
+
+
+def test_csv_field_over_the_csv_module_default_limit_loads(tmp_path):
+    long = "x" * 200_000  # a long response is legitimate data (the csv module's default limit is 131072)
+    path = write_csv(tmp_path / "d.csv", [{"id": "a", "prompt": "p", "response": long}])
+    assert load_items(path, "pointwise").items[0].response == long
+
+
+def test_csv_with_a_repeated_column_name_is_refused(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("id,prompt,response,response\na,p,first,second\n")
+    with pytest.raises(InputError) as info:
+        load_items(path, "pointwise")
+    assert info.value.line == 1 and info.value.field == "response"
+
+
+def test_csv_unterminated_quote_does_not_swallow_the_rows_after_it(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text('id,prompt,response\na,p,r\nb,p,"never closed\nc,p,r\nd,p,r\n')
+    with pytest.raises(InputError) as info:
+        load_items(path, "pointwise")
+    assert info.value.line == 3 and "quote" in str(info.value)
+
+
+def test_csv_text_after_a_closing_quote_is_an_input_error(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text('id,prompt,response\na,p,"quoted" then more\n')
+    with pytest.raises(InputError) as info:
+        load_items(path, "pointwise")
+    assert info.value.line == 2
+
+
+@pytest.mark.parametrize("text", ["Infinity", "-Infinity", "NaN"])
+def test_non_finite_pointwise_labels_are_input_errors(tmp_path, text):
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"id": "a", "prompt": "p", "response": "r", "label": 3}\n')
+    path.write_text(path.read_text() + '{"id": "b", "prompt": "p", "response": "r", "label": ' + text + "}\n")
+    with pytest.raises(InputError) as info:
+        load_items(path, "pointwise")
+    assert info.value.line == 2 and info.value.field == "label"
+
+
+@pytest.mark.parametrize("text", ["inf", "-Infinity", "nan"])
+def test_non_finite_labels_in_csv_are_input_errors(tmp_path, text):
+    path = write_csv(tmp_path / "d.csv", [{"prompt": "p", "response": "r", "label": text}])
+    with pytest.raises(InputError) as info:
+        load_items(path, "pointwise")
+    assert info.value.line == 2 and info.value.field == "label"
+
+
+def test_some_records_without_an_id_are_refused_not_numbered(tmp_path):
+    rows = [{"id": "x", "prompt": "p", "response": "r"}, {"prompt": "p", "response": "r"}]
+    with pytest.raises(InputError) as info:
+        load_items(write_jsonl(tmp_path / "d.jsonl", rows), "pointwise")
+    assert info.value.line == 2 and info.value.field == "id"
+
+
+@pytest.mark.parametrize("bad", [{"k": 1}, [1], True, ""])
+def test_an_id_must_be_text_or_a_number(tmp_path, bad):
+    rows = [{"id": bad, "prompt": "p", "response": "r"}]
+    with pytest.raises(InputError) as info:
+        load_items(write_jsonl(tmp_path / "d.jsonl", rows), "pointwise")
+    assert info.value.field == "id"
+
+
+def test_unpaired_surrogate_escape_is_an_input_error(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"prompt": "p", "response": "r"}\n{"prompt": "p", "response": "bad \\ud800 text"}\n')
+    with pytest.raises(InputError) as info:
+        load_items(path, "pointwise")
+    assert info.value.line == 2 and info.value.field == "response"

@@ -213,3 +213,121 @@ def test_mt_bench_reference_template_fills_the_reference():
     item = POINT.model_copy(update={"reference": "2, 3, 5 and 7 are primes."})
     assert run(judge(item)).score == 3
     assert "2, 3, 5 and 7 are primes." in user_text(backend.requests[0])
+
+
+# -- templates are code: sandboxed, and candidate texts are data ------------------------------------------------
+
+
+def _toml_template(tmp_path, user, *, engine="jinja", name="t.toml"):
+    path = tmp_path / name
+    path.write_text(f'name = "t"\nmode = "pointwise"\nengine = "{engine}"\nuser = """{user}"""\n', encoding="utf-8")
+    return str(path)
+
+
+ESCAPES = [
+    "{{ cycler.__init__.__globals__.os.popen('touch PWNED').read() }}",
+    "{{ prompt.__class__.__mro__ }}",
+    "{{ rubric['__class__'] }}",
+    "{% set x = cycler.__init__ %}{{ x }}",
+    "{{ prompt | attr('__class__') }}",
+]
+
+
+@pytest.mark.parametrize("user", ESCAPES)
+def test_template_reaching_internals_is_refused_at_load(tmp_path, monkeypatch, user):
+    monkeypatch.chdir(tmp_path)
+    path = _toml_template(tmp_path, "Rate {{ response }}. " + user)
+    with pytest.raises(ConfigError) as info:
+        load_template(path, "pointwise")
+    assert path in str(info.value) and "__" in str(info.value)
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_sandbox_refuses_what_only_rendering_reveals(tmp_path, monkeypatch):
+    # The attribute name is only known when rendering (it comes from the data): the sandbox still refuses it.
+    monkeypatch.chdir(tmp_path)
+    path = _toml_template(tmp_path, "{{ (cycler | attr(metadata.name)) }}")
+    judge = make(FakeBackend(["unused"]), mode="pointwise", template=path)
+    item = POINT.model_copy(update={"metadata": {"name": "__init__"}})
+    with pytest.raises(ConfigError, match="__init__"):
+        judge.requests(item)
+
+
+def test_template_cannot_change_the_item_it_renders(tmp_path):
+    path = _toml_template(tmp_path, "{{ metadata.clear() }}{{ response }}")
+    judge = make(FakeBackend(["unused"]), mode="pointwise", template=path)
+    item = POINT.model_copy(update={"metadata": {"group": "g"}})
+    with pytest.raises(ConfigError):
+        judge.requests(item)
+    assert item.metadata == {"group": "g"}
+
+
+@pytest.mark.parametrize(
+    "user",
+    [
+        "{question.__class__.__mro__}",
+        "{answer.__class__}",
+        "{question[0]}",
+        "{answer!r}",
+        "{answer:>99999999}",
+    ],
+)
+def test_format_templates_take_only_plain_placeholders(tmp_path, user):
+    path = _toml_template(tmp_path, "[Question] {question} " + user, engine="format")
+    with pytest.raises(ConfigError, match="placeholder") as info:
+        load_template(path, "pointwise")
+    assert path in str(info.value)
+
+
+def test_format_template_made_in_python_is_checked_when_rendering():
+    from jurist.prompts import Template
+
+    template = Template(name="t", mode="pointwise", user="{question.__class__}", engine="format")
+    with pytest.raises(ConfigError, match="placeholder"):
+        template.render({"prompt": "p", "response": "r"})
+
+
+CANDIDATE = "{{ 7 * 7 }} {% if true %}yes{% endif %} {prompt} {question} {0} {__class__} }} {"
+
+
+@pytest.mark.parametrize("template", [None, "mt_bench"])
+def test_candidate_texts_are_data_never_template_code(template):
+    config = {}
+    if template == "mt_bench":
+        config["template"] = str(shared(MT_BENCH))
+    item = Item(id="p", prompt="Q " + CANDIDATE, response="A " + CANDIDATE, reference="R " + CANDIDATE)
+    messages = _messages("pointwise", item, **config)
+    user = messages[-1].content
+    assert "Q " + CANDIDATE in user and "A " + CANDIDATE in user
+    assert "49" not in user
+
+
+def test_malformed_toml_template_names_the_line(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text('name = "t"\nmode = "pointwise"\nuser = "unterminated\n')
+    with pytest.raises(ConfigError) as info:
+        load_template(str(path), "pointwise")
+    assert f"{path}:3" in str(info.value)
+
+
+def test_malformed_mt_bench_jsonl_template_names_the_line(tmp_path):
+    path = tmp_path / "judge.jsonl"
+    good = '{"name": "s", "type": "single", "prompt_template": "{question} {answer}", "output_format": "[[rating]]"}'
+    path.write_text(good + "\n" + '{"name": "broken",\n')
+    with pytest.raises(ConfigError) as info:
+        load_template(str(path), "pointwise")
+    assert f"{path}:2" in str(info.value)
+    path.write_bytes(good.encode() + b"\n" + good.replace("single", "caf\xe9").encode("latin-1") + b"\n")
+    with pytest.raises(ConfigError) as info:
+        load_template(str(path), "pointwise")
+    assert f"{path}:2" in str(info.value) and "UTF-8" in str(info.value)
+
+
+def test_template_with_byte_order_mark_and_bad_utf8(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_text('\ufeffname = "t"\nmode = "pointwise"\nuser = "Rate {{ response }}"\n', encoding="utf-8")
+    assert load_template(str(path), "pointwise").name == "t"
+    path.write_bytes(b'name = "t"\nmode = "pointwise"\nuser = "caf\xe9 {{ response }}"\n')
+    with pytest.raises(ConfigError) as info:
+        load_template(str(path), "pointwise")
+    assert f"{path}:3" in str(info.value) and "UTF-8" in str(info.value)

@@ -9,13 +9,19 @@ from __future__ import annotations
 import csv
 import json
 import math
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
+from ..files import open_text, read_jsonl, read_text
+from ..scales import Scale
 from ..types import Item, Mode, Turn
+
+if TYPE_CHECKING:
+    from ..judges.base import Judge
 
 CANONICAL = ("id", "prompt", "response", "response_a", "response_b", "responses", "reference", "label", "turns")
 REQUIRED: dict[Mode, tuple[str, ...]] = {
@@ -23,6 +29,8 @@ REQUIRED: dict[Mode, tuple[str, ...]] = {
     "pairwise": ("prompt", "response_a", "response_b"),
     "listwise": ("prompt", "responses"),
 }
+# Deeper values parse, but a verdict that carries them as metadata cannot be written (pydantic stops at 255).
+MAX_DEPTH = 100
 
 
 @dataclass
@@ -32,6 +40,7 @@ class LoadedData:
     # Where each item came from, for error messages later (context overflow found before the run).
     lines: dict[str, int] = field(default_factory=dict)
     unit: str = "line"  # "line" for text formats, "row" for Parquet / datasets
+    field_map: dict[str, str] = field(default_factory=dict)  # so later checks name the user's column
 
 
 def parse_field_map(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
@@ -66,6 +75,7 @@ def items_from_rows(
     items: list[Item] = []
     lines: dict[str, int] = {}
     seen_columns: set[str] = set()
+    with_id: bool | None = None  # whether the records have ids (the first one decides)
     for where, row in rows:
         if not isinstance(row, dict):
             raise InputError(
@@ -74,8 +84,22 @@ def items_from_rows(
                 line=where,
                 hint="each record must be a JSON object / table row",
             )
+        _check_values(row, path, where)
         seen_columns.update(row)
         item = _to_item(row, mode, field_map, path, where, index=len(items))
+        raw_id, id_column = _get(row, "id", field_map)
+        has_id = _present(raw_id)
+        if items and has_id != with_id:
+            # Numbering the records without one would silently join verdicts to the wrong rows.
+            raise InputError(
+                f"{'has an id' if has_id else 'has no id'}, but the record on {unit} {lines[items[0].id]} "
+                f"{'has none' if has_id else 'has one'}",
+                file=path,
+                line=where,
+                field=id_column,
+                hint="give every record a unique id, or drop the id column to number items by position",
+            )
+        with_id = has_id
         if item.id in lines:
             raise InputError(
                 f"duplicate id '{item.id}' (first seen on {unit} {lines[item.id]})",
@@ -95,7 +119,68 @@ def items_from_rows(
             file=path,
             hint=f"columns present: {', '.join(sorted(seen_columns))}",
         )
-    return LoadedData(path=path, items=items, lines=lines, unit=unit)
+    return LoadedData(path=path, items=items, lines=lines, unit=unit, field_map=dict(field_map))
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not _is_nan(value)
+
+
+def _check_values(row: dict[str, Any], path: str, where: int) -> None:
+    """Refuse what parses but cannot be judged and written back: nesting deeper than MAX_DEPTH, and text with
+    unpaired surrogates (JSON's "\\ud800" escape: not Unicode, so not writable as UTF-8)."""
+    for column, value in row.items():
+        stack = [(value, 1)]
+        while stack:
+            current, depth = stack.pop()
+            problem = None
+            if depth > MAX_DEPTH:
+                problem = f"is nested more than {MAX_DEPTH} levels deep"
+            elif isinstance(current, str) and not current.isascii():
+                try:
+                    current.encode("utf-8")
+                except UnicodeEncodeError as exc:
+                    problem = f"holds an unpaired surrogate {current[exc.start]!r}, which is not valid Unicode"
+            elif isinstance(current, dict):
+                stack.extend((v, depth + 1) for v in current.values())
+            elif isinstance(current, list | tuple):
+                stack.extend((v, depth + 1) for v in current)
+            if problem:
+                raise InputError(problem, file=path, line=where, field=str(column), hint="fix or remove the value")
+
+
+def check_labels(judge: Judge, data: LoadedData) -> None:
+    """Fail before any call if a pointwise label is off the scale of a judge that will score it: a 999 on a 1-5
+    scale would count as a wrong verdict. Likert and binary scales take any value in their range (an average of
+    annotators may be 3.5); a categories scale takes only its values. Every inner judge of a strategy is checked."""
+    from ..run.runner import _leaves  # the runner's notion of a strategy's model judges; imported late (cycle)
+
+    column = data.field_map.get("label", "label")
+    for leaf in _leaves(judge):
+        scale = getattr(leaf, "scale", None)
+        if leaf.mode != "pointwise" or not isinstance(scale, Scale):
+            continue
+        values = [o.value for o in scale.options]
+        for item in data.items:
+            label = item.label
+            if not isinstance(label, int | float):
+                continue
+            if scale.kind == "categories":
+                if label in values:
+                    continue
+                wanted = ", ".join(f"{o.value:g}={o.label}" for o in scale.options)
+                problem = f"label {label:g} is not a value of the judge's scale ({wanted})"
+            else:
+                if min(values) <= label <= max(values):
+                    continue
+                problem = f"label {label:g} is outside the judge's scale {min(values):g}-{max(values):g}"
+            raise InputError(
+                problem,
+                file=data.path,
+                line=data.lines.get(item.id),
+                field=column,
+                hint="fix the label, or judge on the labels' scale (--scale, or a rubric with that scale)",
+            )
 
 
 # -- readers: yield (line or row number, record) -----------------------------------------------------------
@@ -120,25 +205,8 @@ def read_rows(path: Path) -> tuple[list[tuple[int, Any]], str]:
     )
 
 
-def read_jsonl(path: Path, hint: str = "each line must be one complete JSON object") -> Iterator[tuple[int, Any]]:
-    """(line number, record) for each non-blank line; malformed JSON is an InputError naming the line."""
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield number, json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(
-                    f"malformed JSON at column {exc.colno}: {exc.msg}",
-                    file=str(path),
-                    line=number,
-                    hint=hint,
-                ) from None
-
-
 def _read_json(path: Path) -> Iterator[tuple[int, Any]]:
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -147,6 +215,10 @@ def _read_json(path: Path) -> Iterator[tuple[int, Any]]:
             file=str(path),
             line=exc.lineno,
             hint="a .json file must hold one valid JSON list of objects",
+        ) from None
+    except RecursionError:
+        raise InputError(
+            "JSON nested too deeply to read", file=str(path), line=1, hint="flatten the records' values"
         ) from None
     if not isinstance(data, list):
         raise InputError(
@@ -166,22 +238,49 @@ def _read_json(path: Path) -> Iterator[tuple[int, Any]]:
         yield line, element
 
 
+# The csv module refuses fields over 128 KiB by default; a long response is legitimate data.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
 def _read_csv(path: Path) -> Iterator[tuple[int, Any]]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if reader.fieldnames is None:
-            return
-        line = reader.line_num + 1
-        for row in reader:
-            if None in row:
+    # strict: a quote left open would otherwise swallow every row after it into one value.
+    with open_text(path, newline="") as fh:
+        reader = csv.reader(fh, strict=True)
+        line = 1
+        try:
+            header = next(reader, None)
+            if header is None:
+                return
+            # (blank names repeat in harmless trailing commas that spreadsheets write)
+            repeated = sorted({name for name in header if name.strip() and header.count(name) > 1})
+            if repeated:
                 raise InputError(
-                    "the row has more values than the header has columns",
+                    "the header names the column more than once (only one of them would be read)",
                     file=str(path),
-                    line=line,
-                    hint="quote values that contain commas",
+                    line=1,
+                    field=repeated[0],
+                    hint="give every column its own name",
                 )
-            yield line, {k: v for k, v in row.items() if v != ""}
             line = reader.line_num + 1
+            for values in reader:
+                if values:  # a blank line
+                    if len(values) > len(header):
+                        raise InputError(
+                            "the row has more values than the header has columns",
+                            file=str(path),
+                            line=line,
+                            hint="quote values that contain commas",
+                        )
+                    yield line, {k: v for k, v in zip(header, values, strict=False) if v != ""}
+                line = reader.line_num + 1
+        except csv.Error as exc:
+            raise InputError(
+                f"malformed CSV in the record that starts here: {exc}",
+                file=str(path),
+                line=line,
+                hint="check its quotes: a quoted value ends with a quote before the next comma; write a quote "
+                'inside one as ""',
+            ) from None
 
 
 def _read_parquet(path: Path) -> Iterator[tuple[int, Any]]:
@@ -207,7 +306,7 @@ def _read_hf_dataset(path: Path) -> Iterator[tuple[int, Any]]:
             file=str(path),
             hint="save with datasets' Dataset.save_to_disk, or pass a file",
         )
-    state = json.loads(state_file.read_text())
+    state = json.loads(read_text(state_file))
     number = 0
     for entry in state.get("_data_files", []):
         with pa.memory_map(str(path / entry["filename"])) as source:
@@ -241,7 +340,7 @@ def _to_item(row: dict[str, Any], mode: Mode, field_map: dict[str, str], file: s
     values: dict[str, Any] = {}
     for key in CANONICAL:
         value, column = _get(row, key, field_map)
-        if value is None or _is_nan(value):
+        if value is None or (_is_nan(value) and key != "label"):  # a NaN label is refused below, not dropped
             continue
         values[key] = (value, column)
     turns: list[Turn] | None = None
@@ -292,9 +391,15 @@ def _to_item(row: dict[str, Any], mode: Mode, field_map: dict[str, str], file: s
                 hint="give two or more responses, or drop this item",
             )
         data["responses"] = value
-    raw_id, _id_column = values.get("id", (None, "id"))
+    raw_id, id_column = values.get("id", (None, "id"))
     if isinstance(raw_id, float) and raw_id.is_integer():
         raw_id = int(raw_id)
+    if raw_id is not None and (isinstance(raw_id, bool) or not isinstance(raw_id, str | int | float) or raw_id == ""):
+        raise fail(
+            f"an id must be a non-empty text or a number, got {raw_id!r}",
+            id_column,
+            hint="fix the id, or drop the id column to number items by position",
+        )
     data["id"] = str(raw_id) if raw_id is not None else str(index)
     if "label" in values:
         value, column = values["label"]
@@ -385,6 +490,8 @@ def _conversation(values: dict[str, tuple[Any, str]], mode: Mode, fail: Any) -> 
 
 def _normalise_label(value: Any, mode: Mode, k: int, fail: Any, column: str) -> str | float | list[int]:
     hint = "fix the label, or leave it out (labels are only used to score the judge)"
+    if isinstance(value, float) and not math.isfinite(value):
+        raise fail(f"label {value} is not a finite number", column, "write null or leave the field empty for no label")
     if mode == "pairwise":
         text = str(value).strip().lower()
         if isinstance(value, float) and value.is_integer():
@@ -398,8 +505,8 @@ def _normalise_label(value: Any, mode: Mode, k: int, fail: Any, column: str) -> 
             number = float(value)
         except (TypeError, ValueError):
             raise fail(f"pointwise label '{value}' is not a number", column, hint) from None
-        if math.isnan(number):
-            raise fail("pointwise label is NaN", column, hint)
+        if not math.isfinite(number):
+            raise fail(f"pointwise label '{value}' is not a finite number", column, hint)
         return number
     # listwise: a ranking of 1-based positions, best first, or the 1-based position of the best
     if isinstance(value, str):
@@ -412,6 +519,7 @@ def _normalise_label(value: Any, mode: Mode, k: int, fail: Any, column: str) -> 
         if not 1 <= position <= k:
             raise fail(f"listwise label {position} is not a position between 1 and {k}", column, hint)
         return [position]
-    if isinstance(value, list) and sorted(value) == list(range(1, k + 1)):
+    numbers = isinstance(value, list) and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    if numbers and sorted(value) == list(range(1, k + 1)):
         return [int(v) for v in value]
     raise fail(f"listwise label {value!r} must rank every position 1..{k} once, best first", column, hint)

@@ -18,8 +18,6 @@ A wrapper whose `judge` is left out wraps a plain leaf with the run's settings.
 
 from __future__ import annotations
 
-import json
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -28,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..backends.base import Backend
 from ..errors import ConfigError
+from ..files import parse_config, read_text
 from ..judges import JudgeConfig, make_judge
 from ..judges.base import Judge, LLMJudge
 from .augment import GeneratedMetrics, Revision, SelfReference
@@ -183,18 +182,7 @@ def load_strategy(path: str | Path) -> StrategyTree:
     suffix = path.suffix.lower()
     if suffix not in STRATEGY_SUFFIXES:
         raise ConfigError(f"strategy file {path}: use one of {', '.join(STRATEGY_SUFFIXES)}")
-    text = path.read_text(encoding="utf-8")
-    try:
-        if suffix == ".json":
-            data = json.loads(text)
-        elif suffix == ".toml":
-            data = tomllib.loads(text)
-        else:
-            import yaml
-
-            data = yaml.safe_load(text)
-    except Exception as exc:  # each parser has its own error type; all mean "not valid syntax"
-        raise ConfigError(f"strategy file {path}: cannot read it as {suffix[1:].upper()}: {exc}") from None
+    data = parse_config(read_text(path, error=ConfigError), suffix, str(path), "strategy file")
     return parse_strategy(data, source=str(path))
 
 

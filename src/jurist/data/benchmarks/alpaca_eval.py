@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ConfigError, InputError
+from ...files import open_text
 from ..load import LoadedData, items_from_rows
 from .sources import Source, dataset_dir, field, is_local, locate, read_json_list
 
@@ -99,7 +100,7 @@ def alpaca_eval_models(root: str | Path | None = None) -> list[str]:
     if local:
         return local
     path = locate(SOURCE, LEADERBOARD, root)
-    with path.open(encoding="utf-8", newline="") as fh:
+    with open_text(path, newline="") as fh:
         return sorted(row[""] for row in csv.DictReader(fh) if row.get(""))
 
 

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ...errors import ConfigError, InputError
-from ..load import read_jsonl as read_jsonl_lines
+from ...files import decode
+from ...files import read_jsonl as read_jsonl_lines
 
 RAW_GITHUB = "https://raw.githubusercontent.com"
 DATA_DIR_ENV = "JURIST_DATA_DIR"
@@ -118,9 +119,12 @@ def read_json(path: Path) -> Any:
     """A JSON file, or a gzip-compressed one (`.gz`, as some local copies store large files)."""
     try:
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-        return json.loads(raw.decode("utf-8"))
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
+    except (OSError, EOFError) as exc:
         raise InputError(f"cannot read: {exc}", file=str(path), hint="delete the file and fetch it again") from None
+    try:
+        return json.loads(decode(raw, path))
+    except RecursionError:
+        raise InputError("JSON nested too deeply to read", file=str(path), hint=_FORMAT_HINT) from None
     except json.JSONDecodeError as exc:
         raise InputError(
             f"malformed JSON at column {exc.colno}: {exc.msg}",
