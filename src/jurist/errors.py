@@ -79,3 +79,13 @@ class ParseError(JuristError):
     def __init__(self, message: str, raw: str) -> None:
         super().__init__(message)
         self.raw = raw
+
+
+class RunDirError(ConfigError):
+    """The run directory cannot be used: one of its files is damaged or cannot be written (read-only, disk full),
+    or another process is running in it. Names the file (and line) and says what to do; exit code 2."""
+
+
+class NoVerdictError(ConfigError):
+    """A run ended without a single verdict: every item failed (exit code 3). What was recorded is kept, with
+    each failure's reason."""

@@ -104,7 +104,9 @@ def meta_evaluate(
         labelled=sum(v.label is not None for v in verdicts),
         failed=sum(v.error is not None for v in verdicts),
     )
-    usable = [v for v in verdicts if v.label is not None and v.error is None]
+    # an incomplete verdict (a pairwise order failed) is not a full verdict: left out like a failure, and said so
+    incomplete = sum(v.incomplete is not None and v.error is None for v in verdicts)
+    usable = [v for v in verdicts if v.label is not None and v.error is None and v.incomplete is None]
     if report.labelled == 0:
         raise InputError(
             "no verdict in this run has a human label to compare with",
@@ -124,6 +126,11 @@ def meta_evaluate(
     if report.failed:
         report.notes.append(
             f"{report.failed} verdicts failed and are left out (a failure is not a wrong answer; see `jurist show`)"
+        )
+    if incomplete:
+        report.notes.append(
+            f"{incomplete} verdicts are incomplete (one of the two orders failed) and are left out; resuming the "
+            "run judges them again when the failure was transient"
         )
     if mode == "pairwise":
         _pairwise(report, usable, options, calibrator)

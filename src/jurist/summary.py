@@ -8,8 +8,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from .errors import ConfigError
-from .run.store import latest_by_id, read_verdicts
+from .errors import RunDirError
+from .run.store import CONFIG_FILE, SESSIONS_FILE, VERDICTS_FILE, latest_by_id, read_config, read_verdicts
 from .types import Usage, Verdict
 
 
@@ -22,6 +22,9 @@ class Summary(BaseModel):
     failed: int
     failures: dict[str, int]
     flagged: int = 0
+    # kept with part of the judging failed (pairwise: one order); counted in `flagged` too, left out of the
+    # outcome, consistency and agreement until a resumed run completes them
+    incomplete: int = 0
     position_consistency: float | None = None
     consistency_n: int = 0
     outcome: dict[str, float] = {}
@@ -34,24 +37,45 @@ class Summary(BaseModel):
     usage: Usage = Usage()
     wall_s: float = 0.0
     judgments_per_s: float | None = None
+    fallbacks: list[str] = []  # features a server rejected, so that the backend did without (every session's)
 
 
 def load_run(out: Path) -> tuple[dict, list[Verdict]]:
     """The run's config and its current verdicts (latest per item, for the current configuration)."""
     out = Path(out)
-    config_path = out / "config.json"
-    if not config_path.exists():
-        raise ConfigError(f"{out} is not a jurist run directory (no config.json); run `jurist judge ... --out {out}`")
-    config = json.loads(config_path.read_text())
+    config = read_config(out / CONFIG_FILE)
     fingerprint = config.get("fingerprint")
-    verdicts = [v for v in read_verdicts(out / "verdicts.jsonl") if v.judge_fingerprint == fingerprint]
+    verdicts = [v for v in read_verdicts(out / VERDICTS_FILE) if v.judge_fingerprint == fingerprint]
     return config, list(latest_by_id(verdicts).values())
+
+
+def _sessions(path: Path) -> list[dict]:
+    """The sessions log's records; a torn last line (a kill while it was written) is left out."""
+    if not path.exists():
+        return []
+    try:
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, ValueError) as exc:
+        raise RunDirError(f"cannot read {path}: {exc}; delete it (it holds only the sessions' timings)") from exc
+    records = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            record = json.loads(line)
+            records.append({"wall_s": float(record["wall_s"]), "judged": int(record["judged"])})
+        except (ValueError, TypeError, KeyError):
+            if number == len(lines):
+                break
+            raise RunDirError(
+                f"{path}:{number}: corrupt session record; delete that line (the log only times the sessions)"
+            ) from None
+    return records
 
 
 def summarize(out: Path) -> Summary:
     config, verdicts = load_run(out)
-    mode = config["judge"]["config"]["mode"]
-    ok = [v for v in verdicts if v.error is None]
+    judge = config.get("judge") or {}
+    mode = (judge.get("config") or {}).get("mode") or (verdicts[0].mode if verdicts else "unknown")
+    ok = [v for v in verdicts if v.error is None and v.incomplete is None]
     failures = Counter(v.error.reason for v in verdicts if v.error is not None)
     usage = Usage()
     for v in verdicts:
@@ -59,17 +83,18 @@ def summarize(out: Path) -> Summary:
     summary = Summary(
         out=str(out),
         mode=mode,
-        backend=config["judge"]["backend"],
+        backend=str(judge.get("backend", "unknown")),
         items=config.get("items", len(verdicts)),
         judged=len(verdicts),
         failed=sum(failures.values()),
         failures=dict(failures),
         flagged=sum(v.flagged for v in verdicts),
+        incomplete=sum(v.incomplete is not None for v in verdicts if v.error is None),
         usage=usage,
+        fallbacks=[str(f) for f in config.get("fallbacks") or []],
     )
-    sessions = Path(out) / "sessions.jsonl"
-    if sessions.exists():
-        records = [json.loads(line) for line in sessions.read_text().splitlines() if line.strip()]
+    records = _sessions(Path(out) / SESSIONS_FILE)
+    if records:
         summary.wall_s = sum(r["wall_s"] for r in records)
         calls = sum(r["judged"] for r in records)
         summary.judgments_per_s = calls / summary.wall_s if summary.wall_s > 0 else None
@@ -146,7 +171,8 @@ def render_summary(summary: Summary) -> str:
         f"run        {summary.out}",
         f"judge      {summary.backend}, {summary.mode}",
         f"items      {summary.items} in data, {summary.judged} with a record, {summary.failed} failed"
-        + (f", {summary.flagged} flagged" if summary.flagged else ""),
+        + (f", {summary.flagged} flagged" if summary.flagged else "")
+        + (f", {summary.incomplete} incomplete (one order failed)" if summary.incomplete else ""),
     ]
     if summary.failures:
         lines.append("failures   " + ", ".join(f"{k}: {n}" for k, n in sorted(summary.failures.items())))
@@ -179,4 +205,5 @@ def render_summary(summary: Summary) -> str:
     )
     speed = f", {summary.judgments_per_s:.2f} judgments/s" if summary.judgments_per_s else ""
     lines.append(f"time       {summary.wall_s:.1f} s wall{speed}")
+    lines.extend(f"fallback   {f}" for f in summary.fallbacks)
     return "\n".join(lines)

@@ -84,6 +84,24 @@ class Item(BaseModel):
         return hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:16]
 
 
+class ItemTexts(BaseModel):
+    """What the judge was shown of an item, copied onto its verdict so that a run directory is self-contained."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str
+    response: str | None = None
+    response_a: str | None = None
+    response_b: str | None = None
+    responses: list[str] | None = None
+    reference: str | None = None
+    turns: list[Turn] | None = None
+
+    @classmethod
+    def of(cls, item: Item) -> ItemTexts:
+        return cls.model_validate(item.model_dump(include=set(cls.model_fields)))
+
+
 class ErrorInfo(BaseModel):
     """Why an item has no verdict. `reason` is a short code used to group failures in the summary."""
 
@@ -131,10 +149,15 @@ class Verdict(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     latency_s: float = 0.0
     error: ErrorInfo | None = None
+    # a verdict kept although part of its judging failed (pairwise: one of the two orders): why, and whether a
+    # later session judges the item again (when the failure was transient); None for a complete verdict
+    incomplete: ErrorInfo | None = None
     label: str | float | list[int] | None = None
     # the item's metadata (its columns other than the judged fields: group, system, annotators' labels...),
     # copied by the runner so that meta-evaluation and exports can slice by them
     metadata: dict[str, Any] | None = None
+    # the item's texts (prompt, responses, reference, turns), copied by the runner; None in runs made before
+    item: ItemTexts | None = None
     item_hash: str = ""
     judge_fingerprint: str = ""
     # set by a judging strategy (jurist.strategies): its name and how it decided (votes, agreement, per-judge

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from typing import Literal, cast
 
 from ..backends.base import GenerateRequest, GenerateResponse
@@ -111,19 +112,39 @@ class PairwiseJudge(LLMJudge):
         verdict.probs = _average([o.probs for o in good])
         if len(good) == 1:
             verdict.winner = good[0].winner
-            verdict.flagged = len(orders) > 1  # one order failed: the swap check could not be made
+            if len(orders) > 1:
+                # One order failed, so the swap check could not be made: the one-order winner stays visible,
+                # flagged, and the item is judged again on resume when the failure was transient.
+                verdict.flagged = True
+                failed = next(r for r in results if r[0].winner is None)
+                error = failed[0].error or "unknown"
+                verdict.incomplete = ErrorInfo(
+                    reason=error.split(":", 1)[0],
+                    message=f"order {failed[0].order} failed: {error}",
+                    retryable=failed[3] is not None and failed[3].retryable,
+                )
             return verdict
         verdict.consistent = good[0].winner == good[1].winner
         if verdict.consistent:
             verdict.winner = good[0].winner
         elif self.config.on_inconsistent == "probs" and verdict.probs is not None:
-            probs = verdict.probs
-            verdict.winner = cast(Winner, max(probs, key=lambda k: probs[k]))
+            verdict.winner = most_likely(verdict.probs, allow_tie=self.config.allow_tie)
+            verdict.flagged = verdict.winner is None  # A and B exactly as likely, and ties are off
         elif self.config.on_inconsistent == "flag":
             verdict.flagged = True
         else:
             verdict.winner = "tie"
         return verdict
+
+
+def most_likely(probs: dict[str, float], *, allow_tie: bool) -> Winner | None:
+    """The winner with the highest probability. Labels that share the highest are a tie, never decided by their
+    order in the table: "tie" when ties are allowed, else None (no winner)."""
+    top = max(probs.values())
+    leaders = [k for k, p in probs.items() if math.isclose(p, top, rel_tol=0.0, abs_tol=1e-9)]
+    if len(leaders) == 1:
+        return cast(Winner, leaders[0])
+    return "tie" if allow_tie else None
 
 
 def _average(probs: list[dict[str, float] | None]) -> dict[str, float] | None:

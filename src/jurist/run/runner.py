@@ -10,11 +10,14 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from ..data.load import LoadedData
-from ..errors import BackendError, InputError
+from ..data.load import LoadedData, check_labels
+from ..errors import InputError, RunDirError
 from ..judges.base import Judge
-from ..types import Item, Verdict
+from ..secrets import scrub
+from ..types import Item, ItemTexts, Verdict
 from .store import FsyncPolicy, RunStore
+
+_LOCK_POLL_S = 0.5
 
 
 class RunOptions(BaseModel):
@@ -24,6 +27,7 @@ class RunOptions(BaseModel):
     fsync: FsyncPolicy = "batch"
     overwrite: bool = False
     retry_failed: bool = True  # on resume, judge again items whose earlier attempt failed for a transient reason
+    wait: bool = False  # when another process is judging into the run directory, wait for it instead of failing
 
 
 class RunOutcome(BaseModel):
@@ -82,7 +86,35 @@ def check_context(judge: Judge, data: LoadedData) -> None:
 def _needs_judging(item: Item, previous: Verdict | None, retry_failed: bool) -> bool:
     if previous is None or previous.item_hash != item.content_hash():
         return True
-    return previous.error is not None and previous.error.retryable and retry_failed
+    # a failed item, or one kept incomplete (a pairwise order failed), is tried again when the failure was transient
+    failure = previous.error or previous.incomplete
+    return failure is not None and failure.retryable and retry_failed
+
+
+def _fallbacks(judge: Judge) -> list[str]:
+    """What the judge's backends gave up because a server rejected it (a backend's optional `fallbacks`)."""
+    found = [scrub(str(f)) for leaf in _leaves(judge) for f in getattr(leaf.backend, "fallbacks", None) or []]
+    return list(dict.fromkeys(found))
+
+
+async def _open_store(
+    store: RunStore,
+    config: dict[str, Any],
+    fingerprint: str,
+    options: RunOptions,
+    on_wait: Callable[[str], None] | None,
+) -> dict[str, Verdict]:
+    """Open the run, first waiting (polling, so that Ctrl-C still stops it) while another process holds it, if
+    `options.wait`; otherwise a held directory is a RunDirError."""
+    told = False
+    while not store.try_lock():
+        if not options.wait:
+            raise store.in_use()
+        if on_wait is not None and not told:
+            on_wait(f"{store.out} is in use by {store.holder()}: waiting for it to finish")
+            told = True
+        await asyncio.sleep(_LOCK_POLL_S)
+    return store.open(config, fingerprint, overwrite=options.overwrite)
 
 
 async def run_judge(
@@ -94,16 +126,18 @@ async def run_judge(
     extra_config: dict[str, Any] | None = None,
     on_start: Callable[[int, int], None] | None = None,
     on_verdict: ProgressCallback | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> RunOutcome:
+    """Judge `data` into the run directory `out`, holding it for the whole session. `on_wait(message)` is called
+    once if the session waits for another process to release the directory (`options.wait`)."""
     options = options or RunOptions()
     check_context(judge, data)
+    check_labels(judge, data)
     store = RunStore(out, fsync=options.fsync)
     config = {"judge": judge.describe(), "data": data.path, "items": len(data.items), **(extra_config or {})}
-    previous = store.open(config, judge.fingerprint, overwrite=options.overwrite)
+    previous = await _open_store(store, config, judge.fingerprint, options, on_wait)
     todo = [it for it in data.items if _needs_judging(it, previous.get(it.id), options.retry_failed)]
     skipped = len(data.items) - len(todo)
-    if on_start:
-        on_start(len(data.items), skipped)
     concurrency = options.concurrency or judge.backend.capabilities.max_concurrency
     judged = failed = 0
     started = time.time()
@@ -115,16 +149,21 @@ async def run_judge(
         nonlocal judged, failed
         for item in queue:  # a shared iterator: each item goes to exactly one worker
             verdict = await judge(item)
-            # the item's other columns (group, system, annotators...) travel with the verdict for analysis
+            # the item's texts and other columns (group, system, annotators...) travel with the verdict, so that
+            # the run directory alone serves analysis and exports
             verdict.metadata = item.metadata or None
+            verdict.item = ItemTexts.of(item)
             store.append(verdict)
             judged += 1
             failed += verdict.error is not None
             if on_verdict:
                 on_verdict(verdict)
 
-    tasks = [asyncio.create_task(worker()) for _ in range(min(concurrency, max(1, len(todo))))]
-    try:
+    tasks: list[asyncio.Task[None]] = []
+    try:  # from here on, the session is logged and the directory released however it ends
+        if on_start:
+            on_start(len(data.items), skipped)
+        tasks = [asyncio.create_task(worker()) for _ in range(min(concurrency, max(1, len(todo))))]
         done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in pending:
             task.cancel()
@@ -140,21 +179,23 @@ async def run_judge(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
-    except BackendError:
+    except BaseException:  # a fatal backend error, or the run directory could not be written (a full disk)
         interrupted = True
         raise
     finally:
         wall = time.perf_counter() - t0
-        store.close()
-        store.log_session(
-            {
-                "started": started,
-                "wall_s": wall,
-                "judged": judged,
-                "failed": failed,
-                "skipped": skipped,
-                "interrupted": interrupted,
-                "concurrency": concurrency,
-            }
-        )
+        session = {
+            "started": started,
+            "wall_s": wall,
+            "judged": judged,
+            "failed": failed,
+            "skipped": skipped,
+            "interrupted": interrupted,
+            "concurrency": concurrency,
+        }
+        try:
+            store.close(session, _fallbacks(judge))
+        except RunDirError:
+            if not interrupted:  # else the error on its way already says what stopped the run
+                raise
     return RunOutcome(out=Path(out), total=len(data.items), skipped=skipped, judged=judged, failed=failed, wall_s=wall)

@@ -1,46 +1,134 @@
 """The run directory: the run's configuration and an append-only verdict log that survives a crash.
 
 Layout of RUN_DIR:
-  config.json      what was judged and how (backend, template hash, decoding parameters, seed, jurist version)
+  config.json      what was judged and how (backend, template hash, decoding parameters, seed, jurist version), and
+                   the features a server rejected so that the backend fell back (`fallbacks`, every session's)
   verdicts.jsonl   one JSON object per judged item, appended as each completes (the last line wins for an id)
   sessions.jsonl   one line per invocation: when, how long, how many judged
+  run.lock         held (an OS lock) by the process judging into the directory; it holds that process's id
 
-Each verdict line is written and flushed to the OS as soon as the item finishes, so kill -9 loses only
-the calls in flight. `fsync` decides how often the OS is made to put it on disk (power loss).
+Each verdict line is written to the OS in one call as soon as the item finishes, so kill -9 loses only the
+calls in flight. `fsync` decides how often the OS is made to put it on disk (power loss). A problem with these
+files (damaged, unwritable, a full disk, another process) is a RunDirError that names the file and says what to do.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
-from ..errors import ConfigError
+from pydantic import ValidationError
+
+from ..errors import ConfigError, RunDirError
 from ..types import Verdict
 
 FsyncPolicy = Literal["always", "batch", "never"]
 _FSYNC_EVERY_S = 1.0
+CONFIG_FILE = "config.json"
+CONFIG_TMP = "config.tmp"  # the next config.json, before it replaces the old one
+VERDICTS_FILE = "verdicts.jsonl"
+SESSIONS_FILE = "sessions.jsonl"
+LOCK_FILE = "run.lock"
+# Every file a run owns: nothing else (an export, say) may write over them.
+RUN_FILES = (CONFIG_FILE, CONFIG_TMP, VERDICTS_FILE, SESSIONS_FILE, LOCK_FILE)
+
+
+class VerdictLog(NamedTuple):
+    verdicts: list[Verdict]  # every record, in file order
+    end: int  # bytes up to the end of the last record: anything after it is a torn write
+
+
+def scan_verdicts(path: Path) -> VerdictLog:
+    """Read the verdict log. This alone decides which lines are records, for readers and for the repair alike:
+    every non-blank line must be a verdict, except the last, which is a torn write (killed mid-write, a full disk)
+    when it does not parse; it is left out, and the next run cuts it and judges its item again. A last record
+    that parses but lacks its newline is whole and kept."""
+    data = _read_bytes(path)
+    lines = data.split(b"\n")
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+    verdicts: list[Verdict] = []
+    offset = end = 0
+    for index, line in enumerate(lines):
+        if line.strip():
+            try:
+                verdicts.append(_parse_verdict(line))
+            except ValueError as exc:
+                if index == last:
+                    break
+                raise RunDirError(
+                    f"{path}:{index + 1}: corrupt verdict record ({exc}). Delete that line (its item is then judged "
+                    "again), or move the file aside to start the run over."
+                ) from None
+            end = offset + len(line) + (index < len(lines) - 1)  # its newline, if it has one
+        offset += len(line) + 1
+    return VerdictLog(verdicts, end)
 
 
 def read_verdicts(path: Path) -> list[Verdict]:
-    """All verdict records in file order. A torn last line (the process was killed mid-write) is skipped."""
+    """All verdict records in file order (a torn last line is left out; see `scan_verdicts`)."""
+    return scan_verdicts(path).verdicts
+
+
+def _parse_verdict(line: bytes) -> Verdict:
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not valid UTF-8 text: byte {exc.start + 1} of the line") from None
+    try:
+        return Verdict.model_validate_json(text)
+    except ValidationError as exc:
+        raise ValueError(f"not a verdict: {exc.errors()[0]['msg']}") from None
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return b""
+    except OSError as exc:
+        raise RunDirError(f"cannot read {path}: {exc.strerror or exc}; check that it is a readable file") from exc
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """A run's config.json, which must exist and hold a JSON object."""
     if not path.exists():
-        return []
-    out: list[Verdict] = []
-    with path.open(encoding="utf-8") as fh:
-        lines = fh.readlines()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            out.append(Verdict.model_validate_json(line))
-        except ValueError:
-            if number == len(lines):
-                break
-            raise ConfigError(f"{path}:{number}: corrupt verdict record; move the file aside to start over") from None
-    return out
+        raise ConfigError(
+            f"{path.parent} is not a jurist run directory (no config.json); run `jurist judge ... --out {path.parent}`"
+        )
+    problem = ""
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RunDirError(f"cannot read {path}: {exc.strerror or exc}; check that it is a readable file") from exc
+    except ValueError as exc:  # not JSON, or not UTF-8
+        config, problem = None, str(exc)
+    if not isinstance(config, dict):
+        raise RunDirError(
+            f"{path}: this run's configuration is damaged ({problem or 'not a JSON object'}). Delete it and run the "
+            "same `jurist judge` command again: it is written anew, and only verdicts made with the same settings "
+            "are reused (each carries the fingerprint of its settings)."
+        )
+    return config
+
+
+def _cannot_write(path: Path, exc: OSError) -> RunDirError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        todo = "free some disk space and run the same command again: every verdict written so far is kept, and the "
+        todo += "run resumes"
+    else:
+        todo = "choose another run directory (--out), or make this one writable"
+    return RunDirError(f"cannot write {path}: {exc.strerror or exc}. The run stopped; {todo}.")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:  # a write may take only part of the bytes
+        data = data[os.write(fd, data) :]
 
 
 def latest_by_id(verdicts: list[Verdict]) -> dict[str, Verdict]:
@@ -51,70 +139,166 @@ def latest_by_id(verdicts: list[Verdict]) -> dict[str, Verdict]:
 
 
 class RunStore:
+    """One session's hold on a run directory, from `open` (or `try_lock`) to `close`: no other process can judge
+    into the directory meanwhile."""
+
     def __init__(self, out: Path, *, fsync: FsyncPolicy = "batch") -> None:
         self.out = Path(out)
         self.fsync = fsync
-        self.config_path = self.out / "config.json"
-        self.verdicts_path = self.out / "verdicts.jsonl"
-        self.sessions_path = self.out / "sessions.jsonl"
-        self._fh: Any = None
+        self.config_path = self.out / CONFIG_FILE
+        self.verdicts_path = self.out / VERDICTS_FILE
+        self.sessions_path = self.out / SESSIONS_FILE
+        self.lock_path = self.out / LOCK_FILE
+        self._fd: int | None = None
+        self._lock_fd: int | None = None
         self._last_sync = 0.0
 
+    def try_lock(self) -> bool:
+        """Take the run directory for this process; False while another one holds it. The OS releases the lock
+        when the process ends, however it ends."""
+        if self._lock_fd is not None:
+            return True
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise _cannot_write(self.out if not self.out.is_dir() else self.lock_path, exc) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._lock_fd = fd
+        try:
+            os.ftruncate(fd, 0)
+            _write_all(fd, f"{os.getpid()}\n".encode())  # who holds it, for the message to a second process
+        except OSError as exc:
+            self.close()
+            raise _cannot_write(self.lock_path, exc) from exc
+        return True
+
+    def holder(self) -> str:
+        """Who holds the directory, in words ("another jurist process (pid 123)")."""
+        try:
+            pid = f"pid {int(self.lock_path.read_text().strip())}"
+        except (OSError, ValueError):
+            pid = "pid unknown"
+        return f"another jurist process ({pid})"
+
+    def in_use(self) -> RunDirError:
+        """The error for a directory that another process holds."""
+        return RunDirError(
+            f"{self.out} is in use by {self.holder()}; two runs in one directory would judge every item twice. "
+            "Wait for it to finish, or pass --wait (jurist judge) to start when it does."
+        )
+
     def open(self, config: dict[str, Any], fingerprint: str, *, overwrite: bool = False) -> dict[str, Verdict]:
-        """Create or reopen the run; returns the verdicts already recorded for this exact configuration."""
-        self.out.mkdir(parents=True, exist_ok=True)
+        """Take the directory, then create or reopen the run; returns the verdicts already recorded for this exact
+        configuration. On an error the directory is released again."""
+        if not self.try_lock():
+            raise self.in_use()
+        try:
+            return self._open(config, fingerprint, overwrite)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, config: dict[str, Any], fingerprint: str, overwrite: bool) -> dict[str, Verdict]:
+        old: dict[str, Any] = {}
         if overwrite:
             for path in (self.verdicts_path, self.sessions_path):
-                path.unlink(missing_ok=True)
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError as exc:
+                    raise _cannot_write(path, exc) from exc
         elif self.config_path.exists():
-            old = json.loads(self.config_path.read_text())
+            old = read_config(self.config_path)
             if old.get("fingerprint") != fingerprint:
                 changes = _differences(old.get("judge", {}), config.get("judge", {}))
                 raise ConfigError(
                     f"{self.out} holds a run made with other settings ({changes}). Verdicts from other settings "
                     "are never reused: choose a new --out, or pass --overwrite to discard the old run."
                 )
-        record = {**config, "fingerprint": fingerprint}
-        tmp = self.config_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(record, indent=2, default=str))
-        os.replace(tmp, self.config_path)
-        existing = latest_by_id([v for v in read_verdicts(self.verdicts_path) if v.judge_fingerprint == fingerprint])
-        self._repair_torn_tail()
-        self._fh = self.verdicts_path.open("a", encoding="utf-8")
+        # Not part of the fingerprint: what the servers rejected in earlier sessions is kept.
+        self._write_config({**config, "fingerprint": fingerprint, "fallbacks": old.get("fallbacks", [])})
+        log = scan_verdicts(self.verdicts_path)
+        existing = latest_by_id([v for v in log.verdicts if v.judge_fingerprint == fingerprint])
+        try:
+            self._repair(log.end)
+            self._fd = os.open(self.verdicts_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise _cannot_write(self.verdicts_path, exc) from exc
         return existing
 
-    def _repair_torn_tail(self) -> None:
-        """Cut a partial last line left by a kill, so the next record starts on a line of its own."""
+    def _repair(self, end: int) -> None:
+        """Cut what follows the last record (a torn write), and end that record with its newline if a kill took it,
+        so that the next record starts on a line of its own."""
         if not self.verdicts_path.exists():
             return
-        data = self.verdicts_path.read_bytes()
-        if data and not data.endswith(b"\n"):
-            cut = data.rfind(b"\n") + 1
-            with self.verdicts_path.open("r+b") as fh:
-                fh.truncate(cut)
+        with self.verdicts_path.open("r+b") as fh:
+            fh.truncate(end)
+            if end:
+                fh.seek(end - 1)
+                if fh.read(1) != b"\n":
+                    fh.write(b"\n")
+
+    def _write_config(self, record: dict[str, Any]) -> None:
+        tmp = self.out / CONFIG_TMP
+        try:
+            tmp.write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
+            os.replace(tmp, self.config_path)  # atomic: a crash leaves the old config or the new one, whole
+        except OSError as exc:
+            raise _cannot_write(self.config_path, exc) from exc
 
     def append(self, verdict: Verdict) -> None:
-        self._fh.write(verdict.model_dump_json(exclude_defaults=False) + "\n")
-        self._fh.flush()
-        if self.fsync == "always":
-            os.fsync(self._fh.fileno())
-        elif self.fsync == "batch":
-            now = time.monotonic()
-            if now - self._last_sync >= _FSYNC_EVERY_S:
-                os.fsync(self._fh.fileno())
-                self._last_sync = now
+        """Write one verdict in a single call to the OS. A failure (a full disk) stops the run with a RunDirError;
+        every record before it is whole, and a part of this one is a torn line that the next run cuts."""
+        assert self._fd is not None, "append before open"
+        try:
+            _write_all(self._fd, (verdict.model_dump_json() + "\n").encode("utf-8"))
+            if self.fsync == "always":
+                os.fsync(self._fd)
+            elif self.fsync == "batch":
+                now = time.monotonic()
+                if now - self._last_sync >= _FSYNC_EVERY_S:
+                    os.fsync(self._fd)
+                    self._last_sync = now
+        except OSError as exc:
+            raise _cannot_write(self.verdicts_path, exc) from exc
 
     def log_session(self, record: dict[str, Any]) -> None:
-        with self.sessions_path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record) + "\n")
+        try:
+            with self.sessions_path.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record) + "\n")
+        except OSError as exc:
+            raise _cannot_write(self.sessions_path, exc) from exc
 
-    def close(self) -> None:
-        if self._fh is not None:
-            self._fh.flush()
-            if self.fsync != "never":
-                os.fsync(self._fh.fileno())
-            self._fh.close()
-            self._fh = None
+    def add_fallbacks(self, fallbacks: Sequence[str]) -> None:
+        """Record what the backends gave up this session, after what earlier sessions recorded."""
+        config = read_config(self.config_path)
+        known = list(config.get("fallbacks") or [])
+        merged = list(dict.fromkeys([*known, *fallbacks]))
+        if merged != known:
+            self._write_config({**config, "fallbacks": merged})
+
+    def close(self, session: dict[str, Any] | None = None, fallbacks: Sequence[str] = ()) -> None:
+        """End the session: put the verdicts on disk (per `fsync`), log the session and the fallbacks, and release
+        the directory (released even when one of these fails)."""
+        try:
+            if self._fd is not None and self.fsync != "never":
+                try:
+                    os.fsync(self._fd)
+                except OSError as exc:
+                    raise _cannot_write(self.verdicts_path, exc) from exc
+            if session is not None:
+                self.log_session(session)
+            if fallbacks:
+                self.add_fallbacks(fallbacks)
+        finally:
+            for fd in (self._fd, self._lock_fd):
+                if fd is not None:
+                    os.close(fd)  # closing the lock file releases the lock
+            self._fd = self._lock_fd = None
 
 
 def _differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> str:
