@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import concurrent.futures
+import contextlib
+import threading
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pydantic import BaseModel, Field
 
@@ -24,6 +27,48 @@ from .types import Item, Mode, Verdict
 
 if TYPE_CHECKING:
     import pandas as pd
+
+T = TypeVar("T")
+
+
+def run_sync(work: Coroutine[Any, Any, T]) -> T:
+    """Run `work` to completion from synchronous code: every sync facade (judge, audit, run_arena) goes through here.
+
+    With no event loop running in this thread this is `asyncio.run`. Where one is running (a Jupyter cell, an async
+    caller) asyncio.run refuses, and the running loop cannot be re-entered, so the work runs on a fresh loop in a
+    worker thread while this thread waits. Its exceptions reach the caller; Ctrl-C while waiting cancels the work,
+    waits for it to close its files and connections, then raises KeyboardInterrupt here."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(work)
+    outcome: concurrent.futures.Future[T] = concurrent.futures.Future()
+    running: concurrent.futures.Future[asyncio.Task[T]] = concurrent.futures.Future()
+
+    async def tracked() -> T:
+        running.set_result(cast("asyncio.Task[T]", asyncio.current_task()))
+        return await work
+
+    def worker() -> None:
+        try:
+            outcome.set_result(asyncio.run(tracked()))
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            outcome.set_exception(exc)
+
+    # daemon: a worker left behind by a second Ctrl-C must not keep the interpreter from exiting
+    thread = threading.Thread(target=worker, name="jurist-run-sync", daemon=True)
+    try:
+        thread.start()  # inside the try: Ctrl-C may come while the worker starts
+        while not outcome.done():
+            # in short slices: an untimed wait is not woken by Ctrl-C on Windows, and can miss it elsewhere
+            concurrent.futures.wait([outcome], timeout=0.1)
+        return outcome.result()
+    except KeyboardInterrupt:
+        task = running.result()
+        with contextlib.suppress(RuntimeError):  # the loop is already closed: the work had just ended
+            task.get_loop().call_soon_threadsafe(task.cancel)
+        concurrent.futures.wait([outcome])
+        raise
 
 
 class Limits(BaseModel):
@@ -55,10 +100,12 @@ class RunResult:
     def verdicts(self) -> list[Verdict]:
         return load_run(self.out)[1]
 
-    def to_pandas(self) -> pd.DataFrame:
+    def to_pandas(self, *, texts: bool = True) -> pd.DataFrame:
+        """One row per verdict, with the item's texts (unless `texts=False`) and a `meta.KEY` column per
+        metadata key."""
         from .export import to_dataframe
 
-        return to_dataframe(self.out)
+        return to_dataframe(self.out, texts=texts)
 
 
 def open_run(out: str | Path) -> RunResult:
@@ -97,6 +144,7 @@ async def ajudge(
     field_map: dict[str, str] | None = None,
     on_start: Callable[[int, int], None] | None = None,
     on_verdict: Callable[[Verdict], None] | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Judge every item of `data` into the run directory `out` (resuming it if it exists).
 
@@ -108,6 +156,8 @@ async def ajudge(
     a cascade to a stronger model, as the CLI's strategy options do; or it is a strategy file (a path, or a
     StrategyTree) describing any stack of strategies, whose judges take `config` as their base settings and
     `model` as their default model.
+    A run directory takes one process at a time: another one judging into `out` is a RunDirError, unless
+    `options.run.wait`, which waits for it (calling `on_wait(message)` once).
     """
     options = options or JobOptions()
     if isinstance(strategy, str | Path):
@@ -119,7 +169,10 @@ async def ajudge(
             raise ConfigError("a ready-made judge brings its own backends: pass model only with a judge factory")
         ready = _as_data(data, judge.mode, field_map)
         return RunResult(
-            out, await run_judge(judge, ready, Path(out), options.run, on_start=on_start, on_verdict=on_verdict)
+            out,
+            await run_judge(
+                judge, ready, Path(out), options.run, on_start=on_start, on_verdict=on_verdict, on_wait=on_wait
+            ),
         )
     if judge is None and config is None:
         raise ConfigError("say how to judge: config= (a JudgeConfig or a mode) or judge= (a judge)")
@@ -171,7 +224,9 @@ async def ajudge(
             the_judge = make_judge(resilient, cast(JudgeConfig, config))
         if loaded is None:
             loaded = _as_data(data, the_judge.mode, field_map)
-        outcome = await run_judge(the_judge, loaded, Path(out), options.run, on_start=on_start, on_verdict=on_verdict)
+        outcome = await run_judge(
+            the_judge, loaded, Path(out), options.run, on_start=on_start, on_verdict=on_verdict, on_wait=on_wait
+        )
     finally:
         await resilient.aclose()
         for other in others.values():
@@ -192,8 +247,8 @@ def judge(
     options: JobOptions | None = None,
     field_map: dict[str, str] | None = None,
 ) -> RunResult:
-    """Synchronous `ajudge`, for scripts and notebooks without an event loop."""
-    return asyncio.run(
+    """Synchronous `ajudge`, for scripts and notebooks (see `run_sync`)."""
+    return run_sync(
         ajudge(
             data,
             out=out,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -28,11 +29,12 @@ from .backends import BackendOptions
 from .data.benchmarks import BENCHMARKS, DATA_DIR_ENV, cache_dir, load_benchmark
 from .data.load import LoadedData, load_items, parse_field_map
 from .demos import DemoConfig
-from .errors import BackendError, ConfigError, InputError, JuristError
+from .errors import BackendError, ConfigError, InputError, JuristError, NoVerdictError
 from .export import export_run
 from .judges import JudgeConfig
 from .rubrics import builtin_rubrics
 from .run.runner import RunOptions
+from .secrets import scrub
 from .strategies.build import StrategySpec
 from .strategies.tree import StrategyTree, load_strategy
 from .summary import render_summary, summarize
@@ -41,6 +43,7 @@ from .types import MODES, Verdict
 err = Console(stderr=True)
 T = TypeVar("T")
 EXIT_BAD_INPUT = 2
+EXIT_NO_VERDICT = 3  # the run holds no verdict at all: every item failed, in every session
 
 
 class _Failures(TextColumn):
@@ -92,6 +95,9 @@ def _run_judging(work: Coroutine[Any, Any, T], progress: Progress, out: Path) ->
             soft_wrap=True,
         )
         sys.exit(130)
+    except NoVerdictError as exc:
+        progress.stop()
+        _fail(str(exc), code=EXIT_NO_VERDICT)
     except (InputError, ConfigError) as exc:
         progress.stop()
         _fail(str(exc))
@@ -107,8 +113,9 @@ def _run_judging(work: Coroutine[Any, Any, T], progress: Progress, out: Path) ->
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    # The message holds file names and data values: escape them, or rich reads "[x]" as markup.
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
+    # The message holds file names and data values: escape them, or rich reads "[x]" as markup. A backend's
+    # message is scrubbed already; scrubbing here too keeps a secret out of any other error.
+    err.print(f"[bold red]error:[/] {escape(scrub(message))}", highlight=False, markup=True, soft_wrap=True)
     sys.exit(code)
 
 
@@ -134,6 +141,100 @@ scale_option = click.option("--scale", help="pointwise scale: 1-5, 1-10, binary,
 template_option = click.option("--template", help="template FILE (.toml, or MT-Bench-style .jsonl), or FILE#NAME")
 no_tie_option = click.option("--no-tie", is_flag=True, help="pairwise: the judge must pick A or B")
 no_cache_option = click.option("--no-cache", is_flag=True, help="do not read or write the response cache")
+
+
+# -- option checks of the judging commands (judge, audit, arena), made before anything is read or called ----------
+
+# An option that acts only together with another is refused when given without it: ignored silently, it would leave
+# the user believing the run was made as asked. Each command's table maps an option's parameter to conditions of
+# which one must hold: (a parameter, the values it must take, or None for "given at all").
+Needs = dict[str, list[tuple[str, tuple[str, ...] | None]]]
+_PAIRWISE: tuple[str, tuple[str, ...] | None] = ("mode", ("pairwise",))
+_POINTWISE: tuple[str, tuple[str, ...] | None] = ("mode", ("pointwise",))
+
+JUDGE_NEEDS: Needs = {
+    "vote": [("jury_rubrics", None)],
+    "aggregate": [("samples", None)],
+    "escalate_when": [("cascade_to", None)],
+    "escalate_below": [("cascade_to", None)],
+    "demos_k": [("demos_pool", None)],
+    "demos_select": [("demos_pool", None)],
+    "demos_embed_model": [("demos_select", ("embedding",))],
+    "rank_budget": [("rank_by", ("adaptive",))],
+    # pairwise settings also act on the pairs a --rank-by ranking compares
+    "no_swap": [_PAIRWISE, ("rank_by", None)],
+    "on_inconsistent": [_PAIRWISE, ("rank_by", None)],
+    "no_tie": [_PAIRWISE, ("rank_by", None)],
+    "scale": [_POINTWISE],
+}
+AUDIT_NEEDS: Needs = {
+    "no_tie": [_PAIRWISE],
+    "scale": [_POINTWISE],
+    "on_inconsistent": [("mitigations", ("swap",))],  # the audited judge sees one order; swap judges both
+    "rewrite_tokens": [("rewrite_model", None)],
+    "answer_tokens": [("probe_names", ("self_preference",))],  # the judge's own answers, for that probe only
+}
+ARENA_NEEDS: Needs = {
+    "schedule": [_PAIRWISE],
+    "budget": [("schedule", ("adaptive",))],
+    "round_size": [("schedule", ("adaptive",))],
+    "no_swap": [_PAIRWISE],
+    "scale": [_POINTWISE],
+}
+
+
+def _holds(value: Any, values: tuple[str, ...] | None) -> bool:
+    """Whether an option's value meets a condition. A repeated option meets it when one of its values does, and each
+    part of an `a+b` value counts (audit's combined mitigations)."""
+    given = [v for v in (value if isinstance(value, tuple) else (value,)) if v is not None and v is not False]
+    if values is None:
+        return bool(given)
+    return any(part in values for v in given for part in str(v).split("+"))
+
+
+def _check_needs(needs: Needs) -> None:
+    """Refuse an option the user gave that none of its conditions lets act. "Gave" is the parameter's source (the
+    command line or the environment), not its value: these options have defaults, and one given at its default
+    value is given all the same."""
+    ctx = click.get_current_context()
+    flags = {p.name: p.opts[0] for p in ctx.command.params}
+    for name, conditions in needs.items():
+        if ctx.get_parameter_source(name) not in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
+            continue
+        if any(_holds(ctx.params[param], values) for param, values in conditions):
+            continue
+        wanted = " or ".join(flags[param] + (f" {'|'.join(values)}" if values else "") for param, values in conditions)
+        raise ConfigError(f"{flags[name]} is ignored without {wanted}; leave it out, or add what it needs")
+
+
+# Where a provider's backend finds its server when --base-url is not given (else the vendor's, which needs a key).
+_BASE_URL_ENV = {"openai": "OPENAI_BASE_URL", "anthropic": "ANTHROPIC_BASE_URL"}
+
+
+def _check_server_options(models: dict[str, str | None] | None, base_url: str | None, api_key_env: str | None) -> None:
+    """--base-url and --api-key-env serve the models that call a server (openai:, anthropic:) among `models` (option
+    -> spec; None where a strategy file names them). Refuse them when no model calls a server. Warn when the key
+    variable named is not set but requests still go, to the user's own server (at the vendor's URL the backend
+    refuses to start without a key). Only the variable's name is printed, never a value."""
+    specs = [spec for spec in (models or {}).values() if spec]
+    kinds = {spec.partition(":")[0] for spec in specs} & set(_BASE_URL_ENV)
+    if models is not None and not kinds:
+        given = [flag for flag, value in (("--base-url", base_url), ("--api-key-env", api_key_env)) if value]
+        if given:
+            used = ", ".join(f"{flag} {spec}" for flag, spec in models.items() if spec)
+            raise ConfigError(
+                f"{' and '.join(given)} apply to openai: and anthropic: models, which call a server; this run's "
+                f"models call none ({used}): leave {' and '.join(given)} out"
+            )
+        return
+    keyless = api_key_env is not None and not os.environ.get(api_key_env)
+    if keyless and (base_url or any(os.environ.get(_BASE_URL_ENV[kind]) for kind in kinds)):
+        err.print(
+            f"[yellow]warning:[/] --api-key-env names {escape(str(api_key_env))}, which is not set: requests go "
+            "without an API key",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -308,6 +409,9 @@ def _load_data(data: Path, mode: str, field_map: dict[str, str]) -> LoadedData:
     help="how often verdicts are forced to disk (each is flushed to the OS at once regardless)",
 )
 @click.option("--overwrite", is_flag=True, help="discard an existing run in --out made with other settings")
+@click.option(
+    "--wait", is_flag=True, help="if another jurist process is judging into --out, wait for it (default: exit 2)"
+)
 def judge(
     data: Path,
     mode: str,
@@ -353,10 +457,19 @@ def judge(
     no_cache: bool,
     fsync: str,
     overwrite: bool,
+    wait: bool,
 ) -> None:
     """Judge every item in DATA (JSONL, JSON, CSV, Parquet or a saved HF dataset, or a benchmark such as
-    llmbar:Natural; see `jurist benchmarks`) and print a summary."""
+    llmbar:Natural; see `jurist benchmarks`) and print a summary.
+
+    Exit codes: 0 done; 1 the run stopped on a configuration error at the server (bad key, unknown model); 2 bad
+    input or options, or a run directory that cannot be used; 3 no item got a verdict (every one failed, in
+    every session); 130 interrupted (run the same command again to resume)."""
     try:
+        _check_needs(JUDGE_NEEDS)
+        _check_server_options(
+            None if strategy_file is not None else {"--model": model, "--cascade-to": cascade_to}, base_url, api_key_env
+        )
         field_map = parse_field_map(fields)
         loaded = _load_data(data, mode, field_map)
         config = JudgeConfig(
@@ -403,7 +516,7 @@ def judge(
                 base_url=base_url, api_key_env=api_key_env, timeout=timeout, context_length=context_length
             ),
             limits=Limits(max_retries=max_retries, rpm=rpm, tpm=tpm),
-            run=RunOptions(concurrency=concurrency, fsync=fsync, overwrite=overwrite),
+            run=RunOptions(concurrency=concurrency, fsync=fsync, overwrite=overwrite, wait=wait),
             cache=not no_cache,
         )
     except JuristError as exc:
@@ -415,6 +528,9 @@ def judge(
 
     progress = _progress()
     state: dict[str, Any] = {}
+
+    def on_wait(message: str) -> None:
+        err.print(escape(message), highlight=False, soft_wrap=True)
 
     def on_start(total: int, skipped: int) -> None:
         if skipped:
@@ -437,11 +553,27 @@ def judge(
             options=options,
             on_start=on_start,
             on_verdict=on_verdict,
+            on_wait=on_wait,
         ),
         progress,
         out,
     )
-    click.echo(render_summary(summarize(out)))
+    _summary_or_exit(out)
+
+
+def _summary_or_exit(out: Path) -> None:
+    """Print the run's summary; exit 3 when the run (every session of it) holds no verdict at all."""
+    try:
+        summary = summarize(out)
+    except JuristError as exc:
+        _fail(str(exc))
+    click.echo(render_summary(summary))
+    if summary.judged == summary.failed:
+        _fail(
+            f"no item got a verdict: all {summary.failed} failed (reasons above). Fix the cause, then run the same "
+            "command again to retry the items that failed for a transient reason, or start over with --overwrite.",
+            code=EXIT_NO_VERDICT,
+        )
 
 
 @main.command("meta-eval")
@@ -601,7 +733,9 @@ def arena(
 ) -> None:
     """Rank systems by their answers to the same prompts: battles judged pairwise (Bradley-Terry with intervals,
     raw and style-controlled, win rate against a baseline, Elo) or answers graded alone (mean scores). Writes
-    leaderboard.csv, battles.jsonl, win_matrix.csv and arena.json into OUT; the verdicts are a resumable run."""
+    leaderboard.csv, battles.jsonl, win_matrix.csv and arena.json into OUT; the verdicts are a resumable run.
+
+    Exit codes as for `jurist judge`: 3 when no battle (or answer) got a verdict, in every session."""
     from .leaderboard.arena import (
         ArenaOptions,
         arun_arena,
@@ -614,6 +748,8 @@ def arena(
     )
 
     try:
+        _check_needs(ARENA_NEEDS)
+        _check_server_options({"--model": model}, base_url, api_key_env)
         if bool(system_specs) == (table is not None):
             raise ConfigError("give the answers either as --system NAME=PATH (one per system) or as one --table")
         data = load_table(table) if table is not None else load_systems([parse_system_spec(s) for s in system_specs])
@@ -689,10 +825,10 @@ def arena(
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="audit directory (created, or resumed)")
 @click.option(
     "--mode",
-    type=click.Choice(MODES),
+    type=click.Choice(["pairwise", "pointwise"]),
     default="pairwise",
     show_default=True,
-    help="the judge's mode (audits cover pairwise and pointwise)",
+    help="the judge's mode (the probes perturb pairs or single responses: there is no listwise audit)",
 )
 @model_option
 @base_url_option
@@ -800,6 +936,8 @@ def audit(
     from .audit import AuditOptions, aaudit, render_report
 
     try:
+        _check_needs(AUDIT_NEEDS)
+        _check_server_options({"--model": model, "--rewrite-model": rewrite_model}, base_url, api_key_env)
         loaded = _load_data(data, mode, parse_field_map(fields))
         config = JudgeConfig(
             mode=mode,
@@ -896,14 +1034,38 @@ def show(run_dir: Path, as_json: bool) -> None:
 @main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "jsonl"]), default="csv", show_default=True)
-@click.option("--to", "dest", type=click.Path(path_type=Path), help="output file (default RUN_DIR/verdicts.export.FMT)")
-def export(run_dir: Path, fmt: str, dest: Path | None) -> None:
-    """Write a run's verdicts as CSV, Parquet or JSONL."""
+@click.option(
+    "--to",
+    "dest",
+    type=click.Path(path_type=Path),
+    help="output file (default RUN_DIR/verdicts.export.FMT, rewritten by each export); missing folders are created",
+)
+@click.option("--force", is_flag=True, help="replace an existing --to file (a run's own files never are)")
+@click.option("--no-texts", is_flag=True, help="leave out the items' texts (prompt, responses, reference, turns)")
+@click.option(
+    "--raw-cells",
+    is_flag=True,
+    help="CSV: keep cells starting with = + - @ tab or CR as they are (default: prefixed with ' so that "
+    "spreadsheets do not run them as formulas)",
+)
+def export(run_dir: Path, fmt: str, dest: Path | None, force: bool, no_texts: bool, raw_cells: bool) -> None:
+    """Write a run's verdicts as CSV, Parquet or JSONL: one row per item with the verdict, the item's texts and
+    one meta.KEY column per metadata key."""
+    missing = dest is not None and not dest.parent.exists()
     try:
-        target = export_run(run_dir, fmt, dest)  # type: ignore[arg-type]
+        target = export_run(
+            run_dir,
+            fmt,  # type: ignore[arg-type]
+            dest,
+            texts=not no_texts,
+            force=force,
+            raw_cells=raw_cells,
+        )
     except JuristError as exc:
         _fail(str(exc))
         return
+    if missing:
+        err.print(f"created {escape(str(target.parent))}", highlight=False, soft_wrap=True)
     click.echo(str(target))
 
 

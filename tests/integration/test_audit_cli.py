@@ -64,11 +64,10 @@ def test_audit_refuses_a_probe_that_does_not_fit_the_mode(
     make_server: Callable[..., FakeOpenAIServer], tmp_path: Path
 ) -> None:
     server = make_server()
-    data = write_jsonl(tmp_path / "lists.jsonl", make_items("listwise", 2))
-    result = _audit(server, data, tmp_path / "audit", "--mode", "listwise", "--probe", "verbosity")
-    assert result.exit_code == 2
-    assert "probe 'verbosity' does not apply to listwise" in result.output
     pointwise = write_jsonl(tmp_path / "one.jsonl", make_items("pointwise", 2))
+    result = _audit(server, pointwise, tmp_path / "audit", "--mode", "pointwise", "--probe", "position")
+    assert result.exit_code == 2
+    assert "probe 'position' does not apply to pointwise" in result.output
     result = _audit(server, pointwise, tmp_path / "audit2", "--mode", "pointwise", "--mitigation", "swap")
     assert result.exit_code == 2 and "pairwise only" in result.output
     assert server.stats()["total"] == 0  # refused before any model call

@@ -221,3 +221,174 @@ def test_subprocess_reports_bad_input_without_traceback(tmp_path):
     assert f"{data}:2:" in proc.stderr and "malformed JSON" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+# -- options that would be silently ignored ----------------------------------------------------------------
+
+PAIR = json.dumps({"prompt": "Name a prime.", "response_a": "Seven.", "response_b": "Eight."})
+LIST = json.dumps({"prompt": "Name a prime.", "responses": ["Seven.", "Eight.", "Nine."]})
+
+
+@pytest.mark.parametrize(
+    ("mode", "extra", "needles"),
+    [
+        ("pointwise", ["--vote", "mean"], ["--vote", "--jury-rubric"]),
+        ("pointwise", ["--aggregate", "mean"], ["--aggregate", "--samples"]),
+        ("pointwise", ["--escalate-when", "error"], ["--escalate-when", "--cascade-to"]),
+        ("pointwise", ["--escalate-below", "0.9"], ["--escalate-below", "--cascade-to"]),
+        ("pointwise", ["--demos-k", "3"], ["--demos-k", "--demos"]),
+        ("pointwise", ["--demos-select", "bm25"], ["--demos-select", "--demos"]),
+        ("pointwise", ["--demos-embed-model", "gguf:e.gguf"], ["--demos-embed-model", "--demos-select embedding"]),
+        (
+            "pointwise",
+            ["--demos-embed-model", "gguf:e.gguf", "--demos-select", "embedding"],
+            ["--demos-select", "--demos"],
+        ),
+        ("listwise", ["--rank-budget", "5"], ["--rank-budget", "--rank-by adaptive"]),
+        ("listwise", ["--rank-budget", "5", "--rank-by", "sort"], ["--rank-budget", "--rank-by adaptive"]),
+        ("pointwise", ["--no-swap"], ["--no-swap", "--mode pairwise", "--rank-by"]),
+        ("listwise", ["--on-inconsistent", "tie"], ["--on-inconsistent", "--mode pairwise", "--rank-by"]),
+        ("pointwise", ["--no-tie"], ["--no-tie", "--mode pairwise"]),
+        ("pairwise", ["--scale", "1-10"], ["--scale", "--mode pointwise"]),
+    ],
+)
+def test_an_option_that_would_be_ignored_is_refused(tmp_path, mode, extra, needles):
+    data = jsonl(tmp_path, {"pointwise": GOOD, "pairwise": PAIR, "listwise": LIST}[mode])
+    result, out = judge(tmp_path, data, mode, *extra)
+    text = assert_clean_failure(result, out, *needles, "is ignored without")
+    assert "leave it out" in text
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--vote", "majority"],  # the default value, given explicitly, is still given
+        ["--demos-k", "2"],
+        ["--escalate-below", "0.75"],
+    ],
+)
+def test_an_option_given_at_its_default_value_is_still_refused(tmp_path, extra):
+    result, out = judge(tmp_path, jsonl(tmp_path, GOOD), "pointwise", *extra)
+    assert_clean_failure(result, out, extra[0], "is ignored without")
+
+
+def test_pairwise_options_apply_to_the_pairs_a_ranking_compares(tmp_path):
+    # the option check passes: what stops the run is the malformed second line, read after the options are checked
+    data = jsonl(tmp_path, LIST, "not json")
+    result, out = judge(tmp_path, data, "listwise", "--rank-by", "sort", "--no-swap", "--on-inconsistent", "tie")
+    assert_clean_failure(result, out, f"{data}:2:", "malformed JSON")
+
+
+def audit(tmp_path, data, *extra):
+    out = tmp_path / "audit"
+    args = ["audit", str(data), "--out", str(out), *OFFLINE, "--no-cache", *extra]
+    return CliRunner().invoke(main, args), out
+
+
+@pytest.mark.parametrize(
+    ("extra", "needles"),
+    [
+        (["--no-tie", "--mode", "pointwise"], ["--no-tie", "--mode pairwise"]),
+        (["--scale", "1-10"], ["--scale", "--mode pointwise"]),
+        (["--rewrite-tokens", "100"], ["--rewrite-tokens", "--rewrite-model"]),
+        (["--answer-tokens", "100"], ["--answer-tokens", "--probe self_preference"]),
+        (["--on-inconsistent", "tie", "--mitigation", "delimit"], ["--on-inconsistent", "--mitigation swap"]),
+    ],
+)
+def test_audit_refuses_an_option_that_would_be_ignored(tmp_path, extra, needles):
+    data = jsonl(tmp_path, GOOD if "pointwise" in extra else PAIR)
+    result, out = audit(tmp_path, data, *extra)
+    assert_clean_failure(result, out, *needles, "is ignored without")
+
+
+def test_audit_takes_on_inconsistent_with_a_combined_swap_mitigation(tmp_path):
+    data = jsonl(tmp_path, PAIR, "not json")
+    result, out = audit(tmp_path, data, "--on-inconsistent", "tie", "--mitigation", "delimit+swap")
+    assert_clean_failure(result, out, f"{data}:2:", "malformed JSON")
+
+
+def test_audit_offers_no_listwise_mode(tmp_path):
+    help_text = " ".join(CliRunner().invoke(main, ["audit", "--help"]).output.split())
+    assert "--mode [pairwise|pointwise]" in help_text and "there is no listwise audit" in help_text
+    result, out = audit(tmp_path, jsonl(tmp_path, LIST), "--mode", "listwise")
+    assert result.exit_code == 2
+    assert "'listwise' is not one of" in result.output and "--mode" in result.output
+    assert not out.exists()
+
+
+def arena(tmp_path, *extra):
+    answers = jsonl(tmp_path, json.dumps({"id": "q1", "prompt": "Name a prime.", "output": "Seven."}), name="a.jsonl")
+    others = jsonl(tmp_path, json.dumps({"id": "q1", "prompt": "Name a prime.", "output": "Eight."}), name="b.jsonl")
+    out = tmp_path / "arena"
+    args = ["arena", "--system", f"a={answers}", "--system", f"b={others}", "--out", str(out), *OFFLINE, *extra]
+    return CliRunner().invoke(main, [*args, "--no-cache"]), out
+
+
+@pytest.mark.parametrize(
+    ("extra", "needles"),
+    [
+        (["--mode", "pointwise", "--schedule", "all-pairs"], ["--schedule", "--mode pairwise"]),
+        (["--mode", "pointwise", "--budget", "10"], ["--budget", "--schedule adaptive"]),
+        (["--round-size", "4"], ["--round-size", "--schedule adaptive"]),
+        (["--mode", "pointwise", "--no-swap"], ["--no-swap", "--mode pairwise"]),
+        (["--scale", "1-10"], ["--scale", "--mode pointwise"]),
+    ],
+)
+def test_arena_refuses_an_option_that_would_be_ignored(tmp_path, extra, needles):
+    result, out = arena(tmp_path, *extra)
+    assert_clean_failure(result, out, *needles, "is ignored without")
+
+
+# -- --base-url and --api-key-env --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("extra", [["--base-url", "http://127.0.0.1:9"], ["--api-key-env", "MY_KEY"]])
+def test_server_options_with_a_model_that_calls_no_server_are_refused(tmp_path, extra):
+    out = tmp_path / "run"
+    args = ["judge", str(jsonl(tmp_path, GOOD)), "--mode", "pointwise", "--out", str(out), "--model", "local"]
+    result = CliRunner().invoke(main, [*args, *extra, "--no-cache"])
+    assert_clean_failure(result, out, extra[0], "openai:", "anthropic:", "--model local")
+
+
+def test_server_options_apply_to_a_cascade_to_an_http_model(tmp_path):
+    data = jsonl(tmp_path, GOOD, "not json")
+    out = tmp_path / "run"
+    args = ["judge", str(data), "--mode", "pointwise", "--out", str(out), "--model", "local", "--no-cache"]
+    result = CliRunner().invoke(main, [*args, "--cascade-to", "openai:strong", "--base-url", "http://127.0.0.1:9"])
+    assert_clean_failure(result, out, f"{data}:2:", "malformed JSON")  # past the option checks
+
+
+UNSET = "JURIST_TEST_UNSET_KEY"
+
+
+@pytest.mark.parametrize("command", ["judge", "audit", "arena"])
+def test_an_unset_key_variable_with_a_base_url_is_a_warning_before_any_call(tmp_path, monkeypatch, command):
+    monkeypatch.delenv(UNSET, raising=False)
+    extra = ["--api-key-env", UNSET, "--limit" if command == "audit" else "--max-retries", "1"]
+    if command == "judge":
+        result, _ = judge(tmp_path, jsonl(tmp_path, GOOD), "pointwise", "--api-key-env", UNSET)
+    elif command == "audit":
+        result, _ = audit(tmp_path, jsonl(tmp_path, PAIR), *extra)
+    else:
+        result, _ = arena(tmp_path, "--api-key-env", UNSET)
+    text = result.output
+    assert f"warning: --api-key-env names {UNSET}, which is not set" in text, text
+    assert "without an API key" in text
+    # printed before anything else: before the progress bar and the first (failing) request
+    assert text.lstrip().startswith("warning:"), text
+
+
+def test_a_set_key_variable_gives_no_warning(tmp_path, monkeypatch):
+    monkeypatch.setenv(UNSET, "not-a-real-key")
+    result, _ = judge(tmp_path, jsonl(tmp_path, GOOD), "pointwise", "--api-key-env", UNSET)
+    assert "warning:" not in result.output
+    assert "not-a-real-key" not in result.output
+
+
+def test_an_unset_key_variable_at_the_vendors_url_is_an_error(tmp_path, monkeypatch):
+    # no --base-url and no OPENAI_BASE_URL: the vendor needs a key, so the backend refuses to start (no warning)
+    monkeypatch.delenv(UNSET, raising=False)
+    out = tmp_path / "run"
+    args = ["judge", str(jsonl(tmp_path, GOOD)), "--mode", "pointwise", "--out", str(out), "--no-cache"]
+    result = CliRunner().invoke(main, [*args, "--model", "openai:gpt-4o", "--api-key-env", UNSET])
+    assert_clean_failure(result, out, f"no API key: set {UNSET}")

@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from .. import __version__
-from ..api import JobOptions, _as_data, ajudge
+from ..api import JobOptions, _as_data, ajudge, run_sync
 from ..backends import Backend, BackendOptions, make_backend
 from ..backends.base import GenerateRequest, Message
 from ..data.load import LoadedData
@@ -270,8 +270,8 @@ def audit(
     on_progress: Progress | None = None,
     rewriter: Backend | None = None,
 ) -> AuditReport:
-    """Synchronous `aaudit`."""
-    return asyncio.run(
+    """Synchronous `aaudit`, for scripts and notebooks (see `jurist.api.run_sync`)."""
+    return run_sync(
         aaudit(
             data,
             out=out,

@@ -13,7 +13,6 @@ refusal, and verbose copies of a system whose answers are padded with words that
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import math
 from collections import Counter
@@ -23,10 +22,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from jurist.api import JobOptions, ajudge
+from jurist.api import JobOptions, ajudge, run_sync
 from jurist.backends import Backend, make_backend
 from jurist.data.load import LoadedData, read_rows
-from jurist.errors import ConfigError, InputError
+from jurist.errors import ConfigError, InputError, NoVerdictError
 from jurist.judges import JudgeConfig
 from jurist.leaderboard.battles import STYLE_FEATURES, Battle, style_features
 from jurist.leaderboard.length_control import length_controlled_win_rate
@@ -507,7 +506,8 @@ def _fit_or_explain(fit: Callable[[], BradleyTerry], judging: _Judging, what: st
         return fit()
     except ConfigError as exc:
         failed = sum(judging.failures().values())
-        raise ConfigError(
+        error = NoVerdictError if failed == len(judging.items) else ConfigError  # every battle failed: exit 3
+        raise error(
             f"no {what} could be fitted: {exc} ({failed} of {len(judging.items)} battles failed; see {judging.run_dir})"
         ) from None
 
@@ -568,8 +568,8 @@ def run_arena(
     on_start: Callable[[int, int], None] | None = None,
     on_verdict: Callable[[Verdict], None] | None = None,
 ) -> ArenaReport:
-    """Synchronous `arun_arena`, for scripts and notebooks without an event loop."""
-    return asyncio.run(
+    """Synchronous `arun_arena`, for scripts and notebooks (see `jurist.api.run_sync`)."""
+    return run_sync(
         arun_arena(
             data,
             out=out,
@@ -763,7 +763,8 @@ async def _pointwise(data: ArenaData, options: ArenaOptions, judging: _Judging, 
             rows_in.append((item.metadata["system"], item.metadata["prompt_id"], verdict.score))
     if not rows_in:
         failed = sum(judging.failures().values())
-        raise ConfigError(f"no answer got a score ({failed} of {len(items)} failed; see {judging.run_dir})")
+        error = NoVerdictError if failed == len(items) else ConfigError  # every answer failed: exit 3
+        raise error(f"no answer got a score ({failed} of {len(items)} failed; see {judging.run_dir})")
     means = mean_scores(rows_in, n_bootstrap=max(options.n_bootstrap, 1), seed=options.seed)
     missing = data.missing()
     rows = [
