@@ -50,6 +50,7 @@ def verdict_row(v: Verdict, *, texts: bool = True) -> dict[str, Any]:
             "p_b": probs.get("B"),
             "p_tie": probs.get("tie"),
             "consistent": v.consistent,
+            "strength": v.strength,
             "flagged": v.flagged,
             "ranking": json.dumps(v.ranking) if v.ranking is not None else None,
             "best": v.best,

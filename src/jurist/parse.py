@@ -2,7 +2,8 @@
 
 Order of attempts: a JSON object (what structured output produces), then tolerant patterns on free text
 ("[[A]]", "Rating: [[7]]", "winner: B", ...). If nothing matches, a ParseError carries the raw text:
-a verdict is never invented.
+a verdict is never invented. A judge whose verdicts are written in other conventions (Arena-Hard's "[[A>>B]]",
+PandaLM's "1"/"2"/"Tie") gives `extract` a `read` function that says which label a captured token names.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +24,7 @@ class Extracted:
     value: str
     offset: int | None  # character offset of the value in the text, to find its token's logprobs
     rationale: str | None
+    token: str = ""  # the verdict as the judge wrote it ("A>>B" for the label "A")
 
 
 def find_json_object(text: str) -> tuple[dict[str, Any], int] | None:
@@ -54,27 +57,42 @@ def _rationale_from_text(text: str, verdict_at: int) -> str | None:
     return rest or None
 
 
-def extract(text: str, field: str, labels: list[str], patterns: list[str]) -> Extracted:
-    """Find the value of `field` among `labels` in a judge's text."""
+Reader = Callable[[str], str | None]
+
+
+def extract(text: str, field: str, labels: list[str], patterns: list[str], read: Reader | None = None) -> Extracted:
+    """Find the value of `field` among `labels` in a judge's text. Patterns are tried in order, and within one
+    pattern the last match wins; `read` names the label a captured token stands for (default: the token is the
+    label, compared case-insensitively)."""
+
+    def label_of(token: str) -> str | None:
+        label = match_label(token, labels) if read is None else read(token)
+        return label if label in labels else None
+
     found = find_json_object(text)
     if found is not None:
         obj, start = found
         value = obj.get(field)
-        label = match_label(str(value), labels) if isinstance(value, str | int | float) else None
+        label = label_of(str(value)) if isinstance(value, str | int | float) else None
         if label is not None:
             key_at = text.find(f'"{field}"', start)
-            offset = _value_offset(text, key_at, label) if key_at != -1 else None
+            spelled = key_at != -1 and match_label(str(value), labels) == label
+            offset = _value_offset(text, key_at, label) if spelled else None
             rationale = obj.get("rationale")
-            return Extracted(label, offset, str(rationale) if rationale is not None else None)
+            return Extracted(label, offset, str(rationale) if rationale is not None else None, str(value))
     # Truncated JSON (the model ran out of tokens after the verdict), then free-text patterns.
     key = re.compile(rf'"{re.escape(field)}"\s*:\s*"?([^",}}\s]+)', re.I)
     for pattern in [key, *(re.compile(p, re.I | re.M) for p in patterns)]:
         matches = list(pattern.finditer(text))
         for m in reversed(matches):  # the final verdict is usually the last one stated
-            label = match_label(m.group(1), labels)
+            token = m.group(1)
+            label = label_of(token)
             if label is not None:
                 rationale = _rationale_from_json(text) or _rationale_from_text(text, m.start())
-                return Extracted(label, m.start(1), rationale)
+                # A token that only stands for the label ("A=B" for a tie, "1" for A) is not the label's token:
+                # its logprobs say nothing about the label's probability.
+                offset = m.start(1) if match_label(token, labels) == label else None
+                return Extracted(label, offset, rationale, token)
     raise ParseError(f"no {field} among {labels} found in the judge's text", raw=text)
 
 

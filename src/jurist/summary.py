@@ -12,6 +12,9 @@ from .errors import RunDirError
 from .run.store import CONFIG_FILE, SESSIONS_FILE, VERDICTS_FILE, latest_by_id, read_config, read_verdicts
 from .types import Usage, Verdict
 
+# Above this share of items without a verdict, the summary opens with a warning: the figures leave those items out.
+FAILURE_WARNING_SHARE = 0.02
+
 
 class Summary(BaseModel):
     out: str
@@ -34,6 +37,11 @@ class Summary(BaseModel):
     spearman_expected: float | None = None
     pearson: float | None = None
     kendall: float | None = None
+    # items without a complete verdict (failed, or incomplete) as a share of the records; `accuracy` leaves them
+    # out, `accuracy_failures_wrong` counts each labelled one as wrong, over `labelled_records` labelled records
+    failed_share: float = 0.0
+    labelled_records: int = 0
+    accuracy_failures_wrong: float | None = None
     usage: Usage = Usage()
     wall_s: float = 0.0
     judgments_per_s: float | None = None
@@ -104,7 +112,19 @@ def summarize(out: Path) -> Summary:
         _pointwise(summary, ok)
     else:
         _listwise(summary, ok)
+    _failures_counted(summary, verdicts)
     return summary
+
+
+def _failures_counted(summary: Summary, verdicts: list[Verdict]) -> None:
+    """The share of items without a complete verdict, and accuracy with the labelled ones among them counted as
+    wrong: a judge whose verdicts failed on most items must not look accurate on the few that parsed."""
+    summary.failed_share = (summary.failed + summary.incomplete) / summary.judged if summary.judged else 0.0
+    missing = sum(v.label is not None and (v.error is not None or v.incomplete is not None) for v in verdicts)
+    summary.labelled_records = summary.labelled + missing
+    if summary.labelled_records and (summary.accuracy is not None or summary.labelled == 0):
+        correct = (summary.accuracy or 0.0) * summary.labelled
+        summary.accuracy_failures_wrong = correct / summary.labelled_records
 
 
 def _pairwise(summary: Summary, ok: list[Verdict]) -> None:
@@ -165,9 +185,40 @@ def _listwise(summary: Summary, ok: list[Verdict]) -> None:
         summary.kendall = sum(taus) / len(taus)
 
 
+def _failure_warning(summary: Summary) -> list[str]:
+    """The opening line when more than FAILURE_WARNING_SHARE of the items have no complete verdict."""
+    if summary.failed_share <= FAILURE_WARNING_SHARE:
+        return []
+    missing = summary.failed + summary.incomplete
+    reasons = dict(sorted(summary.failures.items()))
+    if summary.incomplete:
+        reasons["one order failed"] = summary.incomplete
+    what = "no complete verdict" if summary.incomplete else "no verdict"
+    line = (
+        f"warning    {missing} of {summary.judged} items ({summary.failed_share:.1%}) have {what} "
+        f"({', '.join(f'{k}: {n}' for k, n in reasons.items())}); the figures below leave them out"
+    )
+    if summary.accuracy_failures_wrong is not None:
+        line += f"; accuracy with them counted as wrong: {summary.accuracy_failures_wrong:.1%}"
+    return [line]
+
+
+def _accuracy_text(summary: Summary) -> str:
+    """Accuracy both ways when labelled items failed: with the failures left out, and counted as wrong."""
+    name = "accuracy" if summary.mode != "listwise" else "best-pick accuracy"
+    text = f"{name} {summary.accuracy:.1%}"
+    if summary.accuracy_failures_wrong is not None and summary.labelled_records > summary.labelled:
+        text += (
+            f" (failures left out), {summary.accuracy_failures_wrong:.1%} of {summary.labelled_records} "
+            "with failures counted as wrong"
+        )
+    return text
+
+
 def render_summary(summary: Summary) -> str:
     """Plain text, readable in a terminal and in a log file."""
     lines = [
+        *_failure_warning(summary),
         f"run        {summary.out}",
         f"judge      {summary.backend}, {summary.mode}",
         f"items      {summary.items} in data, {summary.judged} with a record, {summary.failed} failed"
@@ -188,11 +239,7 @@ def render_summary(summary: Summary) -> str:
     if summary.labelled:
         parts = [f"{summary.labelled} labelled"]
         if summary.accuracy is not None:
-            parts.append(
-                f"accuracy {summary.accuracy:.1%}"
-                if summary.mode != "listwise"
-                else f"best-pick accuracy {summary.accuracy:.1%}"
-            )
+            parts.append(_accuracy_text(summary))
         for name in ("spearman", "spearman_expected", "pearson", "kendall"):
             value = getattr(summary, name)
             if value is not None:

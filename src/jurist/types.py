@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 Mode = Literal["pointwise", "pairwise", "listwise"]
 MODES: tuple[Mode, ...] = ("pointwise", "pairwise", "listwise")
 Winner = Literal["A", "B", "tie"]
+# how strongly a pairwise judge prefers its winner, where its format says (Arena-Hard: [[A>>B]] strong, [[A>B]] weak)
+Strength = Literal["strong", "weak"]
 Role = Literal["user", "assistant"]
 TurnScope = Literal["final", "each"]
 
@@ -115,6 +117,7 @@ class OrderResult(BaseModel):
 
     order: Literal["AB", "BA"]
     winner: Winner | None = None
+    strength: Strength | None = None
     probs: dict[str, float] | None = None
     error: str | None = None
 
@@ -137,6 +140,8 @@ class Verdict(BaseModel):
     winner: Winner | None = None
     probs: dict[str, float] | None = None
     consistent: bool | None = None
+    # the orders' strength when every order read names the winner; None for a tie or where the format has none
+    strength: Strength | None = None
     flagged: bool = False
     orders: list[OrderResult] | None = None
     # listwise

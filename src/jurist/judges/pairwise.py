@@ -5,16 +5,32 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 from typing import Literal, cast
 
 from ..backends.base import GenerateRequest, GenerateResponse
 from ..errors import BackendError, ParseError
-from ..parse import extract, label_probabilities
-from ..types import ErrorInfo, Item, OrderResult, Verdict, Winner
+from ..parse import Extracted, extract, label_probabilities, match_label
+from ..types import ErrorInfo, Item, OrderResult, Strength, Verdict, Winner
 from .base import LLMJudge, sum_usage
 
+# Tried in order; within one pattern the last verdict stated wins. Published judges' explicit conventions come
+# first (brackets, "[RESULT]", "final decision", a first line that is only the verdict), then looser phrases. PandaLM's
+# and JudgeLM's conventions read the first line only, so a rationale that mentions "Response 1" in passing is never
+# taken for a verdict.
 TEXT_PATTERNS = [
-    r"\[\[\s*([A-Za-z]+)\s*\]\]",
+    # MT-Bench's [[A]] / [[B]] / [[C]] (C is a tie) and Arena-Hard's [[A>>B]] [[A>B]] [[A=B]] [[B>A]] [[B>>A]], in
+    # one pattern so that the last bracketed verdict wins whichever form it takes
+    r"\[\[\s*([AB]\s*(?:>>|>|=)\s*[AB]|[A-Za-z]+)\s*\]\]",
+    # Prometheus: "Feedback: ... [RESULT] B"
+    r"\[RESULT\]\W{0,3}([A-Za-z]+)\b",
+    # Auto-J: "So, the final decision is Response 2" / "... is Tie"
+    r"final decision is\W{0,3}(response\s*[12]|tie)\b",
+    # PandaLM: the first line is "1", "2" or "Tie" (1 = the response shown first); tried before the phrases below,
+    # which PandaLM's reason and reference text may hold
+    r"\A\s*(1|2|tie)[ \t]*$",
+    # JudgeLM: the first line is the two responses' scores, "8 6"; the higher wins, equal scores are a tie
+    r"\A\s*(\d+(?:\.\d+)?[ \t]+\d+(?:\.\d+)?)[ \t]*$",
     r"(?:winner|verdict|better response|better output|better answer)\W{0,6}(?:is\s+)?"
     r"(?:response|output|assistant)?\s*\(?([A-Za-z]+)\b",
     r"(?:response|output|assistant)\s*\(?([AB])\)?\s+is\s+(?:better|the better)",
@@ -23,6 +39,9 @@ TEXT_PATTERNS = [
     # only: a line like that inside a longer answer is more often a heading than a verdict.
     r"\A\s*(?:response|output|assistant)\s*\(?([AB])\)?\s*\Z",
 ]
+_ARENA = re.compile(r"([ab])\s*(>>|>|=)\s*([ab])")
+_SCORE_PAIR = re.compile(r"(\d+(?:\.\d+)?)\s+(\d+(?:\.\d+)?)")
+_NAMED: dict[str, Winner] = {"a": "A", "b": "B", "1": "A", "2": "B", "tie": "tie", "c": "tie"}
 _SWAP: dict[str, Winner] = {"A": "B", "B": "A", "tie": "tie"}
 Order = Literal["AB", "BA"]
 
@@ -54,7 +73,7 @@ class PairwiseJudge(LLMJudge):
             "output_format": self._output_format({"winner": choices}),
         }
         schema = self._schema({"winner": {"type": "string", "enum": self.labels}})
-        return self._request(self.template.render(variables), schema)
+        return self._request(self.template.render(variables), schema, item_id=item.id, order=order)
 
     def requests(self, item: Item) -> list[GenerateRequest]:
         return [self._request_for(item, order) for order in self._orders()]
@@ -72,16 +91,17 @@ class PairwiseJudge(LLMJudge):
                 raise
             return OrderResult(order=order, error=f"{exc.reason}: {exc}"), None, None, exc
         try:
-            found = extract(response.text, "winner", self.labels, TEXT_PATTERNS)
+            found = read_winner(response.text, self.labels)
         except ParseError as exc:
             return OrderResult(order=order, error=f"parse_failure: {exc}"), response, None, None
         winner = self.to_winner(found.value)
+        strength = strength_of(found.token) if winner != "tie" else None
         probs = label_probabilities(response, found.offset, self.labels)
         named = None if probs is None else {self.to_winner(k): v for k, v in probs.items()}
         if order == "BA":
             winner = _SWAP[winner]
             named = None if named is None else {_SWAP[k]: v for k, v in named.items()}
-        return OrderResult(order=order, winner=winner, probs=named), response, found.rationale, None
+        return OrderResult(order=order, winner=winner, strength=strength, probs=named), response, found.rationale, None
 
     async def _judge(self, item: Item) -> Verdict:
         orders = self._orders()
@@ -110,6 +130,7 @@ class PairwiseJudge(LLMJudge):
             verdict.error = ErrorInfo(reason=first_error.split(":", 1)[0], message=first_error, retryable=retryable)
             return verdict
         verdict.probs = _average([o.probs for o in good])
+        verdict.strength = _strength(good)
         if len(good) == 1:
             verdict.winner = good[0].winner
             if len(orders) > 1:
@@ -135,6 +156,52 @@ class PairwiseJudge(LLMJudge):
         else:
             verdict.winner = "tie"
         return verdict
+
+
+def read_winner(text: str, labels: list[str]) -> Extracted:
+    """The verdict in a pairwise judge's text as one of `labels` (A, B, then the template's tie label when ties are
+    allowed), in any convention of TEXT_PATTERNS; a ParseError when it states none."""
+    return extract(text, "winner", labels, TEXT_PATTERNS, read=lambda token: _label_of(token, labels))
+
+
+def _label_of(token: str, labels: list[str]) -> str | None:
+    """The label a verdict token stands for: the label itself, or a published judge's way of naming it."""
+    label = match_label(token, labels)
+    if label is not None:
+        return label
+    winner = _winner_of(" ".join(token.lower().split()))
+    if winner == "tie":
+        return labels[2] if len(labels) > 2 else None
+    return winner
+
+
+def _winner_of(token: str) -> Winner | None:
+    if m := _ARENA.fullmatch(token):
+        first, relation, second = m.groups()
+        if first == second:  # "A>A" names no winner
+            return None
+        return "tie" if relation == "=" else _NAMED[first]
+    if m := _SCORE_PAIR.fullmatch(token):
+        a, b = float(m.group(1)), float(m.group(2))
+        return "A" if a > b else "B" if b > a else "tie"
+    for name in ("response", "output", "assistant"):
+        token = token.removeprefix(name).strip()
+    return _NAMED.get(token)
+
+
+def strength_of(token: str) -> Strength | None:
+    """Arena-Hard's strength of preference: ">>" is strong, ">" weak; None where the token says nothing of it."""
+    if not _ARENA.fullmatch(" ".join(token.lower().split())):
+        return None
+    return "strong" if ">>" in token else "weak" if ">" in token else None
+
+
+def _strength(good: list[OrderResult]) -> Strength | None:
+    """Strong when every order read names the same winner strongly, weak when they name it and one says so weakly;
+    None when they disagree, for a tie, and where the judge's format has no strength."""
+    if len({o.winner for o in good}) != 1 or any(o.strength is None for o in good):
+        return None
+    return "strong" if all(o.strength == "strong" for o in good) else "weak"
 
 
 def most_likely(probs: dict[str, float], *, allow_tie: bool) -> Winner | None:

@@ -13,8 +13,12 @@ from ..scales import Scale
 from ..types import Item, Usage, Verdict
 from .base import JudgeConfig, LLMJudge
 
+# Tried in order; within one pattern the last score stated wins.
 TEXT_PATTERNS = [
+    # MT-Bench's and Auto-J's "Rating: [[5]]"
     r"\[\[\s*([A-Za-z]+|\d+)\s*\]\]",
+    # Prometheus: "Feedback: ... [RESULT] 4", before the looser "score ..." (its feedback often names other scores)
+    r"\[RESULT\]\W{0,3}([A-Za-z]+|\d+)\b",
     r"(?:score|rating|grade|verdict)\W{0,6}([A-Za-z]+|\d+)\b",
     r"^\s*([A-Za-z]+|\d+)\s*(?:/\s*\d+)?\s*$",
 ]
@@ -37,9 +41,12 @@ class PointwiseJudge(LLMJudge):
             raise ConfigError(f"rubric {self.rubric.name} is written for scale {self.rubric.scale}, not {config.scale}")
 
     def _demo_answer(self, demo: Item) -> str | None:
-        if not isinstance(demo.label, int | float):
+        if isinstance(demo.label, str):  # a category name (Yes/No, safe/unsafe), in any case
+            label = match_label(demo.label, self.scale.labels)
+        elif isinstance(demo.label, int | float):
+            label = next((o.label for o in self.scale.options if o.value == demo.label), None)
+        else:
             return None
-        label = next((o.label for o in self.scale.options if o.value == demo.label), None)
         if label is None:
             return None
         return json.dumps({"score": label}) if self.template.output == "json" else f"Rating: [[{label}]]"
@@ -87,7 +94,7 @@ class PointwiseJudge(LLMJudge):
             "scale": self.scale,
             "output_format": output_format,
         }
-        return self._request(self.template.render(variables), schema)
+        return self._request(self.template.render(variables), schema, item_id=item.id)
 
     @property
     def checklist(self) -> dict[str, str]:
