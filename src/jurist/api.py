@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import threading
+import warnings
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -114,22 +115,29 @@ def open_run(out: str | Path) -> RunResult:
 
 
 def _as_data(
-    data: str | Path | LoadedData | Sequence[Item | dict[str, Any]], mode: Mode, field_map: dict[str, str] | None
+    data: str | Path | LoadedData | Sequence[Item | dict[str, Any]],
+    mode: Mode,
+    field_map: dict[str, str] | None,
+    label_map: dict[str, str] | None = None,
 ) -> LoadedData:
     if isinstance(data, LoadedData):
         return data
     if isinstance(data, str | Path):
-        return load_items(data, mode, field_map)
-    if not data:
+        loaded = load_items(data, mode, field_map, label_map=label_map)
+    elif not data:
         raise InputError("no items given", file="<python>")
-    # Python records get the same checks as a file's: required fields per mode, types, labels, unique ids.
-    rows = [
-        (number, {**it.metadata, **it.model_dump(exclude={"metadata"}, exclude_none=True)})
-        if isinstance(it, Item)
-        else (number, it)
-        for number, it in enumerate(data, start=1)
-    ]
-    return items_from_rows(rows, mode, field_map, path="<python>", unit="item")
+    else:
+        # Python records get the same checks as a file's: required fields per mode, types, labels, unique ids.
+        rows = [
+            (number, {**it.metadata, **it.model_dump(exclude={"metadata"}, exclude_none=True)})
+            if isinstance(it, Item)
+            else (number, it)
+            for number, it in enumerate(data, start=1)
+        ]
+        loaded = items_from_rows(rows, mode, field_map, path="<python>", unit="item", label_map=label_map)
+    for message in loaded.warnings:  # e.g. integer labels read with no label_map: said, never silent
+        warnings.warn(message, UserWarning, stacklevel=3)
+    return loaded
 
 
 async def ajudge(
@@ -142,6 +150,7 @@ async def ajudge(
     strategy: StrategySpec | StrategyTree | str | Path | None = None,
     options: JobOptions | None = None,
     field_map: dict[str, str] | None = None,
+    label_map: dict[str, str] | None = None,
     on_start: Callable[[int, int], None] | None = None,
     on_verdict: Callable[[Verdict], None] | None = None,
     on_wait: Callable[[str], None] | None = None,
@@ -156,6 +165,9 @@ async def ajudge(
     a cascade to a stronger model, as the CLI's strategy options do; or it is a strategy file (a path, or a
     StrategyTree) describing any stack of strategies, whose judges take `config` as their base settings and
     `model` as their default model.
+    `field_map` and `label_map` say how records' columns and raw labels are read (see `load_items`; for its other
+    options, such as `records`, call it and pass the LoadedData). Integer pairwise labels read with no
+    `label_map` give a UserWarning (0/1/2 mean different things in different data sets).
     A run directory takes one process at a time: another one judging into `out` is a RunDirError, unless
     `options.run.wait`, which waits for it (calling `on_wait(message)` once).
     """
@@ -167,7 +179,7 @@ async def ajudge(
     if isinstance(judge, Judge):
         if model is not None:
             raise ConfigError("a ready-made judge brings its own backends: pass model only with a judge factory")
-        ready = _as_data(data, judge.mode, field_map)
+        ready = _as_data(data, judge.mode, field_map, label_map)
         return RunResult(
             out,
             await run_judge(
@@ -179,7 +191,7 @@ async def ajudge(
     if config is not None:
         config = config if isinstance(config, JudgeConfig) else JudgeConfig(mode=config)
     # with a config, bad input is reported before a model is loaded
-    loaded: LoadedData | None = _as_data(data, config.mode, field_map) if config is not None else None
+    loaded: LoadedData | None = _as_data(data, config.mode, field_map, label_map) if config is not None else None
     model = "local" if model is None else model
     tree = strategy if isinstance(strategy, StrategyTree) else None
     spec = strategy if isinstance(strategy, StrategySpec) else None
@@ -223,7 +235,7 @@ async def ajudge(
         else:
             the_judge = make_judge(resilient, cast(JudgeConfig, config))
         if loaded is None:
-            loaded = _as_data(data, the_judge.mode, field_map)
+            loaded = _as_data(data, the_judge.mode, field_map, label_map)
         outcome = await run_judge(
             the_judge, loaded, Path(out), options.run, on_start=on_start, on_verdict=on_verdict, on_wait=on_wait
         )
@@ -246,6 +258,7 @@ def judge(
     strategy: StrategySpec | StrategyTree | str | Path | None = None,
     options: JobOptions | None = None,
     field_map: dict[str, str] | None = None,
+    label_map: dict[str, str] | None = None,
 ) -> RunResult:
     """Synchronous `ajudge`, for scripts and notebooks (see `run_sync`)."""
     return run_sync(
@@ -258,5 +271,6 @@ def judge(
             strategy=strategy,
             options=options,
             field_map=field_map,
+            label_map=label_map,
         )
     )

@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 
 from jurist import ConfigError, InputError
+from jurist.data import describe_labels, remap
 from jurist.data.benchmarks import (
     BENCHMARKS,
     alpaca_eval_models,
     load_alpaca_eval_annotations,
     load_benchmark,
     load_evalbiasbench,
+    load_faireval,
     load_judgebench,
     load_llmbar,
     load_mt_bench_questions,
@@ -71,6 +73,60 @@ def test_llmbar_maps_label_1_to_a_and_keeps_output_order() -> None:
 def test_llmbar_unknown_subset_lists_the_known_ones() -> None:
     with pytest.raises(ConfigError, match="Neighbor"):
         load_llmbar("Adversarial", root="/nowhere")
+
+
+# Every set of the LLMBar repository, laid out as its Dataset/ folder is (checked against princeton-nlp/LLMBar at
+# the pinned commit). Only some are in ../shared/data; the others are read from a small copy of that layout.
+LLMBAR_PATHS = {
+    "Constraint": "CaseStudy/Constraint/dataset.json",
+    "Negation": "CaseStudy/Negation/dataset.json",
+    "Normal": "CaseStudy/Normal/dataset.json",
+    "Base_9": "CaseStudy/Base_9/dataset.json",
+    "Base_10": "CaseStudy/Base_10/dataset.json",
+    "FairEval": "Processed/FairEval/dataset.json",
+    "LLMEval^2": "Processed/LLMEval^2/dataset.json",
+}
+
+
+@pytest.mark.parametrize(("subset", "relative"), LLMBAR_PATHS.items())
+def test_llmbar_case_study_and_processed_sets_load_from_the_repository_layout(
+    tmp_path: Path, subset: str, relative: str
+) -> None:
+    pairs = [
+        {"input": f"Write one word about {subset}.", "output_1": "Sea.", "output_2": "Many words here.", "label": 1},
+        {"input": "Do not say yes.", "output_1": "Yes.", "output_2": "No.", "label": 2},
+    ]
+    write_json(tmp_path / relative, pairs)
+    loaded = load_llmbar(subset.upper(), root=tmp_path)  # names are case-insensitive
+    assert loaded.path == str(tmp_path / relative)
+    assert [it.label for it in loaded.items] == ["A", "B"]
+    assert loaded.items[0].response_b == "Many words here." and loaded.items[1].prompt == "Do not say yes."
+    assert {it.metadata["subset"] for it in loaded.items} == {subset}
+    assert loaded.items[1].id == f"llmbar-{subset.lower()}-1"
+    assert describe_labels(loaded) == "labels: A 1, B 1 (from label: 1->A, 2->B)"
+    assert loaded.warnings == []  # LLMBar's 1/2 are read by its own documented convention
+
+
+def test_llmbar_spellings_without_the_caret_and_with_a_dash(tmp_path: Path) -> None:
+    write_json(tmp_path / LLMBAR_PATHS["LLMEval^2"], TINY_LLMBAR)
+    write_json(tmp_path / LLMBAR_PATHS["Base_9"], TINY_LLMBAR)
+    assert load_llmbar("llmeval2", root=tmp_path).items[0].metadata["subset"] == "LLMEval^2"
+    assert load_llmbar("Base-9", root=tmp_path).items[0].metadata["subset"] == "Base_9"
+
+
+def test_llmbar_spec_lists_every_set_and_the_download_url_is_quoted(tmp_path: Path) -> None:
+    for subset in ("Constraint", "Base_10", "FairEval", "LLMEval^2", "MT-Bench"):
+        assert subset in BENCHMARKS["llmbar"].option
+    url = LLMBAR.url(LLMBAR_PATHS["LLMEval^2"], "https://example.org")
+    assert url == f"https://example.org/princeton-nlp/LLMBar/{LLMBAR.ref}/Dataset/Processed/LLMEval%5E2/dataset.json"
+
+
+def test_llmbar_set_with_a_caret_downloads_from_a_mirror(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    write_json(mirror / LLMBAR.repo / LLMBAR.ref / "Dataset" / LLMBAR_PATHS["LLMEval^2"], TINY_LLMBAR)
+    monkeypatch.setenv("JURIST_DATA_URL", mirror.as_uri())
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert [it.label for it in load_benchmark("llmbar:LLMEval^2").items] == ["A", "B"]
 
 
 # -- SummEval ----------------------------------------------------------------------------------------------
@@ -363,8 +419,9 @@ def test_malformed_row_names_the_file_and_row(tmp_path: Path) -> None:
 
 def test_bad_label_and_broken_json(tmp_path: Path) -> None:
     write_json(tmp_path / NATURAL, [{**TINY_LLMBAR[0], "label": 3}])
-    with pytest.raises(InputError, match="not one of A, B, tie"):
+    with pytest.raises(InputError, match="label 3 is not 1 or 2") as caught:
         load_llmbar(root=tmp_path)
+    assert caught.value.line == 1 and caught.value.field == "label"
     (tmp_path / NATURAL).write_text('[{"input": "x",', encoding="utf-8")
     with pytest.raises(InputError, match="malformed JSON"):
         load_llmbar(root=tmp_path)
@@ -488,3 +545,87 @@ def test_mt_bench_human_votes_become_items_with_their_annotations(tmp_path: Path
     bad.write_text(json.dumps({**rows[0], "winner": "model_c"}) + "\n")
     with pytest.raises(InputError, match="model_c"):
         load_benchmark(f"mt_bench_human:{bad}")
+
+
+# -- FairEval: a loader that joins four files --------------------------------------------------------------------
+# A small copy of the layout of i-Eval/FairEval (our own questions and answers, the authors' file names and fields).
+
+FAIREVAL_QUESTIONS = [
+    {"question_id": 1, "text": "How do I keep basil alive indoors?", "category": "generic"},
+    {"question_id": 2, "text": "Estimate how many bicycles are in Amsterdam.", "category": "fermi"},
+    {"question_id": 3, "text": "Write a haiku about rain.", "category": "writing"},
+]
+
+
+def faireval_folder(tmp_path: Path, votes: str = "CHATGPT\nTIE\nVICUNA13B") -> Path:
+    root = tmp_path / "FairEval"
+    (root / "answer").mkdir(parents=True)
+    (root / "review").mkdir()
+    (root / "question.jsonl").write_text("".join(json.dumps(q) + "\n" for q in FAIREVAL_QUESTIONS))
+    for name, model in (("gpt35", "gpt-3.5-turbo:20230327"), ("vicuna-13b", "vicuna-13b:20230322-clean-lang")):
+        answers = [
+            {"answer_id": f"{name}-{q['question_id']}", "model_id": model, "question_id": q["question_id"]}
+            | {"text": f"{name} answers question {q['question_id']}."}
+            for q in reversed(FAIREVAL_QUESTIONS)  # joined by question id, not by position
+        ]
+        (root / "answer" / f"answer_{name}.jsonl").write_text("".join(json.dumps(a) + "\n" for a in answers))
+    (root / "review" / "review_gpt35_vicuna-13b_human.txt").write_text(votes)  # no final newline, as published
+    return root
+
+
+def test_faireval_joins_questions_both_answer_files_and_the_human_review(tmp_path: Path) -> None:
+    root = faireval_folder(tmp_path)
+    loaded = load_faireval(root)
+    assert [it.id for it in loaded.items] == ["faireval-1", "faireval-2", "faireval-3"]
+    first = loaded.items[0]
+    assert first.prompt == "How do I keep basil alive indoors?"
+    assert first.response_a == "gpt35 answers question 1." and first.response_b == "vicuna-13b answers question 1."
+    assert [it.label for it in loaded.items] == ["A", "tie", "B"]
+    assert first.metadata == {
+        "category": "generic",
+        "subset": "generic",
+        "models": ["gpt-3.5-turbo:20230327", "vicuna-13b:20230322-clean-lang"],
+    }
+    assert loaded.lines == {"faireval-1": 1, "faireval-2": 2, "faireval-3": 3}
+    assert describe_labels(loaded) == "labels: A 1, B 1, tie 1 (from label: CHATGPT->A, VICUNA13B->B, TIE->tie)"
+    assert [it.label for it in load_benchmark(f"faireval:{root}").items] == ["A", "tie", "B"]
+    assert "faireval" in BENCHMARKS
+
+
+def test_faireval_mismatched_files_name_the_file_and_line(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as caught:
+        load_faireval(faireval_folder(tmp_path / "short", "CHATGPT\nTIE"))
+    assert caught.value.file.endswith("review_gpt35_vicuna-13b_human.txt") and "2 human labels for 3" in str(
+        caught.value
+    )
+    with pytest.raises(InputError) as caught:
+        load_faireval(faireval_folder(tmp_path / "bad", "CHATGPT\nBOTH\nTIE"))
+    assert caught.value.line == 2 and "'BOTH'" in str(caught.value)
+    root = faireval_folder(tmp_path / "missing")
+    answers = root / "answer" / "answer_vicuna-13b.jsonl"
+    answers.write_text("\n".join(answers.read_text().splitlines()[1:]))  # drop the answer to question 3
+    with pytest.raises(InputError) as caught:
+        load_faireval(root)
+    assert caught.value.file == str(answers) and "no answer to question 3" in str(caught.value)
+
+
+# -- --field and --label-map on a benchmark's items ----------------------------------------------------------------
+
+
+def test_remap_reads_another_column_of_a_benchmark() -> None:
+    loaded = load_summeval("coherence", root=folder("summeval"))
+    fluency = remap(loaded, "pointwise", {"label": "scores.fluency"}, None)
+    assert [it.label for it in fluency.items] == [it.metadata["scores"]["fluency"] for it in loaded.items]
+    assert [it.label for it in fluency.items] == [it.label for it in load_summeval("fluency", folder("summeval")).items]
+    assert fluency.lines == loaded.lines and fluency.path == loaded.path
+    assert [it.prompt for it in fluency.items] == [it.prompt for it in loaded.items]
+
+
+def test_remap_relabels_pandalm_with_one_annotator_and_a_label_map() -> None:
+    loaded = load_pandalm(folder("pandalm_testset"))
+    raw = json.loads((folder("pandalm_testset") / "testset-v1.json").read_text())
+    # the loader keeps each annotator's vote under `annotations`; a position in it picks one annotator
+    first = remap(loaded, "pairwise", {"label": "annotations.0"}, None)
+    assert [it.label for it in first.items] == [{0: "tie", 1: "A", 2: "B"}[r["annotator1"]] for r in raw]
+    swapped = remap(loaded, "pairwise", None, {"A": "B", "B": "A", "tie": "tie"})
+    assert [it.label for it in swapped.items] == [{"A": "B", "B": "A", "tie": "tie"}[it.label] for it in loaded.items]

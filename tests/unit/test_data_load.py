@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from jurist import InputError, load_items
-from jurist.data import parse_field_map
+from jurist import ConfigError, InputError, load_items
+from jurist.data import describe_labels, parse_field_map, parse_label_map, select_items
 
 from .helpers import shared
 
@@ -379,3 +379,245 @@ def test_unpaired_surrogate_escape_is_an_input_error(tmp_path):
     with pytest.raises(InputError) as info:
         load_items(path, "pointwise")
     assert info.value.line == 2 and info.value.field == "response"
+
+
+# -- labels: --label-map, the label line, integer labels read with no map, category names -------------------------
+
+
+def pairs(labels, column="gold"):
+    return [
+        {"id": f"p{n}", "prompt": f"Question {n}?", "response_a": "First.", "response_b": "Second.", column: label}
+        for n, label in enumerate(labels)
+    ]
+
+
+def test_label_map_reads_zero_as_the_first_response(tmp_path):
+    # A published convention jurist's built-in reading gets wrong: 0 = first response, 1 = second, 2 = tie.
+    path = write_jsonl(tmp_path / "d.jsonl", pairs([0, 1, 2, 0, 0]))
+    loaded = load_items(path, "pairwise", {"label": "gold"}, label_map=parse_label_map("0=A,1=B,2=tie"))
+    assert [it.label for it in loaded.items] == ["A", "B", "tie", "A", "A"]
+    assert loaded.warnings == []
+    assert describe_labels(loaded) == "labels: A 3, B 1, tie 1 (from gold: 0->A, 1->B, 2->tie)"
+
+
+def test_a_raw_label_missing_from_the_map_names_file_line_and_column(tmp_path):
+    path = write_jsonl(tmp_path / "d.jsonl", pairs([0, 1, 3]))
+    with pytest.raises(InputError) as info:
+        load_items(path, "pairwise", {"label": "gold"}, label_map=parse_label_map("0=A,1=B,2=tie"))
+    assert (info.value.file, info.value.line, info.value.field) == (str(path), 3, "gold")
+    assert "'3' is not in --label-map" in str(info.value)
+
+
+def test_label_map_keys_match_text_and_numbers_alike(tmp_path):
+    # CSV cells are text, JSON has floats: "1", 1 and 1.0 are the same raw value; names match case-insensitively.
+    path = write_csv(tmp_path / "d.csv", pairs(["1", "2", "Tie"]))
+    loaded = load_items(path, "pairwise", {"label": "gold"}, label_map=parse_label_map("1=b,2=a,tie=tie"))
+    assert [it.label for it in loaded.items] == ["B", "A", "tie"]
+    path = write_jsonl(tmp_path / "d.jsonl", pairs([1.0, 2.0]))
+    loaded = load_items(path, "pairwise", {"label": "gold"}, label_map=parse_label_map("1=B,2=A"))
+    assert [it.label for it in loaded.items] == ["B", "A"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "needle"),
+    [("0=A,1", "not RAW=LABEL"), ("0=A,0=B", "mapped twice"), ("=A", "not RAW=LABEL")],
+)
+def test_bad_label_map_specs(spec, needle):
+    with pytest.raises(ConfigError, match=needle):
+        parse_label_map(spec)
+
+
+def test_pairwise_label_map_must_name_a_winner(tmp_path):
+    path = write_jsonl(tmp_path / "d.jsonl", pairs([0]))
+    with pytest.raises(ConfigError, match="A, B or tie"):
+        load_items(path, "pairwise", {"label": "gold"}, label_map={"0": "first"})
+    listwise = write_jsonl(tmp_path / "l.jsonl", [{"prompt": "p", "responses": ["x", "y"], "label": 1}])
+    with pytest.raises(ConfigError, match="listwise"):
+        load_items(listwise, "listwise", label_map={"1": "2"})
+
+
+def test_integer_labels_with_no_map_are_read_as_before_and_warned_about(tmp_path):
+    path = write_jsonl(tmp_path / "d.jsonl", pairs([1, 2, 0, 2]))
+    loaded = load_items(path, "pairwise", {"label": "gold"})
+    assert [it.label for it in loaded.items] == ["A", "B", "tie", "B"]  # the built-in reading is unchanged
+    (warning,) = loaded.warnings
+    assert "'gold'" in warning and "1 = A" in warning and "0 = tie" in warning and "--label-map" in warning
+    assert describe_labels(loaded) == "labels: A 1, B 2, tie 1 (from gold: 1->A, 2->B, 0->tie)"
+
+
+def test_letter_labels_need_no_map_and_get_no_warning(tmp_path):
+    loaded = load_items(write_jsonl(tmp_path / "d.jsonl", pairs(["A", "b", "tie"])), "pairwise", {"label": "gold"})
+    assert loaded.warnings == []
+    assert describe_labels(loaded) == "labels: A 1, B 1, tie 1 (from gold: b->B)"
+
+
+def test_pandalm_annotator_labels_and_the_label_line():
+    path = shared("pandalm_testset/testset-v1.json")
+    mapping = parse_field_map(["prompt=instruction,input", "response_a=response1", "response_b=response2"])
+    raw = json.loads(path.read_text())
+    counts = {code: sum(r["annotator1"] == code for r in raw) for code in (0, 1, 2)}
+    loaded = load_items(
+        path, "pairwise", {**mapping, "label": "annotator1"}, label_map=parse_label_map("1=A,2=B,0=tie")
+    )
+    assert describe_labels(loaded) == (
+        f"labels: A {counts[1]}, B {counts[2]}, tie {counts[0]} (from annotator1: 1->A, 2->B, 0->tie)"
+    )
+    # read with the other convention, the same column gives other counts, and says how it was read
+    other = load_items(path, "pairwise", {**mapping, "label": "annotator1"}, label_map=parse_label_map("0=A,1=B,2=tie"))
+    assert describe_labels(other).startswith(f"labels: A {counts[0]}, B {counts[1]}, tie {counts[2]} (from")
+
+
+@pytest.mark.parametrize(
+    ("spec", "labels", "expected"),
+    [
+        ("No=0,Yes=1", ["Yes", "No", "yes"], [1.0, 0.0, 1.0]),
+        ("0=safe,1=unsafe", [0, 1, "1"], ["safe", "unsafe", "unsafe"]),
+    ],
+)
+def test_pointwise_label_map_gives_scale_points_or_category_names(tmp_path, spec, labels, expected):
+    rows = [{"prompt": "p", "response": "r", "label": label} for label in labels]
+    loaded = load_items(write_jsonl(tmp_path / "d.jsonl", rows), "pointwise", label_map=parse_label_map(spec))
+    assert [it.label for it in loaded.items] == expected
+
+
+@pytest.mark.parametrize("label", ["Yes", "unsafe", "Serious"])
+def test_pointwise_category_names_are_kept_as_labels(tmp_path, label):
+    rows = [{"prompt": "p", "response": "r", "label": label}, {"prompt": "p", "response": "r", "label": 3}]
+    loaded = load_items(write_jsonl(tmp_path / "d.jsonl", rows), "pointwise")
+    assert loaded.items[0].label == label and loaded.items[1].label == 3.0
+
+
+def test_numeric_label_line_summarises_many_values(tmp_path):
+    rows = [{"prompt": "p", "response": "r", "label": 1 + k / 10} for k in range(30)]
+    loaded = load_items(write_jsonl(tmp_path / "d.jsonl", rows), "pointwise")
+    assert describe_labels(loaded) == "labels: 30 scores from 1 to 3.9 (mean 2.45)"
+    few = load_items(write_jsonl(tmp_path / "e.jsonl", [*rows[:2], {"prompt": "p", "response": "r"}]), "pointwise")
+    assert describe_labels(few) == "labels: 1: 1, 1.1: 1, no label 1"
+
+
+# -- dotted paths into nested records, and items under a key -------------------------------------------------------
+
+NESTED = [
+    {
+        "id": "s1",
+        "source": {"text": "Book a table for two.", "turns": 1},
+        "system_output": "A table for two is booked.",
+        "annotations": {"informativeness": {"mean_human": 5.0, "votes": [5, 5, 5]}},
+        "scores": [4, 3],
+    },
+    {
+        "id": "s2",
+        "source": {"text": "Find a cheap hotel.", "turns": 1},
+        "system_output": "The Grand is expensive.",
+        "annotations": {"informativeness": {"mean_human": 2.5, "votes": [2, 3, 2]}},
+        "scores": [2, 1],
+    },
+]
+
+
+def test_field_takes_dotted_paths_and_list_positions(tmp_path):
+    path = write_jsonl(tmp_path / "d.jsonl", NESTED)
+    mapping = parse_field_map(
+        ["prompt=source.text", "response=system_output", "label=annotations.informativeness.mean_human"]
+    )
+    loaded = load_items(path, "pointwise", mapping)
+    assert [it.prompt for it in loaded.items] == ["Book a table for two.", "Find a cheap hotel."]
+    assert [it.label for it in loaded.items] == [5.0, 2.5]
+    # the nested column stays in the metadata: only a part of it was used
+    assert loaded.items[0].metadata["annotations"]["informativeness"]["votes"] == [5, 5, 5]
+    by_position = load_items(path, "pointwise", {**mapping, "label": "scores.1"})
+    assert [it.label for it in by_position.items] == [3.0, 1.0]
+
+
+def test_a_dotted_path_the_data_lacks_says_where_it_stops(tmp_path):
+    path = write_jsonl(tmp_path / "d.jsonl", NESTED)
+    mapping = parse_field_map(["prompt=source.text", "response=system_output", "label=annotations.fluency.mean_human"])
+    with pytest.raises(InputError) as info:
+        load_items(path, "pointwise", mapping)
+    text = str(info.value)
+    assert "annotations.fluency.mean_human" in text and "has no key 'fluency' (keys: informativeness)" in text
+
+
+def test_a_column_whose_name_holds_dots_is_read_as_it_is(tmp_path):
+    rows = [{"prompt": "p", "response": "r", "score.mean": 4}]
+    loaded = load_items(write_csv(tmp_path / "d.csv", rows), "pointwise", {"label": "score.mean"})
+    assert loaded.items[0].label == 4.0
+
+
+def test_records_reads_items_under_a_key_with_their_line_numbers(tmp_path):
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps({"version": 2, "meta": {"n": 2}, "instances": ROWS}, indent=2))
+    loaded = load_items(path, "pointwise", records="instances")
+    check_rows(loaded)
+    lines = path.read_text().splitlines()
+    assert lines[loaded.lines["a"] - 1].strip() == "{" and '"id": "a"' in lines[loaded.lines["a"]]
+    assert '"id": "b"' in lines[loaded.lines["b"]]
+
+
+def test_records_takes_a_dotted_path_and_the_last_of_a_repeated_key(tmp_path):
+    path = tmp_path / "d.json"
+    path.write_text(
+        '{"data": {"items": [1],\n "items": [\n  ' + json.dumps(ROWS[0]) + ",\n  " + json.dumps(ROWS[1]) + "]}}"
+    )
+    loaded = load_items(path, "pointwise", records="data.items")
+    assert loaded.lines == {"a": 3, "b": 4}
+
+
+def test_an_object_file_without_records_names_the_keys_holding_lists(tmp_path):
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps({"version": 2, "instances": ROWS}))
+    with pytest.raises(InputError) as info:
+        load_items(path, "pointwise")
+    assert "--records KEY" in str(info.value) and "instances" in str(info.value)
+    with pytest.raises(InputError, match=r"the file has no key 'rows' \(keys: version, instances\)"):
+        load_items(path, "pointwise", records="rows")
+    with pytest.raises(ConfigError, match=r"applies to a \.json file"):
+        load_items(write_jsonl(tmp_path / "d.jsonl", ROWS), "pointwise", records="instances")
+
+
+# -- which items a run judges: the first N, or a stratified seeded sample ---------------------------------------------
+
+
+def _labelled(tmp_path, labels):
+    rows = [
+        {"id": f"i{n}", "prompt": "p", "response_a": "x", "response_b": "y", "label": lab}
+        for n, lab in enumerate(labels)
+    ]
+    return load_items(write_jsonl(tmp_path / "d.jsonl", rows), "pairwise")
+
+
+def test_limit_takes_the_first_items_and_keeps_their_lines(tmp_path):
+    loaded = _labelled(tmp_path, ["A"] * 5)
+    first = select_items(loaded, limit=2)
+    assert [it.id for it in first.items] == ["i0", "i1"] and first.lines == {"i0": 1, "i1": 2}
+    assert select_items(loaded, limit=50).items == loaded.items
+
+
+def test_sample_keeps_each_labels_share_and_is_deterministic(tmp_path):
+    labels = ["A"] * 60 + ["B"] * 30 + ["tie"] * 10
+    loaded = _labelled(tmp_path, labels)
+    drawn = select_items(loaded, sample=20, seed=7)
+    assert [it.label for it in drawn.items].count("A") == 12
+    assert [it.label for it in drawn.items].count("B") == 6
+    assert [it.label for it in drawn.items].count("tie") == 2
+    assert [it.id for it in drawn.items] == [it.id for it in select_items(loaded, sample=20, seed=7).items]
+    assert [it.id for it in drawn.items] != [it.id for it in select_items(loaded, sample=20, seed=8).items]
+    positions = [int(it.id[1:]) for it in drawn.items]
+    assert positions == sorted(positions)  # file order is kept
+    assert drawn.items != loaded.items[:20]  # drawn, not the first ones
+
+
+def test_sample_rounds_shares_to_the_exact_size_and_draws_unlabelled_items_too(tmp_path):
+    loaded = _labelled(tmp_path, ["A", "B", "tie", None, None, "A", "B"])
+    drawn = select_items(loaded, sample=4, seed=0)
+    assert len(drawn.items) == 4
+    unlabelled = load_items(
+        write_jsonl(tmp_path / "u.jsonl", [{"prompt": "p", "response": f"r{k}"} for k in range(40)]), "pointwise"
+    )
+    picked = select_items(unlabelled, sample=5, seed=1)
+    assert len(picked.items) == 5 and [it.id for it in picked.items] != ["0", "1", "2", "3", "4"]
+
+
+def test_limit_and_sample_together_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match="not both"):
+        select_items(_labelled(tmp_path, ["A"]), limit=1, sample=1)

@@ -31,7 +31,7 @@ from .. import __version__
 from ..api import JobOptions, _as_data, ajudge, run_sync
 from ..backends import Backend, BackendOptions, make_backend
 from ..backends.base import GenerateRequest, Message
-from ..data.load import LoadedData
+from ..data.load import LoadedData, select_items
 from ..errors import BackendError, ConfigError, InputError
 from ..judges import JudgeConfig
 from ..run.cache import ResponseCache, default_cache_path
@@ -139,7 +139,7 @@ async def aaudit(
     if options.rewrite_model:
         check_rewritable(probes)
     loaded = _as_data(data, config.mode, field_map)
-    items = loaded.items[: options.limit] if options.limit else loaded.items
+    items = select_items(loaded, limit=options.limit).items  # one home for --limit (judge's too)
     plans = {p.name: _plan(p, items, options.seed, build=not isinstance(p, SelfPreference)) for p in probes}
     if not any(plan.originals for plan in plans.values()):
         # each item counted once, with the first reason a probe gave

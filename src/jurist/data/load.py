@@ -9,13 +9,16 @@ from __future__ import annotations
 import csv
 import json
 import math
+import random
+import re
 import sys
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InputError
+from ..errors import ConfigError, InputError
 from ..files import open_text, read_jsonl, read_text
 from ..scales import Scale
 from ..types import Item, Mode, Turn
@@ -41,6 +44,9 @@ class LoadedData:
     lines: dict[str, int] = field(default_factory=dict)
     unit: str = "line"  # "line" for text formats, "row" for Parquet / datasets
     field_map: dict[str, str] = field(default_factory=dict)  # so later checks name the user's column
+    # How raw label values were read (raw text -> label), for the label line printed before judging.
+    label_decoding: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # said before judging (e.g. integer labels read without a map)
 
 
 def parse_field_map(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
@@ -59,22 +65,59 @@ def parse_field_map(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
     return mapping
 
 
-def load_items(path: str | Path, mode: Mode, field_map: dict[str, str] | None = None) -> LoadedData:
+def parse_label_map(spec: str) -> dict[str, str]:
+    """`RAW=LABEL,RAW=LABEL...` (`--label-map 0=A,1=B,2=tie`): how the data's raw label values are read. LABEL is
+    A, B or tie for pairwise data; a number (a scale point) or a category name for pointwise data."""
+    mapping: dict[str, str] = {}
+    for pair in spec.split(","):
+        raw, sep, label = pair.partition("=")
+        raw, label = raw.strip(), label.strip()
+        if not sep or not raw or not label:
+            raise ConfigError(
+                f"--label-map '{spec}': '{pair.strip()}' is not RAW=LABEL (e.g. --label-map 0=A,1=B,2=tie)"
+            )
+        if any(raw.casefold() == known.casefold() for known in mapping):
+            raise ConfigError(f"--label-map '{spec}': the raw value '{raw}' is mapped twice")
+        mapping[raw] = label
+    return mapping
+
+
+def load_items(
+    path: str | Path,
+    mode: Mode,
+    field_map: dict[str, str] | None = None,
+    *,
+    label_map: dict[str, str] | None = None,
+    records: str | None = None,
+) -> LoadedData:
+    """Read a data file into validated Items. `field_map` maps jurist's fields to the file's columns (a dotted
+    path such as `annotations.informativeness.mean_human` reaches into nested records); `label_map` says how raw
+    label values are read (see `parse_label_map`); `records` is the key (or dotted path) under which a .json file
+    holds its list of items."""
     path = Path(path)
     if not path.exists():
         raise InputError("no such file or folder", file=str(path), hint="check the DATA path")
-    rows, unit = read_rows(path)
-    return items_from_rows(rows, mode, field_map, path=str(path), unit=unit)
+    rows, unit = read_rows(path, records=records)
+    return items_from_rows(rows, mode, field_map, path=str(path), unit=unit, label_map=label_map)
 
 
 def items_from_rows(
-    rows: list[tuple[int, Any]], mode: Mode, field_map: dict[str, str] | None, *, path: str, unit: str
+    rows: list[tuple[int, Any]],
+    mode: Mode,
+    field_map: dict[str, str] | None,
+    *,
+    path: str,
+    unit: str,
+    label_map: dict[str, str] | None = None,
 ) -> LoadedData:
     """Validate records (each with its line or row number) into Items, with the same checks for every source."""
     field_map = field_map or {}
+    decode = _LabelDecoder(mode, label_map, field_map.get("label", "label"))
     items: list[Item] = []
     lines: dict[str, int] = {}
     seen_columns: set[str] = set()
+    mapped = {c for spec in field_map.values() for c in spec.split(",")}
+    found_columns: set[str] = set()  # mapped columns (or dotted paths) some record has
     with_id: bool | None = None  # whether the records have ids (the first one decides)
     for where, row in rows:
         if not isinstance(row, dict):
@@ -86,7 +129,8 @@ def items_from_rows(
             )
         _check_values(row, path, where)
         seen_columns.update(row)
-        item = _to_item(row, mode, field_map, path, where, index=len(items))
+        found_columns.update(c for c in mapped - found_columns if _lookup(row, c) is not _ABSENT)
+        item = _to_item(row, mode, field_map, path, where, index=len(items), decode=decode)
         raw_id, id_column = _get(row, "id", field_map)
         has_id = _present(raw_id)
         if items and has_id != with_id:
@@ -112,14 +156,27 @@ def items_from_rows(
         items.append(item)
     if not items:
         raise InputError("the file holds no items", file=path, hint="give a file with at least one record")
-    missing = sorted({c for spec in field_map.values() for c in spec.split(",")} - seen_columns)
+    missing = sorted(mapped - found_columns)
     if missing:
+        nested = [
+            f"{c}: {_where_path_stops(rows[0][1], c.split('.'), 'the first record')}"
+            for c in missing
+            if "." in c and c.split(".")[0] in seen_columns
+        ]
         raise InputError(
             f"--field maps to column(s) {missing}, which the data does not have",
             file=path,
-            hint=f"columns present: {', '.join(sorted(seen_columns))}",
+            hint="; ".join([*nested, f"columns present: {', '.join(sorted(map(str, seen_columns)))}"]),
         )
-    return LoadedData(path=path, items=items, lines=lines, unit=unit, field_map=dict(field_map))
+    return LoadedData(
+        path=path,
+        items=items,
+        lines=lines,
+        unit=unit,
+        field_map=dict(field_map),
+        label_decoding=decode.seen,
+        warnings=decode.warnings(),
+    )
 
 
 def _present(value: Any) -> bool:
@@ -149,10 +206,103 @@ def _check_values(row: dict[str, Any], path: str, where: int) -> None:
                 raise InputError(problem, file=path, line=where, field=str(column), hint="fix or remove the value")
 
 
+def remap(
+    data: LoadedData, mode: Mode, field_map: dict[str, str] | None, label_map: dict[str, str] | None
+) -> LoadedData:
+    """Loaded items read again with another field or label mapping: each item becomes a record of its fields and
+    metadata (a benchmark loader keeps the source's other columns there), so `--field label=annotator2` picks
+    another column of a benchmark, and `--label-map` reads its labels another way. A field the mapping names is
+    taken from the mapped column instead of the loader's."""
+    field_map = field_map or {}
+    rows = [
+        (
+            data.lines.get(item.id, number),
+            {
+                **item.metadata,
+                **item.model_dump(exclude={"metadata", *field_map}, exclude_none=True),
+            },
+        )
+        for number, item in enumerate(data.items, start=1)
+    ]
+    return items_from_rows(rows, mode, field_map, path=data.path, unit=data.unit, label_map=label_map)
+
+
+def select_items(data: LoadedData, *, limit: int | None = None, sample: int | None = None, seed: int = 0) -> LoadedData:
+    """The items a run judges: the first `limit`, or a seeded random `sample`, stratified by label (each label
+    keeps its share, rounded by largest remainder) when the items have labels. Items keep their file order, so
+    the same arguments give the same items on every machine."""
+    if limit is not None and sample is not None:
+        raise ConfigError("give --limit (the first N items) or --sample (N drawn at random), not both")
+    if limit is not None:
+        chosen = data.items[:limit]
+    elif sample is not None and sample < len(data.items):
+        strata: dict[str, list[int]] = {}
+        for position, item in enumerate(data.items):
+            strata.setdefault(_label_key(item.label), []).append(position)
+        shares = {key: sample * len(members) / len(data.items) for key, members in strata.items()}
+        quota = {key: int(share) for key, share in shares.items()}
+        keys = sorted(strata)
+        random.Random(seed).shuffle(keys)  # equal remainders (e.g. one item per score) are broken at random
+        by_remainder = sorted(keys, key=lambda key: -(shares[key] - quota[key]))
+        for key in by_remainder[: sample - sum(quota.values())]:
+            quota[key] += 1
+        picked = sorted(
+            position
+            for key, members in strata.items()
+            for position in random.Random(f"{seed}:{key}").sample(members, quota[key])
+        )
+        chosen = [data.items[position] for position in picked]
+    else:
+        return data
+    return replace(data, items=chosen, lines={item.id: data.lines[item.id] for item in chosen if item.id in data.lines})
+
+
+def _label_key(label: Any) -> str:
+    return "no label" if label is None else json.dumps(label) if isinstance(label, list) else _raw_text(label)
+
+
+def describe_labels(data: LoadedData) -> str:
+    """One line saying what labels the items carry and how they were read, printed before judging:
+    `labels: A 422, B 472, tie 105 (from annotator1: 1->A, 2->B, 0->tie)`."""
+    order = {"A": 0, "B": 1, "tie": 2}
+    labels = [item.label for item in data.items]
+    missing = sum(label is None for label in labels)
+    present = [label for label in labels if label is not None]
+    if not present:
+        return f"labels: none in {len(labels)} items (the run can be judged, but not meta-evaluated)"
+    if all(isinstance(label, list) for label in present):
+        best = Counter(str(label[0]) for label in present if isinstance(label, list))
+        counts = ", ".join(f"best {position} {n}" for position, n in sorted(best.items()))
+        text = f"{len(present)} rankings ({counts})"
+    elif all(isinstance(label, int | float) for label in present):
+        scores = [float(label) for label in present if isinstance(label, int | float)]
+        numbers = Counter(scores)
+        if len(numbers) > 12:
+            mean = sum(scores) / len(scores)
+            text = f"{len(scores)} scores from {min(scores):g} to {max(scores):g} (mean {mean:.3g})"
+        else:
+            text = ", ".join(f"{value:g}: {n}" for value, n in sorted(numbers.items()))
+    else:
+        names = Counter(_raw_text(label) for label in present)
+        text = ", ".join(
+            f"{name} {n}" for name, n in sorted(names.items(), key=lambda kv: (order.get(kv[0], 3), kv[0]))
+        )
+    if missing:
+        text += f", no label {missing}"
+    column = data.field_map.get("label", "label")
+    if data.label_decoding:
+        decoding = sorted(data.label_decoding.items(), key=lambda kv: (order.get(kv[1], 3), kv[1], kv[0]))
+        read = ", ".join(f"{raw}->{label}" for raw, label in decoding)
+        text += f" (from {column}: {read})"
+    return f"labels: {text}"
+
+
 def check_labels(judge: Judge, data: LoadedData) -> None:
     """Fail before any call if a pointwise label is off the scale of a judge that will score it: a 999 on a 1-5
     scale would count as a wrong verdict. Likert and binary scales take any value in their range (an average of
-    annotators may be 3.5); a categories scale takes only its values. Every inner judge of a strategy is checked."""
+    annotators may be 3.5); a categories scale takes only its values, or its category names. A label given as a
+    category name is rewritten in the scale's own spelling ("yes" -> "Yes"), so that meta-evaluation compares it
+    with the judge's choice. Every inner judge of a strategy is checked."""
     from ..run.runner import _leaves  # the runner's notion of a strategy's model judges; imported late (cycle)
 
     column = data.field_map.get("label", "label")
@@ -161,11 +311,20 @@ def check_labels(judge: Judge, data: LoadedData) -> None:
         if leaf.mode != "pointwise" or not isinstance(scale, Scale):
             continue
         values = [o.value for o in scale.options]
+        names = {o.label.casefold(): o.label for o in scale.options}
+        kinds = {isinstance(item.label, str) for item in data.items if isinstance(item.label, str | int | float)}
         for item in data.items:
             label = item.label
-            if not isinstance(label, int | float):
+            if isinstance(label, str):
+                if label.casefold() in names and kinds == {True}:
+                    item.label = names[label.casefold()]
+                    continue
+                problem = _text_label_problem(label, scale, mixed=len(kinds) > 1)
+            elif not isinstance(label, int | float):
                 continue
-            if scale.kind == "categories":
+            elif scale.kind == "categories" and kinds == {True, False}:
+                problem = _text_label_problem(f"{label:g}", scale, mixed=True)
+            elif scale.kind == "categories":
                 if label in values:
                     continue
                 wanted = ", ".join(f"{o.value:g}={o.label}" for o in scale.options)
@@ -179,21 +338,37 @@ def check_labels(judge: Judge, data: LoadedData) -> None:
                 file=data.path,
                 line=data.lines.get(item.id),
                 field=column,
-                hint="fix the label, or judge on the labels' scale (--scale, or a rubric with that scale)",
+                hint="fix the label, or judge on the labels' scale (--scale, or a rubric with that scale); "
+                "--label-map reads raw labels as scale points or category names (e.g. --label-map No=0,Yes=1)",
             )
+
+
+def _text_label_problem(label: str, scale: Scale, *, mixed: bool) -> str:
+    if mixed:
+        return f"label '{label}': the labels mix numbers and category names; give them all one way"
+    if scale.kind == "categories":
+        return f"label '{label}' is not a category of the judge's scale ({', '.join(scale.labels)})"
+    return (
+        f"label '{label}' is not a number nor one of the judge's {scale.kind} scale's labels "
+        f"({', '.join(scale.labels)}); named labels need a scale with those names (--scale categories:NAME,NAME...)"
+    )
 
 
 # -- readers: yield (line or row number, record) -----------------------------------------------------------
 
 
-def read_rows(path: Path) -> tuple[list[tuple[int, Any]], str]:
+def read_rows(path: Path, *, records: str | None = None) -> tuple[list[tuple[int, Any]], str]:
+    """(line or row number, record) for every record of a data file, and the unit the numbers count. `records`:
+    the key (or dotted path) of a .json file's list of items, when they sit inside an object."""
+    suffix = path.suffix.lower()
+    if records is not None and (path.is_dir() or suffix != ".json"):
+        raise ConfigError(f"--records {records} applies to a .json file whose items sit under a key, not to {path}")
     if path.is_dir():
         return list(_read_hf_dataset(path)), "row"
-    suffix = path.suffix.lower()
     if suffix == ".jsonl":
         return list(read_jsonl(path)), "line"
     if suffix == ".json":
-        return list(_read_json(path)), "line"
+        return list(_read_json(path, records)), "line"
     if suffix == ".csv":
         return list(_read_csv(path)), "line"
     if suffix in (".parquet", ".pq"):
@@ -205,7 +380,7 @@ def read_rows(path: Path) -> tuple[list[tuple[int, Any]], str]:
     )
 
 
-def _read_json(path: Path) -> Iterator[tuple[int, Any]]:
+def _read_json(path: Path, records: str | None = None) -> Iterator[tuple[int, Any]]:
     text = read_text(path)
     try:
         data = json.loads(text)
@@ -220,22 +395,62 @@ def _read_json(path: Path) -> Iterator[tuple[int, Any]]:
         raise InputError(
             "JSON nested too deeply to read", file=str(path), line=1, hint="flatten the records' values"
         ) from None
+    parts = records.split(".") if records else []
+    if _walk(data, parts)[1] < len(parts):
+        raise InputError(f"--records {records}: {_where_path_stops(data, parts, 'the file')}", file=str(path), line=1)
+    data = _walk(data, parts)[0]
     if not isinstance(data, list):
+        lists = [str(k) for k, v in data.items() if isinstance(v, list)] if isinstance(data, dict) else []
+        where = f"--records {records} names" if records else "the file holds"
         raise InputError(
-            "a .json file must hold a list of objects",
+            f"a .json file must hold a list of objects; {where} {'an object' if lists else type(data).__name__}",
             file=str(path),
             line=1,
-            hint="use a JSON list, or JSONL with one object per line",
+            hint=f"its items may be under a key: give --records KEY (keys holding lists: {', '.join(lists)})"
+            if lists
+            else "use a JSON list, or JSONL with one object per line",
         )
     # Report element positions as line numbers where the object starts.
     decoder = json.JSONDecoder()
-    position = text.index("[") + 1
+    position = _value_at(text, parts) + 1
     for element in data:
         while text[position] in " \t\r\n,":
             position += 1
         line = text.count("\n", 0, position) + 1
         _, position = decoder.raw_decode(text, position)
         yield line, element
+
+
+def _value_at(text: str, parts: list[str]) -> int:
+    """Where the value at a key path starts in valid JSON text (for line numbers). A repeated key counts as JSON
+    reading does: the last one."""
+    decoder = json.JSONDecoder()
+
+    def skip(at: int) -> int:
+        while text[at] in " \t\r\n":
+            at += 1
+        return at
+
+    position = skip(0)
+    for part in parts:
+        opening = text[position]
+        position = skip(position + 1)
+        found, index = position, 0
+        while text[position] not in "}]":
+            if opening == "{":
+                key, position = decoder.raw_decode(text, position)
+                position = skip(skip(position) + 1)  # past the colon
+                hit = key == part
+            else:
+                hit, index = str(index) == part, index + 1
+            if hit:
+                found = position
+            _, position = decoder.raw_decode(text, position)
+            position = skip(position)
+            if text[position] == ",":
+                position = skip(position + 1)
+        position = found
+    return position
 
 
 # The csv module refuses fields over 128 KiB by default; a long response is legitimate data.
@@ -319,12 +534,53 @@ def _read_hf_dataset(path: Path) -> Iterator[tuple[int, Any]]:
 # -- one record -> one Item --------------------------------------------------------------------------------
 
 
+_ABSENT = object()  # a column or dotted path a record does not have (None is a present null)
+
+
+def _lookup(row: dict[str, Any], column: str) -> Any:
+    """A column's value, or `_ABSENT`. A name that is not a column but holds dots is a path into nested values:
+    `annotations.informativeness.mean_human`, with list positions from 0 (`scores.0`)."""
+    if column in row:
+        return row[column]
+    if "." not in column:
+        return _ABSENT
+    parts = column.split(".")
+    value, depth = _walk(row, parts)
+    return value if depth == len(parts) else _ABSENT
+
+
+def _walk(value: Any, parts: list[str]) -> tuple[Any, int]:
+    """Follow a key path (list positions as numbers) as far as it goes: the value reached, and how many parts
+    were followed."""
+    for depth, part in enumerate(parts):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list | tuple) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return value, depth
+    return value, len(parts)
+
+
+def _where_path_stops(value: Any, parts: list[str], what: str) -> str:
+    """Where a key path leaves `value` (what it is called: "the first record", "the file"), to say what to write."""
+    reached, depth = _walk(value, parts)
+    where = f"{what}'s {'.'.join(parts[:depth])}" if depth else what
+    part = parts[depth]
+    if isinstance(reached, dict):
+        return f"{where} has no key '{part}' (keys: {', '.join(map(str, reached))})"
+    if isinstance(reached, list | tuple):
+        return f"{where} is a list of {len(reached)}: '{part}' is not a position in it"
+    return f"{where} is {type(reached).__name__}, not an object with '{part}'"
+
+
 def _get(row: dict[str, Any], key: str, field_map: dict[str, str]) -> tuple[Any, str]:
     spec = field_map.get(key, key)
     columns = spec.split(",")
     if len(columns) == 1:
-        return row.get(spec), spec
-    parts = [row.get(c) for c in columns]
+        value = _lookup(row, spec)
+        return (None if value is _ABSENT else value), spec
+    parts = [None if (v := _lookup(row, c)) is _ABSENT else v for c in columns]
     text = "\n\n".join(str(p) for p in parts if p not in (None, "") and not _is_nan(p))
     return (text or None), spec
 
@@ -333,7 +589,15 @@ def _is_nan(value: Any) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
-def _to_item(row: dict[str, Any], mode: Mode, field_map: dict[str, str], file: str, where: int, index: int) -> Item:
+def _to_item(
+    row: dict[str, Any],
+    mode: Mode,
+    field_map: dict[str, str],
+    file: str,
+    where: int,
+    index: int,
+    decode: _LabelDecoder,
+) -> Item:
     def fail(message: str, column: str, hint: str | None = None) -> InputError:
         return InputError(message, file=file, line=where, field=column, hint=hint)
 
@@ -403,7 +667,7 @@ def _to_item(row: dict[str, Any], mode: Mode, field_map: dict[str, str], file: s
     data["id"] = str(raw_id) if raw_id is not None else str(index)
     if "label" in values:
         value, column = values["label"]
-        data["label"] = _normalise_label(value, mode, len(data.get("responses") or []), fail, column)
+        data["label"] = decode(value, len(data.get("responses") or []), fail)
     used = {c for key in CANONICAL for c in field_map.get(key, key).split(",")}
     data["metadata"] = {k: v for k, v in row.items() if k not in used}
     if turns:
@@ -496,15 +760,17 @@ def _normalise_label(value: Any, mode: Mode, k: int, fail: Any, column: str) -> 
         text = str(value).strip().lower()
         if isinstance(value, float) and value.is_integer():
             text = str(int(value))
-        mapping = {"a": "A", "1": "A", "b": "B", "2": "B", "tie": "tie", "0": "tie", "c": "tie", "draw": "tie"}
-        if text not in mapping:
+        if text not in _PAIRWISE_LABELS:
             raise fail(f"pairwise label '{value}' is not one of A, B, tie (or 1, 2, 0)", column, hint)
-        return mapping[text]
+        return _PAIRWISE_LABELS[text]
     if mode == "pointwise":
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise fail(f"pointwise label '{value}' is not a number", column, hint) from None
+            # A category name (Yes/No, safe/unsafe): checked against the judge's scale before any call.
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+            raise fail(f"pointwise label {value!r} is not a number or a category name", column, hint) from None
         if not math.isfinite(number):
             raise fail(f"pointwise label '{value}' is not a finite number", column, hint)
         return number
@@ -523,3 +789,80 @@ def _normalise_label(value: Any, mode: Mode, k: int, fail: Any, column: str) -> 
     if numbers and sorted(value) == list(range(1, k + 1)):
         return [int(v) for v in value]
     raise fail(f"listwise label {value!r} must rank every position 1..{k} once, best first", column, hint)
+
+
+# The built-in reading of pairwise labels (kept as it is: runs made with it keep their labels).
+_PAIRWISE_LABELS = {"a": "A", "1": "A", "b": "B", "2": "B", "tie": "tie", "0": "tie", "c": "tie", "draw": "tie"}
+_WINNERS = {"a": "A", "b": "B", "tie": "tie"}
+
+
+def _raw_text(value: Any) -> str:
+    """A raw label as text, as the user would write it in --label-map: 2.0 -> "2"."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value).strip()
+
+
+class _LabelDecoder:
+    """Reads the raw label values of one data set: by the user's --label-map when given, else by the built-in
+    conventions. It remembers what it read (raw -> label) for the label line printed before judging, and whether
+    pairwise integers were read by the built-in convention, which is ambiguous (0 is a tie for some data sets, the
+    first response for others)."""
+
+    def __init__(self, mode: Mode, label_map: dict[str, str] | None, column: str) -> None:
+        self.mode, self.column = mode, column
+        self.map: dict[str, tuple[str, str | float]] | None = None
+        if label_map:
+            if mode == "listwise":
+                raise ConfigError("--label-map applies to pairwise and pointwise labels; listwise labels are rankings")
+            self.map = {raw.casefold(): (raw, self._target(raw, label)) for raw, label in label_map.items()}
+        self.seen: dict[str, str] = {}
+        self.integers = False
+
+    def _target(self, raw: str, label: str) -> str | float:
+        if self.mode == "pairwise":
+            winner = _WINNERS.get(label.strip().lower())
+            if winner is None:
+                raise ConfigError(f"--label-map {raw}={label}: pairwise labels map to A, B or tie")
+            return winner
+        try:
+            number = float(label)
+        except ValueError:
+            return label  # a category name
+        if not math.isfinite(number):
+            raise ConfigError(f"--label-map {raw}={label}: a scale point must be a finite number")
+        return number
+
+    def __call__(self, value: Any, k: int, fail: Any) -> str | float | list[int]:
+        label: str | float | list[int]
+        raw = _raw_text(value)
+        if self.map is not None:
+            if isinstance(value, float) and not math.isfinite(value):
+                raise fail(f"label {value} is not a finite number", self.column, "write null or leave it empty")
+            entry = self.map.get(raw.casefold())
+            if entry is None:
+                known = ", ".join(r for r, _ in self.map.values())
+                raise fail(
+                    f"label '{raw}' is not in --label-map (which maps {known})",
+                    self.column,
+                    f"add it to the map ({raw}=LABEL), or fix the label",
+                )
+            label = entry[1]
+        else:
+            label = _normalise_label(value, self.mode, k, fail, self.column)
+            if self.mode == "pairwise" and not isinstance(value, bool) and re.fullmatch(r"[+-]?\d+", raw):
+                self.integers = True
+        if self.mode != "listwise" and raw != _raw_text(label):
+            self.seen.setdefault(raw, _raw_text(label))
+        return label
+
+    def warnings(self) -> list[str]:
+        if not self.integers:
+            return []
+        return [
+            f"the labels in '{self.column}' are integers, read by jurist's convention 1 = A (the first response), "
+            "2 = B, 0 = tie. Some data sets use another (e.g. 0 = first, 1 = second, 2 = tie): check the data's "
+            "documentation and say how to read them with --label-map (this convention is --label-map 1=A,2=B,0=tie)"
+        ]

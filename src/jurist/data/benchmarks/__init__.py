@@ -14,9 +14,10 @@ from pathlib import Path
 
 from ...errors import ConfigError
 from ..load import LoadedData
-from . import alpaca_eval, evalbiasbench, llmbar, mt_bench, pandalm, summeval, unieval
+from . import alpaca_eval, evalbiasbench, faireval, llmbar, mt_bench, pandalm, summeval, unieval
 from .alpaca_eval import alpaca_eval_models, load_alpaca_eval_annotations
 from .evalbiasbench import load_evalbiasbench
+from .faireval import load_faireval
 from .llmbar import load_llmbar
 from .mt_bench import load_mt_bench_questions
 from .pandalm import load_pandalm, load_pandalm_predictions
@@ -65,6 +66,12 @@ BENCHMARKS: dict[str, Benchmark] = {
         "PandaLM test set, 3 human annotators, ties (pairwise)",
         lambda option, root: load_pandalm(root),
         pandalm.SOURCE.folder,
+    ),
+    "faireval": Benchmark(
+        "FairEval: 80 questions, ChatGPT vs Vicuna-13B, one human label with ties (pairwise)",
+        lambda option, root: load_faireval(option or root),
+        faireval.SOURCE.folder,
+        "folder: a copy of the i-Eval/FairEval repository (default: downloaded)",
     ),
     "evalbiasbench": Benchmark(
         "EvalBiasBench pairs built to trip 6 judge biases (pairwise)",
@@ -133,6 +140,7 @@ __all__ = [
     "load_alpaca_eval_annotations",
     "load_benchmark",
     "load_evalbiasbench",
+    "load_faireval",
     "load_judgebench",
     "load_llmbar",
     "load_mt_bench_human",

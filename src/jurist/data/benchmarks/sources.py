@@ -15,6 +15,7 @@ import os
 import random
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -41,7 +42,8 @@ class Source:
 
     def url(self, relative: str, base_url: str | None = None) -> str:
         base = (base_url or os.environ.get(DATA_URL_ENV) or RAW_GITHUB).rstrip("/")
-        return f"{base}/{self.repo}/{self.ref}/{self.remote(relative)}"
+        # quoted: some paths hold characters a URL may not (LLMBar's "Processed/LLMEval^2")
+        return f"{base}/{self.repo}/{self.ref}/{urllib.parse.quote(self.remote(relative))}"
 
 
 def under(prefix: str) -> Callable[[str], str]:
@@ -193,7 +195,7 @@ def choose(value: str | None, known: dict[str, str], what: str, default: str) ->
         return default
     canonical = known.get(value.lower())
     if canonical is None:
-        raise ConfigError(f"unknown {what} '{value}'; choose one of: {', '.join(known.values())}")
+        raise ConfigError(f"unknown {what} '{value}'; choose one of: {', '.join(dict.fromkeys(known.values()))}")
     return canonical
 
 
