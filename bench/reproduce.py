@@ -28,7 +28,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from jurist import JobOptions, JudgeConfig, Verdict, ajudge, load_items
+from jurist import JobOptions, JudgeConfig, Verdict, ajudge, conventions, load_items
 from jurist.backends.replay import ReplayBackend, llmbar_records
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -93,19 +93,16 @@ async def replay_llmbar(name: str, strategy: str, out: Path) -> list[Verdict]:
 
 
 def llmbar_figures(verdicts: list[Verdict]) -> PairwiseFigures:
-    """Acc and Agr from the per-order winners; a failed or unreadable order counts as wrong and as disagreeing."""
-    n = len(verdicts)
-    correct = [0, 0]
-    agree = 0
-    for v in verdicts:
-        orders = v.orders or []
-        if len(orders) != 2:
-            continue  # the whole item failed: wrong in both orders
-        for i, order in enumerate(orders):
-            correct[i] += order.winner is not None and order.winner == v.label
-        agree += orders[0].winner is not None and orders[0].winner == orders[1].winner
-    first, second = 100 * correct[0] / n, 100 * correct[1] / n
-    return PairwiseFigures(acc_first=first, acc_second=second, acc=(first + second) / 2, agr=100 * agree / n)
+    """Acc and Agr as LLMBar counts them (jurist's `llmbar` convention, as `jurist meta-eval --convention llmbar`
+    gives them from the run directory)."""
+    report = conventions.llmbar(verdicts, n_resamples=0)
+    figures = {f.name: f.estimate.value for f in [*report.figures, *report.detail]}
+    return PairwiseFigures(
+        acc_first=figures["Acc, first order"],
+        acc_second=figures["Acc, swapped order"],
+        acc=figures["Acc"],
+        agr=figures["Agr"],
+    )
 
 
 def published_llmbar(name: str, strategy: str) -> PairwiseFigures:
@@ -169,22 +166,14 @@ def majority_labels() -> list[int]:
 
 def pandalm_judge_scores(judge: str) -> dict[str, float]:
     """Accuracy and macro precision / recall / F1 over {tie, 1, 2} of a judge's released predictions against the
-    majority label. "Tie" and unreadable answers ("garbage") count as a tie, as in the authors' script."""
-    from sklearn.metrics import accuracy_score, precision_recall_fscore_support
-
+    majority label, by jurist's `pandalm` convention. "Tie" and unreadable answers ("garbage") count as a tie, as
+    in the authors' script."""
     file, field = PANDALM_PREDICTIONS[judge]
     rows = json.loads((DATA / "pandalm_testset" / file).read_text(encoding="utf-8"))
-    predicted = [int(str(row[field])) if str(row[field]) in ("1", "2") else 0 for row in rows]
-    truth = majority_labels()
-    precision, recall, f1, _ = precision_recall_fscore_support(
-        truth, predicted, labels=[0, 1, 2], average="macro", zero_division=0
-    )
-    return {
-        "accuracy": float(accuracy_score(truth, predicted)),
-        "precision": float(precision),
-        "recall": float(recall),
-        "f1": float(f1),
-    }
+    names = {"1": "A", "2": "B"}
+    predicted = [names.get(str(row[field]), "tie") for row in rows]
+    truth = [{0: "tie", 1: "A", 2: "B"}[label] for label in majority_labels()]
+    return {f.name: f.estimate.value for f in conventions.pandalm_figures(truth, predicted, n_resamples=0, seed=0)}
 
 
 def pandalm_readme_kappas() -> list[float]:

@@ -26,8 +26,17 @@ from rich.table import Table
 from . import __version__
 from .api import JobOptions, Limits, ajudge
 from .backends import BackendOptions
+from .conventions import CONVENTIONS
 from .data.benchmarks import BENCHMARKS, DATA_DIR_ENV, cache_dir, load_benchmark
-from .data.load import LoadedData, load_items, parse_field_map
+from .data.load import (
+    LoadedData,
+    describe_labels,
+    load_items,
+    parse_field_map,
+    parse_label_map,
+    remap,
+    select_items,
+)
 from .demos import DemoConfig
 from .errors import BackendError, ConfigError, InputError, JuristError, NoVerdictError
 from .export import export_run
@@ -243,12 +252,19 @@ def main() -> None:
     """jurist: judge LLM outputs with an LLM, and judge the judges."""
 
 
-def _load_data(data: Path, mode: str, field_map: dict[str, str]) -> LoadedData:
-    """DATA is a file or folder, or, when no such path exists, a benchmark spec such as `llmbar:Natural`."""
+def _load_data(
+    data: Path,
+    mode: str,
+    field_map: dict[str, str],
+    label_map: dict[str, str] | None = None,
+    records: str | None = None,
+) -> LoadedData:
+    """DATA is a file or folder, or, when no such path exists, a benchmark spec such as `llmbar:Natural`. --field
+    and --label-map act on a benchmark's items too: they are read again with them (see `remap`)."""
     spec = str(data)
     if not data.exists() and spec.partition(":")[0].lower() in BENCHMARKS:
-        if field_map:
-            raise ConfigError(f"--field does not apply to the benchmark {spec}: its fields are already mapped")
+        if records is not None:
+            raise ConfigError(f"--records applies to a .json DATA file, not to the benchmark {spec}")
         loaded = load_benchmark(spec)
         first = loaded.items[0] if loaded.items else None
         has = (
@@ -264,8 +280,20 @@ def _load_data(data: Path, mode: str, field_map: dict[str, str]) -> LoadedData:
             raise ConfigError(f"benchmark {spec} holds prompts with no responses to judge: answer them first")
         if has != mode:
             raise ConfigError(f"benchmark {spec} holds {has} items: use --mode {has}")
+        if field_map or label_map:
+            loaded = remap(loaded, mode, field_map, label_map)  # type: ignore[arg-type]
         return loaded
-    return load_items(data, mode, field_map)  # type: ignore[arg-type]
+    return load_items(data, mode, field_map, label_map=label_map, records=records)  # type: ignore[arg-type]
+
+
+def _say_labels(loaded: LoadedData, total: int | None = None, how: str = "") -> None:
+    """Before judging, on stderr: which items are judged when not all, what labels they carry and how those were
+    read, and any doubt about that reading (integer labels read with no --label-map)."""
+    if total is not None and len(loaded.items) < total:
+        err.print(f"judging {how} {len(loaded.items)} of {total} items", highlight=False, soft_wrap=True)
+    err.print(escape(describe_labels(loaded)), highlight=False, soft_wrap=True)
+    for warning in loaded.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
 
 
 @main.command()
@@ -295,7 +323,22 @@ def _load_data(data: Path, mode: str, field_map: dict[str, str]) -> LoadedData:
     "fields",
     multiple=True,
     metavar="KEY=COLUMN",
-    help="map a column to a field, e.g. --field prompt=input (repeatable; COLUMN may be a,b to join)",
+    help="map a column to a field, e.g. --field prompt=input (repeatable; COLUMN may be a,b to join, or a dotted "
+    "path into nested records: label=annotations.informativeness.mean_human, scores.0)",
+)
+# -- reading labels, nested files and a subset of the items (issue 12)
+@click.option(
+    "--label-map",
+    metavar="RAW=LABEL,...",
+    help="how raw labels are read: pairwise to A/B/tie (e.g. 0=A,1=B,2=tie), pointwise to scale points or category "
+    "names (e.g. No=0,Yes=1)",
+)
+@click.option("--records", metavar="KEY", help="a .json file whose items sit under this key (or dotted path)")
+@click.option("--limit", type=click.IntRange(min=1), help="judge only the first N items")
+@click.option(
+    "--sample",
+    type=click.IntRange(min=1),
+    help="judge N items drawn at random with --seed, each label keeping its share (stratified)",
 )
 @click.option(
     "--turn-scope",
@@ -324,7 +367,7 @@ def _load_data(data: Path, mode: str, field_map: dict[str, str]) -> LoadedData:
     "--max-tokens", type=click.IntRange(min=1), help="answer length (default 64 for the embedded model, 1024 otherwise)"
 )
 @click.option("--temperature", type=float, default=0.0, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="the judge's seed, and --sample's draw")
 @click.option("--rules", help="principles put before each item: instruction_first, safety_first, or a file")
 @click.option("--demos", "demos_pool", type=click.Path(path_type=Path), help="few-shot examples: a labelled data file")
 @click.option("--demos-k", type=click.IntRange(1, 32), default=2, show_default=True, help="examples per item")
@@ -429,6 +472,10 @@ def judge(
     scale: str | None,
     template: str | None,
     fields: tuple[str, ...],
+    label_map: str | None,
+    records: str | None,
+    limit: int | None,
+    sample: int | None,
     turn_scope: str,
     no_swap: bool,
     on_inconsistent: str,
@@ -471,7 +518,9 @@ def judge(
             None if strategy_file is not None else {"--model": model, "--cascade-to": cascade_to}, base_url, api_key_env
         )
         field_map = parse_field_map(fields)
-        loaded = _load_data(data, mode, field_map)
+        loaded = _load_data(data, mode, field_map, parse_label_map(label_map) if label_map else None, records)
+        available = len(loaded.items)
+        loaded = select_items(loaded, limit=limit, sample=sample, seed=seed)
         config = JudgeConfig(
             mode=mode,
             template=template,
@@ -533,6 +582,8 @@ def judge(
         err.print(escape(message), highlight=False, soft_wrap=True)
 
     def on_start(total: int, skipped: int) -> None:
+        # here, once the labels are checked against the judge's scale: a bad one is an error, printed alone
+        _say_labels(loaded, available, "the first" if limit else f"a sample (seed {seed}) of")
         if skipped:
             err.print(f"resuming {escape(str(out))}: {skipped} of {total} items already judged")
         state["task"] = progress.add_task("judge", total=total, completed=skipped, failed=0)
@@ -578,7 +629,13 @@ def _summary_or_exit(out: Path) -> None:
 
 @main.command("meta-eval")
 @click.argument("run_dir", type=click.Path(path_type=Path))
-@click.option("--group", "group_key", default="group", show_default=True, help="metadata key of the source document")
+@click.option(
+    "--group",
+    "group_key",
+    default="group",
+    show_default=True,
+    help="metadata key of the source document or prompt: its items are resampled together in every interval",
+)
 @click.option("--system", "system_key", default="system", show_default=True, help="metadata key of the system")
 @click.option(
     "--annotations", "annotations_key", default="annotations", show_default=True, help="metadata key of annotators"
@@ -605,7 +662,16 @@ def _summary_or_exit(out: Path) -> None:
 @click.option("--method", type=click.Choice(["temperature", "isotonic"]), default="temperature", show_default=True)
 @click.option("--calibrator", type=click.Path(path_type=Path), help="apply a saved calibrator before measuring")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), help="also write the report as JSON here")
+# -- published conventions and breakdowns (issue 12)
+@click.option(
+    "--convention",
+    type=click.Choice(list(CONVENTIONS)),
+    help="also compute this benchmark's own headline metric, exactly as its authors count it",
+)
+@click.option("--by", metavar="FIELD", help="break every figure down by this metadata field (subset, category...)")
+@click.pass_context
 def meta_eval(
+    ctx: click.Context,
     run_dir: Path,
     group_key: str,
     system_key: str,
@@ -620,9 +686,12 @@ def meta_eval(
     method: str,
     calibrator: Path | None,
     json_out: Path | None,
+    convention: str | None,
+    by: str | None,
 ) -> None:
     """How well RUN_DIR's verdicts agree with its items' human labels: agreement or correlations with bootstrap
-    intervals, calibration, selective evaluation with a guarantee, and multi-annotator tests."""
+    intervals, calibration, selective evaluation with a guarantee, and multi-annotator tests; `--convention` adds a
+    benchmark's own headline metric and `--by` breaks everything down by a metadata field."""
     from .meta import MetaOptions, load_calibrator, meta_evaluate, render_meta
     from .meta import fit_calibrator as fit
 
@@ -637,6 +706,10 @@ def meta_eval(
             delta=delta,
             epsilon=epsilon,
             **({"alphas": list(alphas)} if alphas else {}),
+            # a key the user named must exist: a misspelt --group would otherwise change nothing, silently
+            group_required=ctx.get_parameter_source("group_key") == ParameterSource.COMMANDLINE,
+            by=by,
+            convention=convention,
         )
         applied = load_calibrator(calibrator) if calibrator is not None else None
         report = meta_evaluate(run_dir, options, calibrator=applied)
@@ -872,6 +945,9 @@ def arena(
 @scale_option
 @template_option
 @click.option("--field", "fields", multiple=True, metavar="KEY=COLUMN", help="map a column to a field (repeatable)")
+# -- reading labels and nested files, as judge does (issue 12)
+@click.option("--label-map", metavar="RAW=LABEL,...", help="how raw labels are read (see jurist judge --help)")
+@click.option("--records", metavar="KEY", help="a .json file whose items sit under this key (or dotted path)")
 @no_tie_option
 @click.option(
     "--on-inconsistent",
@@ -919,6 +995,8 @@ def audit(
     scale: str | None,
     template: str | None,
     fields: tuple[str, ...],
+    label_map: str | None,
+    records: str | None,
     no_tie: bool,
     on_inconsistent: str,
     rationale: str,
@@ -938,7 +1016,10 @@ def audit(
     try:
         _check_needs(AUDIT_NEEDS)
         _check_server_options({"--model": model, "--rewrite-model": rewrite_model}, base_url, api_key_env)
-        loaded = _load_data(data, mode, parse_field_map(fields))
+        loaded = _load_data(
+            data, mode, parse_field_map(fields), parse_label_map(label_map) if label_map else None, records
+        )
+        _say_labels(select_items(loaded, limit=limit), len(loaded.items), "the first")
         config = JudgeConfig(
             mode=mode,
             template=template,
@@ -996,6 +1077,110 @@ def audit(
         return
     click.echo(render_report(report))
     click.echo(f"\nwritten to {out}: audit.json, audit.txt")
+
+
+# -- jurist import: recorded judgments in (issue 12) --------------------------------------------------------------
+
+IMPORT_NEEDS: Needs = {
+    "decision_order": [("order_field", None)],
+    "scale": [_POINTWISE],
+}
+
+
+@main.command("import")
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option(
+    "--decisions",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="the file of recorded judgments (JSONL, JSON, CSV, Parquet; or see --format)",
+)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="run directory (created, or resumed)")
+@click.option(
+    "--mode", type=click.Choice(["pairwise", "pointwise"]), default="pairwise", show_default=True, help="as DATA's"
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["records", "llmbar", "pandalm"]),
+    default="records",
+    show_default=True,
+    help="records: any file with the fields below; llmbar: an LLMBar evaluators/<judge>/<strategy>/result.json; "
+    "pandalm: a PandaLM prediction file (DATA = pandalm)",
+)
+@click.option("--by", "by", default="id", show_default=True, metavar="FIELD", help="the records' item-id field")
+@click.option(
+    "--order-field", metavar="FIELD", help="pairwise, two orders: the field naming the order (AB/BA or a swap flag)"
+)
+@click.option("--completion-field", metavar="FIELD", help="the judge's raw text, read by jurist's parser")
+@click.option("--decision-field", metavar="FIELD", help="the judge's decision, a label already (see --decision-map)")
+@click.option("--decision-map", metavar="RAW=LABEL,...", help="how decisions are read, e.g. 1=A,2=B,0=tie")
+@click.option(
+    "--decision-order",
+    type=click.Choice(["original", "shown"]),
+    default="original",
+    show_default=True,
+    help="whose A and B a BA-order decision names: the items' own, or the positions shown",
+)
+@click.option("--rationale-field", metavar="FIELD", help="decisions: the judge's stated reason")
+@scale_option
+@click.option("--field", "fields", multiple=True, metavar="KEY=COLUMN", help="map a column of DATA to a field")
+@click.option("--label-map", metavar="RAW=LABEL,...", help="how DATA's raw labels are read, as in `jurist judge`")
+@click.option("--records", metavar="KEY", help="a .json DATA file whose items sit under this key")
+@click.option("--overwrite", is_flag=True, help="discard an existing run in --out made from other records")
+def import_judgments(
+    data: Path,
+    decisions: Path,
+    out: Path,
+    mode: str,
+    fmt: str,
+    by: str,
+    order_field: str | None,
+    completion_field: str | None,
+    decision_field: str | None,
+    decision_map: str | None,
+    decision_order: str,
+    rationale_field: str | None,
+    scale: str | None,
+    fields: tuple[str, ...],
+    label_map: str | None,
+    records: str | None,
+    overwrite: bool,
+) -> None:
+    """Build a run directory from a judge's recorded judgments (decisions or completions, keyed by item id and,
+    pairwise, by order) on the items of DATA, so that `show`, `export` and `meta-eval` read a published judge like
+    a live one. No model is called. Items with no record are recorded as failures (no_record).
+
+    Exit codes as `jurist judge`: 2 bad input or options; 3 no item got a verdict."""
+    from .data.load import parse_label_map
+    from .imports import ImportOptions, prepare_import, render_import
+
+    try:
+        _check_needs(IMPORT_NEEDS)
+        options = ImportOptions(
+            format=fmt,
+            by=by,
+            order_field=order_field,
+            completion_field=completion_field,
+            decision_field=decision_field,
+            decision_map=parse_label_map(decision_map) if decision_map else None,
+            decision_order=decision_order,
+            rationale_field=rationale_field,
+            scale=scale,
+        )
+        options.check(mode)
+        loaded = _load_data(
+            data, mode, parse_field_map(fields), parse_label_map(label_map) if label_map else None, records
+        )
+        prepared = prepare_import(loaded, decisions, mode, options)  # type: ignore[arg-type]
+    except JuristError as exc:
+        _fail(str(exc))
+    except ValueError as exc:  # pydantic validation of option values
+        _fail(f"bad option: {exc}")
+    _say_labels(loaded)
+    err.print(escape(render_import(prepared.report)), highlight=False, soft_wrap=True)
+    _run_judging(prepared.run(out, RunOptions(overwrite=overwrite)), _progress(), out)
+    _summary_or_exit(out)
 
 
 @main.command()

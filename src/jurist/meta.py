@@ -15,13 +15,15 @@ fit a run and gathers them in one report.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import ConfigError, InputError
+from .conventions import CONVENTIONS, ConventionReport, apply_convention
+from .errors import ConfigError, InputError, JuristError
 from .stats import (
     AgreementReport,
     AltTestResult,
@@ -41,7 +43,7 @@ from .stats import (
     selective_curve,
 )
 from .strategies.base import confidence
-from .summary import load_run
+from .summary import FAILURE_WARNING_SHARE, load_run
 from .types import Verdict
 
 MIN_LABELLED = 10  # fewer labelled verdicts than this give intervals too wide to say anything
@@ -63,6 +65,11 @@ class MetaOptions(BaseModel):
     alphas: list[float] = Field(default_factory=lambda: [0.05, 0.1, 0.15, 0.2, 0.25, 0.3])
     delta: float = Field(0.1, gt=0, lt=1)
     epsilon: float = Field(0.2, ge=0, description="Alternative Annotator Test's epsilon")
+    group_required: bool = Field(
+        False, description="refuse a run none of whose verdicts carries `group_key` (the user named the key)"
+    )
+    by: str | None = Field(None, description="metadata key to break every figure down by (subset, category...)")
+    convention: str | None = Field(None, description=f"a benchmark's own headline metric: {', '.join(CONVENTIONS)}")
 
 
 class AnnotatorAgreement(BaseModel):
@@ -78,6 +85,13 @@ class MetaReport(BaseModel):
     verdicts: int
     labelled: int
     failed: int
+    # items without a complete verdict (failed, or incomplete): their share of the verdicts, the labelled ones among
+    # them, and accuracy with those counted as wrong (`agreement` leaves them out)
+    incomplete: int = 0
+    failed_share: float = 0.0
+    failure_reasons: dict[str, int] = Field(default_factory=dict)
+    labelled_failed: int = 0
+    accuracy_failures_wrong: Estimate | None = None
     agreement: AgreementReport | None = None
     position_consistency: Estimate | None = None
     calibration: CalibrationReport | None = None
@@ -86,6 +100,10 @@ class MetaReport(BaseModel):
     correlation: CorrelationReport | None = None
     annotators: AnnotatorAgreement | None = None
     alt_test: AltTestResult | None = None
+    convention: ConventionReport | None = None
+    by: str | None = None
+    breakdown: dict[str, MetaReport] | None = Field(None, description="value of `by` -> the report on its items")
+    skipped: dict[str, str] = Field(default_factory=dict, description="section -> why it could not be computed")
     notes: list[str] = Field(default_factory=list)
 
 
@@ -132,14 +150,135 @@ def meta_evaluate(
             f"{incomplete} verdicts are incomplete (one of the two orders failed) and are left out; resuming the "
             "run judges them again when the failure was transient"
         )
-    if mode == "pairwise":
-        _pairwise(report, usable, options, calibrator)
-    elif mode == "pointwise":
-        _pointwise(report, usable, options, calibrator)
-    elif mode == "listwise":
-        _listwise(report, usable, options)
-    _annotators(report, usable, options)
+    labelled = [v for v in verdicts if v.label is not None]
+    _check_request(report, labelled, options)
+    if options.convention is not None:  # first: a run that does not fit it is refused before anything else is done
+        _section(report, f"the {options.convention} convention", _convention, report, labelled, options, refuse=True)
+    _section(report, f"the {mode} figures", _mode_figures, report, usable, options, calibrator)
+    _section(report, "annotator agreement", _annotators, report, usable, options)
+    if options.by is not None:
+        _section(report, f"the breakdown by {options.by}", _breakdown, report, labelled, options)
+    _failures_counted(report, verdicts, options)
     return report
+
+
+def _failures_counted(report: MetaReport, verdicts: list[Verdict], options: MetaOptions) -> None:
+    """How many items have no complete verdict, and accuracy with the labelled ones among them counted as wrong:
+    a judge whose verdicts failed on most items must not look accurate on the few that parsed."""
+    report.incomplete = sum(v.incomplete is not None and v.error is None for v in verdicts)
+    report.failed_share = (report.failed + report.incomplete) / report.verdicts if report.verdicts else 0.0
+    reasons = Counter(v.error.reason for v in verdicts if v.error is not None)
+    if report.incomplete:
+        reasons["one order failed"] = report.incomplete
+    report.failure_reasons = dict(sorted(reasons.items()))
+    report.labelled_failed = sum(
+        v.label is not None and (v.error is not None or v.incomplete is not None) for v in verdicts
+    )
+    if report.agreement is None or not report.labelled_failed:
+        return
+    n = report.agreement.n
+    right = round(report.agreement.accuracy.value * n)
+    outcomes = [1.0] * right + [0.0] * (n - right + report.labelled_failed)  # order does not matter to a bootstrap
+    report.accuracy_failures_wrong = bootstrap_ci(
+        lambda c: float(c.mean()), outcomes, n_resamples=options.n_resamples, seed=options.seed
+    )
+
+
+# -- sections ----------------------------------------------------------------------------------------------------
+
+
+def _section(report: MetaReport, name: str, compute: Any, *args: Any, refuse: bool = False) -> None:
+    """Run one section of the report; its failure becomes a note naming it, and the other sections still run.
+    `refuse`: an InputError (what the user asked for does not fit the run) stops the whole command instead."""
+    try:
+        compute(*args)
+    except Exception as exc:  # any failure: one section must never take the whole report with it
+        if refuse and isinstance(exc, InputError):
+            raise
+        _skip(report, name, str(exc) if isinstance(exc, JuristError) else f"{type(exc).__name__}: {exc}")
+
+
+def _skip(report: MetaReport, name: str, reason: str) -> None:
+    report.skipped[name] = reason
+    report.notes.append(f"{name} not computed: {reason}")
+
+
+def _mode_figures(
+    report: MetaReport, verdicts: list[Verdict], options: MetaOptions, calibrator: Calibrator | None
+) -> None:
+    if report.mode == "pairwise":
+        _pairwise(report, verdicts, options, calibrator)
+    elif report.mode == "pointwise":
+        _pointwise(report, verdicts, options, calibrator)
+    elif report.mode == "listwise":
+        _listwise(report, verdicts, options)
+
+
+def _check_request(report: MetaReport, labelled: list[Verdict], options: MetaOptions) -> None:
+    """Refuse, before anything is computed, what the user asked for and the run cannot give."""
+    if options.convention is not None:
+        if options.convention not in CONVENTIONS:
+            raise InputError(f"unknown convention {options.convention!r}", hint=f"use one of {', '.join(CONVENTIONS)}")
+        if report.mode != "pairwise":
+            raise InputError(
+                f"the {options.convention} convention counts pairwise verdicts; this is a {report.mode} run",
+                file=report.run,
+                hint="leave out --convention for this run",
+            )
+    for key, asked, why in (
+        (options.by, options.by is not None, "--by"),
+        (options.group_key, options.group_required, "--group"),
+    ):
+        if asked and not any(key in (v.metadata or {}) for v in labelled):
+            raise InputError(
+                f"{why} {key}: no verdict's item has metadata `{key}`",
+                file=report.run,
+                hint=f"name one of the keys the items carry: {', '.join(_metadata_keys(labelled)) or 'none'}",
+            )
+
+
+def _metadata_keys(verdicts: list[Verdict]) -> list[str]:
+    return sorted({k for v in verdicts for k in v.metadata or {}})
+
+
+def _convention(report: MetaReport, labelled: list[Verdict], options: MetaOptions) -> None:
+    assert options.convention is not None
+    report.convention = apply_convention(options.convention, labelled, options.n_resamples, options.seed)
+
+
+def _breakdown(report: MetaReport, labelled: list[Verdict], options: MetaOptions) -> None:
+    """Every figure of the mode (and the convention) again on the items of each value of `options.by`."""
+    assert options.by is not None
+    groups: dict[str, list[Verdict]] = {}
+    for v in labelled:
+        value = (v.metadata or {}).get(options.by)
+        if value is not None:
+            groups.setdefault(str(value), []).append(v)
+    missing = len(labelled) - sum(len(g) for g in groups.values())
+    if missing:
+        report.notes.append(f"{missing} labelled verdicts have no `{options.by}` and are in no group of the breakdown")
+    report.by = options.by
+    report.breakdown = {}
+    for value in sorted(groups):
+        mine = groups[value]
+        sub = MetaReport(
+            run=f"{report.run} [{options.by} = {value}]",
+            mode=report.mode,
+            verdicts=len(mine),
+            labelled=len(mine),
+            failed=sum(v.error is not None for v in mine),
+        )
+        usable = [v for v in mine if v.error is None and v.incomplete is None]
+        if usable:
+            # calibration and selective evaluation stay run-level: a group rarely has the items they need
+            _section(sub, f"the {report.mode} figures", _mode_figures, sub, usable, options, None)
+            sub.calibration, sub.selective = None, None
+        else:
+            _skip(sub, f"the {report.mode} figures", "no verdict of this group is usable: all failed or are incomplete")
+        if options.convention is not None:
+            _section(sub, f"the {options.convention} convention", _convention, sub, mine, options)
+        _failures_counted(sub, mine, options)
+        report.breakdown[value] = sub
 
 
 # -- modes -------------------------------------------------------------------------------------------------------
@@ -150,16 +289,18 @@ def _pairwise(report: MetaReport, verdicts: list[Verdict], options: MetaOptions,
     if len(decided) < len(verdicts):
         report.notes.append(f"{len(verdicts) - len(decided)} flagged verdicts have no winner and count as wrong")
     judged = [v.winner or "none" for v in verdicts]
+    clusters = _clusters(report, verdicts, options)
     report.agreement = agreement_report(
-        [str(v.label) for v in verdicts], judged, n_resamples=options.n_resamples, seed=options.seed
+        [str(v.label) for v in verdicts], judged, n_resamples=options.n_resamples, seed=options.seed, groups=clusters
     )
-    swapped = [v for v in verdicts if v.consistent is not None]
+    swapped = [(v, i) for i, v in enumerate(verdicts) if v.consistent is not None]
     if swapped:
         report.position_consistency = bootstrap_ci(
             lambda c: float(c.mean()),
-            [float(bool(v.consistent)) for v in swapped],
+            [float(bool(v.consistent)) for v, _ in swapped],
             n_resamples=options.n_resamples,
             seed=options.seed,
+            groups=None if clusters is None else [clusters[i] for _, i in swapped],
         )
     with_probs = [v for v in verdicts if v.probs]
     probs = [_normalised(v.probs or {}) for v in with_probs]
@@ -177,6 +318,7 @@ def _pointwise(
             [v.choice if v.choice is not None else _score_text(v.score) for v in verdicts],
             n_resamples=options.n_resamples,
             seed=options.seed,
+            groups=_clusters(report, verdicts, options),
         )
         with_probs = [v for v in verdicts if v.score_probs]
         _calibration(
@@ -270,6 +412,12 @@ def _annotators(report: MetaReport, verdicts: list[Verdict], options: MetaOption
     if not rows:
         return
     width = max(len(a) for _, a in rows)
+    if width < 2:
+        report.notes.append(
+            f"annotator agreement skipped: `{options.annotations_key}` holds one annotator per item, and agreement "
+            "among annotators needs two or more"
+        )
+        return
     matrix: list[list[Any]] = [
         [*(str(x) if x is not None else None for x in a), *[None] * (width - len(a))] for _, a in rows
     ]
@@ -288,6 +436,23 @@ def _annotators(report: MetaReport, verdicts: list[Verdict], options: MetaOption
         report.alt_test = alt_test(matrix, judged, epsilon=options.epsilon)
     except ConfigError as exc:
         report.notes.append(f"Alternative Annotator Test not run: {exc}")
+
+
+def _clusters(report: MetaReport, verdicts: list[Verdict], options: MetaOptions) -> list[str] | None:
+    """The group (`--group`: source document, prompt) of each verdict, for a cluster bootstrap of agreement: items
+    that share a prompt are not independent, and resampling them one by one gives intervals that are too narrow.
+    None (items resampled one by one) when some verdicts have no group, which the report then says."""
+    groups = _metadata(verdicts, options.group_key)
+    if groups is None:
+        if any(options.group_key in (v.metadata or {}) for v in verdicts):
+            report.notes.append(
+                f"some items have no `{options.group_key}`: agreement intervals resample items, not groups"
+            )
+        return None
+    report.notes.append(
+        f"agreement intervals: cluster bootstrap over {len(set(groups))} groups of `{options.group_key}`"
+    )
+    return groups
 
 
 def _metadata(verdicts: Sequence[Verdict], key: str) -> list[str] | None:
@@ -349,11 +514,39 @@ def load_calibrator(path: str | Path) -> Calibrator:
 # -- text --------------------------------------------------------------------------------------------------------
 
 
+def _failure_warning(report: MetaReport) -> list[str]:
+    """The opening line when more than FAILURE_WARNING_SHARE of the items have no complete verdict."""
+    if report.failed_share <= FAILURE_WARNING_SHARE:
+        return []
+    missing = report.failed + report.incomplete
+    what = "no complete verdict" if report.incomplete else "no verdict"
+    reasons = ", ".join(f"{k}: {n}" for k, n in report.failure_reasons.items())
+    return [
+        f"warning: {missing} of {report.verdicts} items ({report.failed_share:.1%}) have {what} ({reasons}); the "
+        "figures below leave them out"
+    ]
+
+
+def _accuracy_both_ways(report: MetaReport) -> list[str]:
+    """Accuracy with the failures left out and with them counted as wrong, whenever labelled items failed."""
+    if report.accuracy_failures_wrong is None or report.agreement is None:
+        return []
+    n = report.agreement.n
+    return [
+        f"accuracy: {report.agreement.accuracy.format()} on {n} with failures left out; "
+        f"{report.accuracy_failures_wrong.format()} on {n + report.labelled_failed} with the "
+        f"{report.labelled_failed} failures counted as wrong"
+    ]
+
+
 def render_meta(report: MetaReport) -> str:
     """The report as readable text."""
     lines = [
+        *_failure_warning(report),
         f"run: {report.run} ({report.mode})",
-        f"verdicts: {report.verdicts}  labelled: {report.labelled}  failed: {report.failed}",
+        f"verdicts: {report.verdicts}  labelled: {report.labelled}  failed: {report.failed}"
+        + (f"  incomplete: {report.incomplete}" if report.incomplete else ""),
+        *_accuracy_both_ways(report),
     ]
     if report.agreement is not None:
         lines += ["", "Agreement with the labels", report.agreement.render()]
@@ -389,6 +582,43 @@ def render_meta(report: MetaReport) -> str:
             f"advantage probability {t.advantage_probability:.3f} -> "
             + ("the judge can replace an annotator" if t.passed else "the judge cannot replace an annotator"),
         ]
+    lines += _render_convention_and_breakdown(report)
     for note in report.notes:
         lines.append(f"note: {note}")
+    return "\n".join(lines)
+
+
+def _render_convention_and_breakdown(report: MetaReport) -> list[str]:
+    lines: list[str] = []
+    if report.convention is not None:
+        lines += ["", f"Published convention: {report.convention.render()}"]
+    if report.breakdown:
+        lines += ["", f"By {report.by} (95% bootstrap intervals)", _breakdown_table(report.by or "", report.breakdown)]
+        for value, sub in report.breakdown.items():
+            lines += [f"note: [{report.by} = {value}] {note}" for note in sub.notes if "not computed" in note]
+    return lines
+
+
+def _breakdown_table(by: str, groups: dict[str, MetaReport]) -> str:
+    """One row per group: the mode's figures (agreement or item-level correlations), then the convention's."""
+    header = [by, "n", "no verdict", "accuracy", "accuracy, failures wrong", "kappa", "consistency"]
+    rows: list[dict[str, str]] = []
+    for value, sub in groups.items():
+        row = {by: value, "n": str(sub.labelled), "no verdict": str(sub.failed + sub.incomplete)}
+        if sub.agreement is not None:
+            row |= {"accuracy": sub.agreement.accuracy.format(), "kappa": sub.agreement.cohen_kappa.format()}
+        if sub.accuracy_failures_wrong is not None:
+            row["accuracy, failures wrong"] = sub.accuracy_failures_wrong.format()
+        if sub.position_consistency is not None:
+            row["consistency"] = sub.position_consistency.format()
+        if sub.correlation is not None:
+            row |= {m: c.item.format() for m, c in sub.correlation.by_method.items()}
+        if sub.convention is not None:
+            row |= {f"{sub.convention.name} {k}": text for k, text in sub.convention.headline().items()}
+        rows.append(row)
+        header += [k for k in row if k not in header]
+    header = [h for h in header if any(h in r for r in rows)]  # the columns some group has
+    widths = {h: max(len(h), *(len(r.get(h, "-")) for r in rows)) for h in header}
+    lines = ["  ".join(h.ljust(widths[h]) for h in header).rstrip()]
+    lines += ["  ".join(r.get(h, "-").ljust(widths[h]) for h in header).rstrip() for r in rows]
     return "\n".join(lines)

@@ -9,7 +9,17 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from jurist import BackendError, ConfigError, GenerateRequest, InputError, Item, JudgeConfig, make_judge
+from jurist import (
+    BackendError,
+    ConfigError,
+    GenerateRequest,
+    InputError,
+    Item,
+    JobOptions,
+    JudgeConfig,
+    judge,
+    make_judge,
+)
 from jurist.backends import make_backend
 from jurist.backends.base import Message
 from jurist.backends.replay import ReplayBackend, ReplayRecord, llmbar_records, load_replay_records
@@ -192,3 +202,47 @@ def test_an_answer_that_is_only_a_named_choice_is_read(text: str, expected: str)
 def test_named_choices_inside_a_longer_answer_are_headings_not_verdicts():
     with pytest.raises(ParseError):
         extract("Response A\nis thorough.\nResponse B\nis short.", "winner", ["A", "B", "tie"], TEXT_PATTERNS)
+
+
+# -- orders the texts cannot tell apart ------------------------------------------------------------------------
+
+EMPTY_VS_A = Item(id="e1", prompt="Reply with one letter.", response_a="", response_b="A", label="B")
+
+
+def one_letter_records(*, with_orders: bool) -> list[ReplayRecord]:
+    # "" occurs everywhere and "A" in the template's own headings: by text alone both records fit both orders
+    return [
+        ReplayRecord(texts=[EMPTY_VS_A.prompt, "", "A"], completion="Output (b)", order="AB" if with_orders else None),
+        ReplayRecord(texts=[EMPTY_VS_A.prompt, "A", ""], completion="Output (a)", order="BA" if with_orders else None),
+    ]
+
+
+def test_an_empty_and_a_one_letter_response_keep_their_orders_apart():
+    verdict = run(
+        make_judge(ReplayBackend(one_letter_records(with_orders=True)), JudgeConfig(mode="pairwise"))(EMPTY_VS_A)
+    )
+    assert verdict.error is None and verdict.incomplete is None
+    assert verdict.orders is not None and [o.winner for o in verdict.orders] == ["B", "B"]
+    # without the orders the texts alone cannot say which record answers which request, and the replay says so
+    blind = run(
+        make_judge(ReplayBackend(one_letter_records(with_orders=False)), JudgeConfig(mode="pairwise"))(EMPTY_VS_A)
+    )
+    assert blind.error is not None and blind.error.reason == "replay_ambiguous"
+
+
+def test_llmbar_records_name_their_order(tmp_path: Path):
+    assert [r.order for r in llmbar_records(llmbar_result(tmp_path))] == ["AB", "BA"]
+
+
+def test_identical_responses_replay_each_order_even_through_the_response_cache(tmp_path: Path):
+    same = Item(id="s1", prompt="Name a prime.", response_a="Seven.", response_b="Seven.", label="tie")
+    records = [
+        ReplayRecord(texts=["Name a prime.", "Seven.", "Seven."], completion="Output (a)", order="AB"),
+        ReplayRecord(texts=["Name a prime.", "Seven.", "Seven."], completion="Output (b)", order="BA"),
+    ]
+    options = JobOptions(cache=True, cache_path=tmp_path / "cache.db")
+    for out in ("first", "second"):  # the second run would find the first's answers in the cache
+        result = judge([same], out=tmp_path / out, config="pairwise", model=ReplayBackend(records), options=options)
+        (verdict,) = result.verdicts()
+        # the judge chose the response shown first, then the one shown second: response_a both times
+        assert verdict.orders is not None and [o.winner for o in verdict.orders] == ["A", "A"], out

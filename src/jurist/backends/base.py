@@ -34,6 +34,10 @@ class GenerateRequest(BaseModel):
     # The start of the answer, written for the model (only where capabilities.prefill): fewer tokens to generate
     # one by one. The response text begins with it.
     prefill: str = ""
+    # The item judged and, pairwise, the order its responses are shown in: backends that answer from recorded
+    # judgments look the answer up by them. Not sent to any model, and not part of the cache key.
+    item_id: str | None = Field(None, exclude=True)
+    order: Literal["AB", "BA"] | None = Field(None, exclude=True)
 
     def cache_key(self, identity: str) -> str:
         """Key of the normalised request for the backend `identity` (see `cache_identity`): any change to the
@@ -73,6 +77,9 @@ class Capabilities(BaseModel):
     prefill: bool = False
     # Answer length used when the user sets none: small models ramble, so the embedded one gets a short leash.
     default_max_tokens: int = 1024
+    # Answers are read from recorded judgments (replay, recorded), by the item and order a request carries as well
+    # as its text: the response cache, keyed on the text alone, is not used for them.
+    recorded: bool = False
 
 
 @runtime_checkable

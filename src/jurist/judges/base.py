@@ -209,7 +209,14 @@ class LLMJudge(ABC):
             props = {**rationale, **props} if self.config.rationale == "before" else {**props, **rationale}
         return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
 
-    def _request(self, messages: tuple[Message, ...], schema: dict[str, Any] | None) -> GenerateRequest:
+    def _request(
+        self,
+        messages: tuple[Message, ...],
+        schema: dict[str, Any] | None,
+        *,
+        item_id: str | None = None,
+        order: Literal["AB", "BA"] | None = None,
+    ) -> GenerateRequest:
         use_schema = self.template.output == "json" and self.config.structured
         max_tokens = self.max_tokens
         if self.config.rationale == "none" and self.template.output == "json":
@@ -222,6 +229,8 @@ class LLMJudge(ABC):
             json_schema=schema if use_schema else None,
             top_logprobs=self.config.top_logprobs if self.backend.capabilities.logprobs else 0,
             prefill=_json_prefill(schema) if use_schema and schema and self.backend.capabilities.prefill else "",
+            item_id=item_id,
+            order=order,
         )
 
     @abstractmethod

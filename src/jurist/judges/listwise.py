@@ -39,7 +39,7 @@ class ListwiseJudge(LLMJudge):
                 }
             }
         )
-        return [self._request(self.template.render(variables), schema)]
+        return [self._request(self.template.render(variables), schema, item_id=item.id)]
 
     async def _judge(self, item: Item) -> Verdict:
         k = len(item.responses or [])

@@ -8,6 +8,7 @@ on. Chance-corrected scores (kappa, alpha) are NaN where they are undefined: whe
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Literal
 
@@ -163,7 +164,10 @@ def confusion_matrix(
     from sklearn.metrics import confusion_matrix as sklearn_confusion_matrix
 
     truth, predicted, names = _encode(y_true, y_pred, labels)
-    counts = sklearn_confusion_matrix(truth, predicted, labels=list(range(len(names))))
+    with warnings.catch_warnings():
+        # scikit-learn warns when one label occurs in all (a pure subset of a breakdown); every label is passed
+        warnings.filterwarnings("ignore", message="A single label was found", category=UserWarning)
+        counts = sklearn_confusion_matrix(truth, predicted, labels=list(range(len(names))))
     return ConfusionMatrix(labels=names, counts=counts.tolist())
 
 
