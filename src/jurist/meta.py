@@ -143,7 +143,8 @@ def meta_evaluate(
         report.notes.append(f"{report.verdicts - report.labelled} verdicts have no label and are left out")
     if report.failed:
         report.notes.append(
-            f"{report.failed} verdicts failed and are left out (a failure is not a wrong answer; see `jurist show`)"
+            f"{report.failed} verdicts failed and are left out of these figures (where accuracy applies, the headline "
+            "also shows it with them counted as wrong; `jurist show` lists their reasons)"
         )
     if incomplete:
         report.notes.append(

@@ -95,7 +95,7 @@ def read(judge: LLMJudge, item: Item, response: GenerateResponse) -> Verdict:
     judge's own patterns; a ParseError when it holds none."""
     text = response.text
     if isinstance(judge, pairwise.PairwiseJudge):
-        found = extract(text, "winner", judge.labels, pairwise.TEXT_PATTERNS)
+        found = pairwise.read_winner(text, judge.labels)
         probs = label_probabilities(response, found.offset, judge.labels)
         return Verdict(
             id=item.id,
@@ -129,14 +129,13 @@ def read(judge: LLMJudge, item: Item, response: GenerateResponse) -> Verdict:
 def stance(judge: LLMJudge, text: str) -> str | None:
     """The verdict a prose turn ends with ("[[B]]", "verdict: 4"), or None if it states none."""
     try:
-        found = extract(text, "winner" if judge.mode == "pairwise" else "score", labels(judge), _patterns(judge))
+        if isinstance(judge, pairwise.PairwiseJudge):
+            found = pairwise.read_winner(text, judge.labels)
+        else:
+            found = extract(text, "score", labels(judge), pointwise.TEXT_PATTERNS)
     except ParseError:
         return None
     return found.value
-
-
-def _patterns(judge: LLMJudge) -> list[str]:
-    return pairwise.TEXT_PATTERNS if judge.mode == "pairwise" else pointwise.TEXT_PATTERNS
 
 
 def failure(item: Item, judge: LLMJudge, exc: BackendError | ParseError, usage: Usage, raw: list[str]) -> Verdict:
