@@ -24,6 +24,14 @@ part of each convention) and gives its figures in the authors' unit, each with a
   the winner is the label, 0 when it is the other response, 0.5 otherwise (a tie, a failure: RewardBench's
   generative scoring); accuracy per subset (metadata `subset`), then per section the subsets' accuracies weighted by
   RewardBench's fixed example counts, and the score as the mean of the four sections.
+- `alpaca_eval` (Dubois et al., 2024; tatsu-lab/alpaca_eval, src/alpaca_eval/metrics/helpers.py, describe_head2head):
+  the win rate of response B (the model) against response A (the baseline), the judge's soft preference averaged:
+  per item P(B) + P(tie) / 2 where the verdict has probabilities (AlpacaEval's weighted annotator: preference - 1),
+  else 1 for B, 1/2 for a tie, 0 for A; its standard error is the sample SD / sqrt(n); the discrete win rate counts
+  the winner only. Items with no preference (a failure) are left out, as AlpacaEval drops them; the win rate with
+  them counted as losses is shown next to it. A leaderboard figure rather than agreement with labels: the labels
+  play no part. The length-controlled win rate is not given: AlpacaEval fits it with instruction difficulties
+  estimated from its whole leaderboard, which no run holds.
 """
 
 from __future__ import annotations
@@ -551,6 +559,76 @@ def rewardbench(verdicts: list[Verdict], n_resamples: int = 1000, seed: int = 0)
     )
 
 
+# -- AlpacaEval --------------------------------------------------------------------------------------------------
+
+_WIN_SHARE: dict[str, float] = {"A": 0.0, "B": 1.0, "tie": 0.5}
+
+
+def _preference_for_b(verdict: Verdict) -> float | None:
+    """The judge's preference for B in [0, 1] (AlpacaEval's preference - 1), or None for a verdict that has none: a
+    failure, an incomplete pair, a flagged one with no winner and no probabilities."""
+    if verdict.error is not None or verdict.incomplete is not None:
+        return None
+    if verdict.probs:
+        total = sum(verdict.probs.values())
+        if total > 0:
+            return (verdict.probs.get("B", 0.0) + verdict.probs.get("tie", 0.0) / 2) / total
+    return None if verdict.winner is None else _WIN_SHARE[verdict.winner]
+
+
+def _standard_error_percent(values: np.ndarray) -> float:
+    return float(100 * values.std(ddof=1) / math.sqrt(values.size)) if values.size > 1 else math.nan
+
+
+def alpaca_eval(verdicts: list[Verdict], n_resamples: int = 1000, seed: int = 0) -> ConventionReport:
+    shares = [_preference_for_b(v) for v in verdicts]
+    kept = np.array([s for s in shares if s is not None], dtype=float)
+    if kept.size == 0:
+        raise InputError(
+            f"the alpaca_eval convention needs verdicts with a preference; all {len(verdicts)} failed or have none",
+            hint="`jurist show RUN` lists why the verdicts failed",
+        )
+    winners = [v.winner for v, s in zip(verdicts, shares, strict=True) if s is not None]
+    wins, losses, draws = (sum(w == name for w in winners) for name in ("B", "A", "tie"))
+    n = int(kept.size)
+    figures = [
+        _mean_figure("win rate", kept, n_resamples, seed),
+        _figure("standard error", _standard_error_percent, [kept], 0, seed, unit=""),
+        _mean_figure(
+            "discrete win rate",
+            [_WIN_SHARE.get(str(w), 0.5) for w in winners],
+            n_resamples,
+            seed,
+            count=f"{wins} won, {losses} lost, {draws} drawn of {n}",
+        ),
+    ]
+    notes = []
+    missing = len(verdicts) - n
+    if missing:
+        counted = [0.0 if s is None else s for s in shares]
+        figures.insert(1, _mean_figure("win rate, failures as losses", counted, n_resamples, seed))
+        notes.append(
+            f"{missing} of {len(verdicts)} items have no preference (failed, incomplete or undecided) and are left "
+            "out of the win rate, as AlpacaEval drops them; the figure with them counted as losses is next to it"
+        )
+    with_probs = sum(v.probs is not None for v, s in zip(verdicts, shares, strict=True) if s is not None)
+    if with_probs < n:
+        notes.append(
+            f"{n - with_probs} of {n} verdicts carry no probabilities: each counts by its winner (1, 1/2 or 0); "
+            "AlpacaEval's weighted annotator counts the judge's probability of B"
+        )
+    return ConventionReport(
+        name="alpaca_eval",
+        source="Dubois et al. 2024, tatsu-lab/alpaca_eval src/alpaca_eval/metrics/helpers.py",
+        counts="win rate of B (the model) against A (the baseline) = 100 x mean over items of the judge's "
+        "preference for B (P(B) + P(tie)/2, else 1 / 1/2 / 0 by the winner); standard error = SD / sqrt(n); "
+        "discrete win rate counts the winner only",
+        items=len(verdicts),
+        figures=figures,
+        notes=notes,
+    )
+
+
 CONVENTIONS: dict[str, Convention] = {
     "llmbar": llmbar,
     "judgebench": judgebench,
@@ -558,6 +636,7 @@ CONVENTIONS: dict[str, Convention] = {
     "autoj": autoj,
     "mt_bench": mt_bench,
     "rewardbench": rewardbench,
+    "alpaca_eval": alpaca_eval,
 }
 
 

@@ -11,14 +11,22 @@ records that name no item of the data are reported.
 
 Formats: `records` (any JSONL/JSON/CSV/Parquet file with an id field, an optional order field, and a completion or
 decision field), `llmbar` (LLMBar's `evaluators/<judge>/<strategy>/result.json`, both orders, matched to the data
-set's items by position and checked by their texts) and `pandalm` (PandaLM's released prediction files,
-`<judge>_result` 1 / 2 / Tie, one order, matched to the `pandalm` benchmark's items by `idx`).
+set's items by position and checked by their texts), `pandalm` (PandaLM's released prediction files,
+`<judge>_result` 1 / 2 / Tie, one order, matched to the `pandalm` benchmark's items by `idx`) and `alpaca_eval`
+(AlpacaEval's annotations of one model against the baseline, one order, matched to the items by instruction and
+checked by the outputs' lengths; the soft preference is kept as the verdict's probabilities).
+
+A recorded decision is read by `LabelDecoder`, the reader of the data's labels: with `--decision-map` as the map
+says, without one only as a label already. Recorded probabilities of the labels (AlpacaEval's preference) reach the
+judge as a live judge's would, as the token probabilities of its verdict, so the verdict's `probs` are the recorded
+ones.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections import Counter
 from pathlib import Path
@@ -27,20 +35,20 @@ from typing import Any, Literal, cast
 from pydantic import BaseModel, ConfigDict
 
 from .api import RunResult, run_sync
-from .backends.base import Capabilities, GenerateRequest, GenerateResponse, Message
+from .backends.base import Capabilities, GenerateRequest, GenerateResponse, Message, TokenLogprob
 from .backends.replay import llmbar_results
-from .data.benchmarks import pandalm
-from .data.load import _ABSENT, LoadedData, _lookup, load_items, read_rows
+from .data.benchmarks import alpaca_eval, pandalm
+from .data.load import ABSENT, LabelDecoder, LoadedData, load_items, lookup, read_rows
 from .errors import BackendError, ConfigError, InputError
 from .judges import JudgeConfig, make_judge
 from .judges.base import LLMJudge
 from .judges.pairwise import PairwiseJudge
 from .judges.pointwise import PointwiseJudge
 from .run.runner import RunOptions, RunOutcome, run_judge
-from .types import Mode, Usage
+from .types import Item, Mode, Usage
 
-ImportFormat = Literal["records", "llmbar", "pandalm"]
-FORMATS: tuple[ImportFormat, ...] = ("records", "llmbar", "pandalm")
+ImportFormat = Literal["records", "llmbar", "pandalm", "alpaca_eval"]
+FORMATS: tuple[ImportFormat, ...] = ("records", "llmbar", "pandalm", "alpaca_eval")
 Order = Literal["AB", "BA"]
 Kind = Literal["completion", "decision"]
 
@@ -113,6 +121,8 @@ class RecordedJudgment(BaseModel):
     kind: Kind
     value: str | None  # the completion, or the decision as recorded; None when the record holds none
     rationale: str | None = None
+    # decisions: the judge's probability of each winner (A, B, tie; named as the decision names them), where recorded
+    probs: dict[str, float] | None = None
 
 
 class RecordedAnswer(BaseModel):
@@ -120,6 +130,7 @@ class RecordedAnswer(BaseModel):
 
     text: str | None = None
     problem: str | None = None
+    logprobs: list[TokenLogprob] | None = None  # recorded probabilities, at the verdict's token
 
 
 class RecordedBackend:
@@ -153,7 +164,7 @@ class RecordedBackend:
             raise BackendError(f"no recorded judgment of item '{request.item_id}'{order}", reason="no_record")
         if answer.text is None:
             raise BackendError(answer.problem or "unreadable record", reason="unreadable_decision")
-        return GenerateResponse(text=answer.text, usage=Usage(calls=1), finish_reason="stop")
+        return GenerateResponse(text=answer.text, logprobs=answer.logprobs, usage=Usage(calls=1), finish_reason="stop")
 
     async def aclose(self) -> None:
         return None
@@ -178,6 +189,7 @@ class ImportReport(BaseModel):
     # decisions: "raw -> label" (or "raw -> (no label)") -> how many records
     decision_values: dict[str, int] = {}
     unreadable: int = 0
+    with_probabilities: int = 0  # decisions recorded with the judge's probabilities, kept as the verdicts' probs
 
 
 class PreparedImport:
@@ -203,6 +215,8 @@ def prepare_import(data: LoadedData, decisions: str | Path, mode: Mode, options:
         recorded = _llmbar(path, data)
     elif options.format == "pandalm":
         recorded = _pandalm(path)
+    elif options.format == "alpaca_eval":
+        recorded = _alpaca_eval(path, data)
     else:
         recorded = _records(path, mode, options)
     if not recorded:
@@ -217,8 +231,15 @@ def prepare_import(data: LoadedData, decisions: str | Path, mode: Mode, options:
     judge = make_judge(backend, config)
     labels = judge.labels if isinstance(judge, PairwiseJudge) else cast(PointwiseJudge, judge).scale.labels
     # PandaLM's codes are the ones its loader reads the annotators' labels with: 1, 2, and 0 or Tie for a tie.
-    decision_map: dict[str, str] | None = dict(pandalm._CODES) if options.format == "pandalm" else options.decision_map
-    decode = _Decoder(labels, decision_map, pairwise=isinstance(judge, PairwiseJudge))
+    decision_map: dict[str, str] | None = dict(pandalm.CODES) if options.format == "pandalm" else options.decision_map
+    decode = _Answers(
+        LabelDecoder(mode, decision_map, options.decision_field or "decision", flag="--decision-map"),
+        labels,
+        pairwise=isinstance(judge, PairwiseJudge),
+    )
+    for raw, target in (decision_map or {}).items():
+        if decode.decoder.decision(raw, labels) is None:
+            raise ConfigError(f"--decision-map maps to '{target}', which is not one of {', '.join(labels)}")
 
     ids = {item.id for item in data.items}
     seen: dict[tuple[str, Order | None], int] = {}
@@ -266,6 +287,7 @@ def prepare_import(data: LoadedData, decisions: str | Path, mode: Mode, options:
         records_without_item_examples=list(dict.fromkeys(outside))[:_EXAMPLES],
         decision_values=dict(decode.seen.most_common()),
         unreadable=decode.unreadable,
+        with_probabilities=decode.with_probabilities,
     )
     return PreparedImport(data, judge, report)
 
@@ -295,6 +317,11 @@ def render_import(report: ImportReport) -> str:
     lines = [f"read {report.records} recorded {report.kind}s{orders} from {report.decisions}"]
     if report.decision_values:
         lines.append("decisions: " + ", ".join(f"{value} x{n}" for value, n in report.decision_values.items()))
+    if report.with_probabilities:
+        lines.append(
+            f"{report.with_probabilities} decisions carry the judge's probabilities of A and B: kept as the verdicts' "
+            "probs"
+        )
     if report.unreadable:
         lines.append(
             f"warning: {report.unreadable} decisions map to no label: recorded as failures (unreadable_decision)"
@@ -342,8 +369,8 @@ def _records(path: Path, mode: Mode, options: ImportOptions) -> list[RecordedJud
     for where, row in rows:
         if not isinstance(row, dict):
             raise InputError(f"expected an object with fields, got {type(row).__name__}", file=str(path), line=where)
-        item_id = _lookup(row, options.by)
-        if item_id is _ABSENT or item_id is None or item_id == "":
+        item_id = lookup(row, options.by)
+        if item_id is ABSENT or item_id is None or item_id == "":
             raise InputError(
                 "the record has no item id",
                 file=str(path),
@@ -353,26 +380,26 @@ def _records(path: Path, mode: Mode, options: ImportOptions) -> list[RecordedJud
             )
         order: Order | None = "AB" if mode == "pairwise" else None  # one order recorded: the data's own
         if options.order_field:
-            order = _order(_lookup(row, options.order_field))
+            order = _order(lookup(row, options.order_field))
             if order is None:
                 raise InputError(
-                    f"order {_lookup(row, options.order_field)!r} is neither AB / BA nor a swap flag",
+                    f"order {lookup(row, options.order_field)!r} is neither AB / BA nor a swap flag",
                     file=str(path),
                     line=where,
                     field=options.order_field,
                     hint="write AB (response_a shown first) or BA; swap flags: false / true, 'swap = False' / "
                     "'swap = True', 0 / 1",
                 )
-        value = _lookup(row, value_field)
-        rationale = _lookup(row, options.rationale_field) if options.rationale_field else None
+        value = lookup(row, value_field)
+        rationale = lookup(row, options.rationale_field) if options.rationale_field else None
         recorded.append(
             RecordedJudgment(
                 item_id=_text(item_id),
                 order=order,
                 line=where,
                 kind=kind,
-                value=None if value is _ABSENT or value is None else _text(value) if kind == "decision" else str(value),
-                rationale=None if rationale is _ABSENT or rationale is None else str(rationale),
+                value=None if value is ABSENT or value is None else _text(value) if kind == "decision" else str(value),
+                rationale=None if rationale is ABSENT or rationale is None else str(rationale),
             )
         )
     return recorded
@@ -451,52 +478,144 @@ def _pandalm(path: Path) -> list[RecordedJudgment]:
     return recorded
 
 
+def _alpaca_eval(path: Path, data: LoadedData) -> list[RecordedJudgment]:
+    """AlpacaEval's annotations of one model against the baseline (`annotations/<model>.json`, or the repository's
+    `results/<model>/<annotator>/annotations.json`): `instruction`, `output_1` the baseline's (A), `output_2` the
+    model's (B), and GPT-4-turbo's `preference` in [1, 2]. The file holds lengths, not texts, so a row judges the
+    item whose prompt is its instruction, checked by the two outputs' lengths (and the model's name where the item
+    has one). The decision is `preference_label`'s; the preference itself is kept as the probabilities of A and B."""
+    rows, _ = read_rows(path)
+    by_prompt = {item.prompt: item for item in data.items}
+    recorded = []
+    for where, row in rows:
+        if not isinstance(row, dict) or "instruction" not in row or "preference" not in row:
+            raise InputError(
+                "not an AlpacaEval annotation (it needs instruction and preference)",
+                file=str(path),
+                line=where,
+                hint="give an annotations file of AlpacaEval, e.g. annotations/claude-2.1.json",
+            )
+        instruction = str(row["instruction"])
+        item = by_prompt.get(instruction)
+        if item is not None:
+            _check_alpaca_row(row, item, data, path, where)
+        raw, preference = row["preference"], _number(row["preference"])
+        probs = None if preference is None else alpaca_eval.preference_probabilities(preference)
+        # a value that is no preference stays as written and maps to no label: a recorded failure
+        value = None if raw is None else _text(raw)
+        if preference is not None and probs is not None:
+            value = alpaca_eval.preference_label(preference)
+        recorded.append(
+            RecordedJudgment(
+                item_id=instruction if item is None else item.id,  # an instruction of no item: reported as such
+                order="AB",
+                line=where,
+                kind="decision",
+                value=value,
+                probs=probs,
+            )
+        )
+    return recorded
+
+
+def _check_alpaca_row(row: dict[str, Any], item: Item, data: LoadedData, path: Path, where: int) -> None:
+    """A row of annotations judges these two outputs: the model's name and the lengths say so, or it is refused."""
+    model, system = row.get("generator_2"), (item.metadata or {}).get("generator_b")
+    if model is not None and system is not None and str(model) != str(system):
+        raise InputError(
+            f"these annotations judge {model}'s outputs; item '{item.id}' holds {system}'s",
+            file=str(path),
+            line=where,
+            field="generator_2",
+            hint=f"import them onto alpaca_eval:{model}",
+        )
+    for key, side, text in (
+        ("len_output_1", "response_a", item.response_a),
+        ("len_output_2", "response_b", item.response_b),
+    ):
+        length = _number(row.get(key))
+        if length is not None and text is not None and length != len(text):
+            raise InputError(
+                f"the annotation judged an output of {length:g} characters; item '{item.id}' ({data.unit} "
+                f"{data.lines.get(item.id)}) has a {side} of {len(text)}: not the outputs that were judged",
+                file=str(path),
+                line=where,
+                field=key,
+                hint="load the data whose outputs were annotated (alpaca_eval:MODEL for the model of this file)",
+            )
+
+
+def _number(value: Any) -> float | None:
+    """A number, or one written as text (AlpacaEval writes its preferences and lengths as strings); else None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 # -- decisions ---------------------------------------------------------------------------------------------------
 
 
-class _Decoder:
-    """Turns recorded judgments into the answers the judge reads, counting the decision values seen."""
+class _Answers:
+    """Turns recorded judgments into the answers the judge reads, decisions read by the one label reader, counting
+    the decision values seen."""
 
-    def __init__(self, labels: list[str], decision_map: dict[str, str] | None, *, pairwise: bool) -> None:
-        self.labels = labels
-        self.pairwise = pairwise
-        self.map = decision_map
-        for target in (decision_map or {}).values():
-            if self._label(target) is None:
-                raise ConfigError(f"--decision-map maps to '{target}', which is not one of {', '.join(labels)}")
+    def __init__(self, decoder: LabelDecoder, labels: list[str], *, pairwise: bool) -> None:
+        self.decoder, self.labels, self.pairwise = decoder, labels, pairwise
         self.seen: Counter[str] = Counter()
         self.unreadable = 0
-
-    def _label(self, value: str) -> str | None:
-        return next((label for label in self.labels if label.casefold() == value.casefold()), None)
-
-    def decode(self, value: str) -> str | None:
-        if self.map is None:
-            return self._label(value)
-        target = self.map.get(value)
-        if target is None:
-            target = next((t for raw, t in self.map.items() if raw.casefold() == value.casefold()), None)
-        return None if target is None else self._label(target)
+        self.with_probabilities = 0
 
     def answer(self, record: RecordedJudgment, decision_order: str) -> RecordedAnswer:
         if record.kind == "completion":
             # An empty completion is what the judge said: the parser finds no verdict in it and says so.
             return RecordedAnswer(text=record.value or "")
-        label = None if record.value is None else self.decode(record.value)
+        label = None if record.value is None else self.decoder.decision(record.value, self.labels)
         self.seen[f"{record.value} -> {label or '(no label)'}"] += 1
         if label is None:
             self.unreadable += 1
             told = "no decision" if record.value is None else f"decision {record.value!r}"
             return RecordedAnswer(
                 problem=f"the record on line {record.line} holds {told}, which maps to none of "
-                f"{', '.join(self.labels)}" + ("" if self.map is None else " under --decision-map")
+                f"{', '.join(self.labels)}" + ("" if self.decoder.map is None else " under --decision-map")
             )
+        probs = record.probs
         if self.pairwise and record.order == "BA" and decision_order == "original":
-            label = _SWAP.get(label, label)  # the judge reads a BA answer in the positions shown
-        answer: dict[str, str] = {"winner" if self.pairwise else "score": label}
+            # the judge reads a BA answer in the positions shown
+            label = _SWAP.get(label, label)
+            probs = None if probs is None else {_SWAP.get(k, k): p for k, p in probs.items()}
+        key = "winner" if self.pairwise else "score"
+        answer: dict[str, str] = {key: label}
         if record.rationale:
             answer["rationale"] = record.rationale
-        return RecordedAnswer(text=json.dumps(answer, ensure_ascii=False))
+        text = json.dumps(answer, ensure_ascii=False)
+        if probs is None:
+            return RecordedAnswer(text=text)
+        self.with_probabilities += 1
+        named = {self._label(k): p for k, p in probs.items()}
+        at = text.index(json.dumps(label), len(json.dumps(key))) + 1  # where the label's value starts
+        return RecordedAnswer(text=text, logprobs=_verdict_tokens(text, at, label, named))
+
+    def _label(self, winner: str) -> str:
+        found = next((name for name in self.labels if name.casefold() == winner.casefold()), None)
+        if found is None:
+            raise ConfigError(f"recorded probabilities name '{winner}', which is not one of {', '.join(self.labels)}")
+        return found
+
+
+def _verdict_tokens(text: str, at: int, label: str, probs: dict[str, float]) -> list[TokenLogprob]:
+    """`text` as three tokens (before the verdict, the verdict, after it), the verdict's with `probs` as its
+    alternatives: the token probabilities a live judge's answer carries, which the parser reads as the verdict's
+    probs. A label with probability 0 is -inf, so that it gets none of the mass."""
+    top = {name: math.log(p) if p > 0 else -math.inf for name, p in probs.items()}
+    tokens = [
+        TokenLogprob(token=text[:at], logprob=0.0),
+        TokenLogprob(token=label, logprob=top.get(label, -math.inf), top=top),
+        TokenLogprob(token=text[at + len(label) :], logprob=0.0),
+    ]
+    return [t for t in tokens if t.token]
 
 
 def _order(value: Any) -> Order | None:
@@ -513,4 +632,5 @@ def _text(value: Any) -> str:
 
 
 def _quote(values: list[str]) -> str:
-    return ", ".join(repr(v) for v in values[:_EXAMPLES]) or "(none)"
+    # an id may be a whole instruction (AlpacaEval's rows that name no item): quoted by its beginning
+    return ", ".join(repr(v if len(v) <= 60 else v[:57] + "...") for v in values[:_EXAMPLES]) or "(none)"

@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from jurist import BackendError, GenerateRequest, InputError, Item, JudgeConfig, load_items, make_judge
+from jurist import BackendError, GenerateRequest, InputError, Item, JudgeConfig, conventions, load_items, make_judge
 from jurist.backends.base import Message
 from jurist.cli import main
 from jurist.data.benchmarks import load_benchmark
+from jurist.data.load import LabelDecoder
 from jurist.errors import ConfigError
 from jurist.export import export_run
 from jurist.imports import (
@@ -30,7 +31,8 @@ from jurist.imports import (
     render_import,
 )
 from jurist.meta import meta_evaluate
-from jurist.summary import load_run, summarize
+from jurist.run.log import read_run
+from jurist.summary import summarize
 from jurist.types import Verdict
 
 from .helpers import PROJECT, SHARED_DATA, run, shared
@@ -58,7 +60,7 @@ def imported(
     prepared = prepare_import(loaded, decisions, mode, ImportOptions(**options))  # type: ignore[arg-type]
     out = tmp_path / "run"
     run(prepared.run(out))
-    return {v.id: v for v in load_run(out)[1]}, out
+    return {v.id: v for v in read_run(out)[1]}, out
 
 
 def winners(verdict: Verdict) -> list[str | None]:
@@ -353,7 +355,7 @@ def test_llmbar_gpt4_natural_imported_gives_the_published_acc_and_agr(tmp_path: 
     prepared = prepare_import(loaded, result, "pairwise", ImportOptions(format="llmbar"))
     assert prepared.report.records == 200 and prepared.report.orders == ["AB", "BA"]
     run(prepared.run(tmp_path / "run"))
-    verdicts = load_run(tmp_path / "run")[1]
+    verdicts = read_run(tmp_path / "run")[1]
     assert len(verdicts) == 100 and all(v.error is None for v in verdicts)
     acc, agr = llmbar_acc_agr(verdicts)
     assert (round(acc, 2), round(agr, 2)) == (93.5, 97.0)
@@ -361,8 +363,8 @@ def test_llmbar_gpt4_natural_imported_gives_the_published_acc_and_agr(tmp_path: 
 
 
 def reproduce_bench() -> ModuleType:
-    """bench/reproduce.py, for its reading of LLMBar's statistics.json (the published figures)."""
-    spec = importlib.util.spec_from_file_location("reproduce", PROJECT / "bench" / "reproduce.py")
+    """bench/reproduce_cli.py, for its reading of LLMBar's statistics.json (the published figures)."""
+    spec = importlib.util.spec_from_file_location("reproduce_cli", PROJECT / "bench" / "reproduce_cli.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # pydantic resolves the module's annotations through sys.modules
@@ -380,9 +382,10 @@ def test_every_llmbar_gpt4_run_imported_gives_its_published_figures(tmp_path: Pa
     result = shared(f"{bench.LLMBAR_SETS[name]}/evaluators/GPT-4/{strategy}/result.json")
     loaded = load_benchmark(f"llmbar:{name}", data_dir=SHARED_DATA)
     run(prepare_import(loaded, result, "pairwise", ImportOptions(format="llmbar")).run(tmp_path / "run"))
-    ours, published = bench.llmbar_figures(load_run(tmp_path / "run")[1]), bench.published_llmbar(name, strategy)
-    for figure in ("acc", "agr", "acc_first", "acc_second"):
-        assert round(getattr(ours, figure), 2) == round(getattr(published, figure), 2), figure
+    report = conventions.llmbar(read_run(tmp_path / "run")[1], n_resamples=0)
+    ours = {f.name: f.estimate.value for f in [*report.figures, *report.detail]}
+    published = bench.published_llmbar(name, strategy)
+    assert {k: round(ours[k], 2) for k in published} == {k: round(v, 2) for k, v in published.items()}
 
 
 def test_llmbar_import_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -393,7 +396,7 @@ def test_llmbar_import_from_the_command_line(tmp_path: Path, monkeypatch: pytest
         main, ["import", "llmbar:Natural", "--format", "llmbar", "--decisions", str(result), "--out", str(out)]
     )
     assert invoked.exit_code == 0, invoked.output
-    acc, agr = llmbar_acc_agr(load_run(out)[1])
+    acc, agr = llmbar_acc_agr(read_run(out)[1])
     assert (round(acc, 2), round(agr, 2)) == (93.5, 97.0)
     # the raw dataset.json next to it is the same data: its rows are checked against result.json's texts
     dataset = shared("llmbar/LLMBar/Natural/dataset.json")
@@ -415,8 +418,8 @@ def test_pandalm_7b_predictions_imported_give_the_published_accuracy(tmp_path: P
     prepared = prepare_import(loaded, predictions, "pairwise", ImportOptions(format="pandalm"))
     assert prepared.report.decision_values == {"2 -> B": 459, "1 -> A": 433, "0 -> tie": 107}
     run(prepared.run(tmp_path / "run"))
-    verdicts = load_run(tmp_path / "run")[1]
-    # the figure in WeOpenML/PandaLM data/compute_metrics.py for this file (see bench/reproduce.py)
+    verdicts = read_run(tmp_path / "run")[1]
+    # the figure in WeOpenML/PandaLM data/compute_metrics.py for this file (see bench/reproduce_cli.py)
     assert round(sum(v.winner == v.label for v in verdicts) / len(verdicts), 4) == 0.6677
     assert verdicts[0].rationale is not None and verdicts[0].rationale.startswith("Response 2 is better")
 
@@ -429,3 +432,114 @@ def test_gpt35_garbage_answers_are_failures_not_ties(tmp_path: Path):
     run(prepared.run(tmp_path / "run"))
     failures = summarize(tmp_path / "run").failures
     assert failures == {"unreadable_decision": 25}
+
+
+# -- one reader for data labels and recorded decisions -----------------------------------------------------------
+
+
+def test_a_decision_map_reads_decisions_as_the_same_label_map_reads_labels(tmp_path: Path):
+    # A set whose 0 is the first response and 2 a tie: the same spec read as --label-map and as --decision-map.
+    spec = {"0": "A", "1": "B", "2": "tie"}
+    data = pairs_file(tmp_path, [{**row, "label": code} for row, code in zip(PAIRS, (0, 1, 2), strict=True)])
+    labels = [item.label for item in load_items(data, "pairwise", label_map=spec).items]
+    records = [{"id": row["id"], "decision": code} for row, code in zip(PAIRS, (0, 1, 2), strict=True)]
+    decisions = write_jsonl(tmp_path / "decisions.jsonl", records)
+    verdicts, _ = imported(tmp_path, decisions, data=data, decision_map=spec)
+    assert [verdicts[row["id"]].winner for row in PAIRS] == labels == ["A", "B", "tie"]
+    decoder = LabelDecoder("pairwise", spec, "decision", flag="--decision-map")
+    assert [decoder.decision(raw, ["A", "B", "tie"]) for raw in ("0", "2", "7")] == ["A", "tie", None]
+    with pytest.raises(ConfigError, match=r"--decision-map 1=first: 'first' is not a pairwise label"):
+        LabelDecoder("pairwise", {"1": "first"}, "decision", flag="--decision-map")
+
+
+# -- AlpacaEval annotations --------------------------------------------------------------------------------------
+
+ALPACA_ITEMS = [
+    {"id": "w1", "prompt": "Name a fruit.", "response_a": "An apple.", "response_b": "A pear, which is sweet."},
+    {"id": "w2", "prompt": "Say hello in French.", "response_a": "Bonjour.", "response_b": "Salut."},
+    {"id": "w3", "prompt": "What is 2 + 2?", "response_a": "4", "response_b": "Four."},
+    {"id": "w4", "prompt": "Name a colour.", "response_a": "Red.", "response_b": "Blue."},
+]
+
+
+def annotation(item: dict[str, Any], preference: Any, **changes: Any) -> dict[str, Any]:
+    """An AlpacaEval annotation row (its numbers written as strings, as AlpacaEval writes them)."""
+    return {
+        "instruction": item["prompt"],
+        "generator_1": "baseline-model",
+        "generator_2": "my-model",
+        "len_output_1": str(len(item["response_a"])),
+        "len_output_2": str(len(item["response_b"])),
+        "preference": preference,
+        "annotator": "weighted_alpaca_eval_gpt4_turbo",
+        **changes,
+    }
+
+
+def test_alpaca_eval_preferences_become_winners_and_probabilities(tmp_path: Path):
+    rows = [
+        annotation(ALPACA_ITEMS[0], "1.9"),  # B, with P(B) = 0.9
+        annotation(ALPACA_ITEMS[1], 1.5),  # a draw
+        annotation(ALPACA_ITEMS[2], 0),  # AlpacaEval 1's code for a draw
+        annotation(ALPACA_ITEMS[3], "3.2"),  # no preference: a recorded failure
+        annotation({**ALPACA_ITEMS[0], "prompt": "Name a planet."}, 1.2),  # no such item: reported
+    ]
+    decisions = tmp_path / "annotations.json"
+    decisions.write_text(json.dumps(rows), encoding="utf-8")
+    data = write_jsonl(tmp_path / "items.jsonl", ALPACA_ITEMS)
+    prepared = prepare_import(load_items(data, "pairwise"), decisions, "pairwise", ImportOptions(format="alpaca_eval"))
+    assert (prepared.report.with_probabilities, prepared.report.unreadable) == (3, 1)
+    assert prepared.report.records_without_item_examples == ["Name a planet."]
+    assert "3 decisions carry the judge's probabilities of A and B" in render_import(prepared.report)
+    run(prepared.run(tmp_path / "run"))
+    verdicts = {v.id: v for v in read_run(tmp_path / "run")[1]}
+    assert [verdicts[i].winner for i in ("w1", "w2", "w3")] == ["B", "tie", "tie"]
+    assert verdicts["w1"].probs == pytest.approx({"A": 0.1, "B": 0.9, "tie": 0.0})
+    assert verdicts["w3"].probs == pytest.approx({"A": 0.5, "B": 0.5, "tie": 0.0})
+    assert verdicts["w4"].error is not None and verdicts["w4"].error.reason == "unreadable_decision"
+    assert "'3.2'" in verdicts["w4"].error.message
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"generator_2": "other-model"}, "generator_2", "judge other-model's outputs; item 'w2' holds my-model's"),
+        (
+            {"len_output_2": "40"},
+            "len_output_2",
+            "an output of 40 characters; item 'w2' (line 2) has a response_b of 6",
+        ),
+    ],
+)
+def test_alpaca_eval_annotations_of_other_outputs_are_refused(tmp_path: Path, changes, field, message):
+    items = [{**item, "generator_b": "my-model"} for item in ALPACA_ITEMS]
+    rows = [annotation(ALPACA_ITEMS[0], 1.9), annotation(ALPACA_ITEMS[1], 1.2, **changes)]
+    decisions = tmp_path / "annotations.json"
+    decisions.write_text("[\n" + ",\n".join(json.dumps(row) for row in rows) + "\n]\n", encoding="utf-8")
+    loaded = load_items(write_jsonl(tmp_path / "items.jsonl", items), "pairwise")
+    with pytest.raises(InputError) as info:
+        prepare_import(loaded, decisions, "pairwise", ImportOptions(format="alpaca_eval"))
+    assert (info.value.line, info.value.field) == (3, field)  # the second row, on the file's third line
+    assert message in str(info.value)
+
+
+ALPACA_CLAUDE = "alpaca_eval/annotations/claude-2.1.json"
+
+
+def test_alpaca_eval_annotations_keep_gpt4_turbos_preference_as_the_verdicts_probabilities(tmp_path: Path):
+    annotations = shared(ALPACA_CLAUDE)
+    loaded = load_benchmark("alpaca_eval:claude-2.1", data_dir=SHARED_DATA)
+    result = import_run(loaded, annotations, out=tmp_path / "run", options=ImportOptions(format="alpaca_eval"))
+    preferences = {item.id: item.metadata["preference"] for item in loaded.items}
+    verdicts = result.verdicts()
+    assert len(verdicts) == 805 and all(v.error is None and v.probs is not None for v in verdicts)
+    assert all(v.probs["B"] == pytest.approx(preferences[v.id] - 1, abs=1e-12) for v in verdicts)  # type: ignore[index]
+    assert all(v.winner == v.label for v in verdicts)  # the loader's label is the same annotator's decision
+
+
+def test_alpaca_eval_annotations_onto_another_models_outputs_are_refused():
+    annotations = shared(ALPACA_CLAUDE)
+    loaded = load_benchmark("alpaca_eval:alpaca-7b", data_dir=SHARED_DATA)
+    with pytest.raises(InputError) as info:
+        prepare_import(loaded, annotations, "pairwise", ImportOptions(format="alpaca_eval"))
+    assert "judge claude-2.1's outputs; item 'alpaca_eval-alpaca-7b-0' holds alpaca-7b's" in str(info.value)

@@ -17,8 +17,9 @@ from click.testing import CliRunner
 import jurist
 from jurist import FakeBackend, GenerateRequest, InputError, JudgeConfig
 from jurist.cli import main
-from jurist.conventions import macro_precision_recall_f1
+from jurist.conventions import apply_convention, macro_precision_recall_f1
 from jurist.meta import MetaOptions, meta_evaluate, render_meta
+from jurist.types import Verdict
 
 from .helpers import user_text
 
@@ -312,3 +313,36 @@ def test_the_convention_is_printed_and_written_as_json(tmp_path: Path) -> None:
     written = json.loads(out.read_text())["convention"]
     acc = next(f for f in written["figures"] if f["name"] == "Acc")
     assert acc["estimate"]["value"] == pytest.approx(95.0) and acc["count"] == "19 / 20"
+
+
+def test_alpaca_eval_win_rate_leaves_failures_out_and_shows_them_counted_as_losses(tmp_path: Path) -> None:
+    # one order per item, winners only: 3 B, 6 A, 1 tie and 1 answer with no verdict (a failure)
+    winners = ["B", "B", "B", "A", "A", "A", "A", "A", "A", "tie", None]
+    run = scripted_run(tmp_path, [("A", w, w) for w in winners], swap=False)
+    report = evaluate(run, convention="alpaca_eval")
+    shares = [1, 1, 1, 0, 0, 0, 0, 0, 0, 0.5]
+    got = figures(report)
+    assert got["win rate"] == pytest.approx(100 * 3.5 / 10)
+    assert got["win rate, failures as losses"] == pytest.approx(100 * 3.5 / 11)
+    assert got["standard error"] == pytest.approx(100 * np.std(shares, ddof=1) / np.sqrt(10))
+    assert got["discrete win rate"] == pytest.approx(100 * 3.5 / 10)
+    counts = {f.name: f.count for f in report.convention.figures}
+    assert counts["discrete win rate"] == "3 won, 6 lost, 1 drawn of 10"
+    notes = " ".join(report.convention.notes)
+    assert "1 of 11 items have no preference" in notes and "10 of 10 verdicts carry no probabilities" in notes
+
+
+def test_alpaca_eval_counts_the_judges_probability_of_b_and_half_its_probability_of_a_tie() -> None:
+    verdicts = [
+        Verdict(id="1", mode="pairwise", winner="B", probs={"A": 0.2, "B": 0.7, "tie": 0.1}),
+        Verdict(id="2", mode="pairwise", winner="A", probs={"A": 0.9, "B": 0.1, "tie": 0.0}),
+        Verdict(id="3", mode="pairwise", winner="tie"),  # no probabilities: its winner counts, 1/2
+    ]
+    report = apply_convention("alpaca_eval", verdicts, n_resamples=20)
+    got = {f.name: f.estimate.value for f in report.figures}
+    assert got["win rate"] == pytest.approx(100 * (0.75 + 0.1 + 0.5) / 3)
+    assert got["discrete win rate"] == pytest.approx(100 * 1.5 / 3)
+    assert report.notes == [
+        "1 of 3 verdicts carry no probabilities: each counts by its winner (1, 1/2 or 0); AlpacaEval's weighted "
+        "annotator counts the judge's probability of B"
+    ]

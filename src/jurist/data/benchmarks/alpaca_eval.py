@@ -41,6 +41,18 @@ def preference_label(preference: float) -> str:
     return "A" if preference < 1.5 else "B"
 
 
+def preference_probabilities(preference: float) -> dict[str, float] | None:
+    """GPT-4-turbo's preference as the probabilities of its two verdicts, which is what it is (the annotator weighs
+    its tokens for output_1 and output_2 by their probabilities): P(B) = preference - 1, P(A) = 2 - preference, and
+    no tie (the annotator has no tie token). The draw code 0 is 1.5, one half each, as AlpacaEval reads it. None for
+    a value that is no preference (outside [1, 2], not a number): AlpacaEval leaves such rows out."""
+    if preference == 0:
+        preference = 1.5
+    if not 1 <= preference <= 2:  # NaN fails this too
+        return None
+    return {"A": 2 - preference, "B": preference - 1}
+
+
 def load_alpaca_eval_annotations(model: str, root: str | Path | None = None) -> LoadedData:
     """One model's AlpacaEval 2.0 annotations as pairwise items: prompt = the instruction, A = the baseline's output,
     B = the model's, label from `preference` (see `preference_label`). Metadata: `preference` (the raw float),

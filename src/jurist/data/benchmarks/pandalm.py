@@ -20,7 +20,7 @@ PREDICTIONS = {
     "pandalm-7b": ("pandalm-7b-testset-v1.json", "pandalm_result"),
 }
 # The codes both the annotators and the prediction files use; "garbage" (GPT-3.5 gave no usable answer) is absent.
-_CODES: dict[str, Winner] = {"0": "tie", "tie": "tie", "1": "A", "2": "B"}
+CODES: dict[str, Winner] = {"0": "tie", "tie": "tie", "1": "A", "2": "B"}
 
 
 def item_id(idx: int) -> str:
@@ -81,7 +81,7 @@ def load_pandalm_predictions(judge: str = "pandalm-7b", root: str | Path | None 
 
 
 def _code(value: object, path: Path, where: int, key: str) -> Winner:
-    winner = _CODES.get(str(value).strip().lower())
+    winner = CODES.get(str(value).strip().lower())
     if winner is None:
         raise InputError(
             f"unknown verdict {value!r}; expected 0 (tie), 1 or 2",
