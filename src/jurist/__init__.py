@@ -1,7 +1,6 @@
 """jurist: LLM-as-a-judge, and judging the judges."""
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from .api import JobOptions, Limits, RunResult, ajudge, judge, open_run
 from .backends import Backend, BackendOptions, Capabilities, GenerateRequest, GenerateResponse, make_backend
 from .backends.fake import FakeBackend

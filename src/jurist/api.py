@@ -6,7 +6,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import threading
-import warnings
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -14,16 +13,17 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from pydantic import BaseModel, Field
 
 from .backends import Backend, BackendOptions, make_backend
-from .data.load import LoadedData, items_from_rows, load_items
-from .errors import ConfigError, InputError
+from .data.load import LoadedData, load_data
+from .errors import ConfigError
 from .judges import JudgeConfig, make_judge
 from .judges.base import Judge
 from .run.cache import ResponseCache, default_cache_path
+from .run.log import read_run
 from .run.resilience import ResilientBackend, RetryPolicy
 from .run.runner import RunOptions, RunOutcome, run_judge
 from .strategies.build import StrategySpec, build_judge
 from .strategies.tree import StrategyTree, build_tree, load_strategy
-from .summary import Summary, load_run, summarize
+from .summary import Summary, summarize
 from .types import Item, Mode, Verdict
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ class RunResult:
         return summarize(self.out)
 
     def verdicts(self) -> list[Verdict]:
-        return load_run(self.out)[1]
+        return read_run(self.out).verdicts
 
     def to_pandas(self, *, texts: bool = True) -> pd.DataFrame:
         """One row per verdict, with the item's texts (unless `texts=False`) and a `meta.KEY` column per
@@ -110,34 +110,8 @@ class RunResult:
 
 
 def open_run(out: str | Path) -> RunResult:
-    load_run(Path(out))  # fails clearly if it is not a run directory
+    read_run(out)  # fails clearly if it is not a run directory
     return RunResult(out)
-
-
-def _as_data(
-    data: str | Path | LoadedData | Sequence[Item | dict[str, Any]],
-    mode: Mode,
-    field_map: dict[str, str] | None,
-    label_map: dict[str, str] | None = None,
-) -> LoadedData:
-    if isinstance(data, LoadedData):
-        return data
-    if isinstance(data, str | Path):
-        loaded = load_items(data, mode, field_map, label_map=label_map)
-    elif not data:
-        raise InputError("no items given", file="<python>")
-    else:
-        # Python records get the same checks as a file's: required fields per mode, types, labels, unique ids.
-        rows = [
-            (number, {**it.metadata, **it.model_dump(exclude={"metadata"}, exclude_none=True)})
-            if isinstance(it, Item)
-            else (number, it)
-            for number, it in enumerate(data, start=1)
-        ]
-        loaded = items_from_rows(rows, mode, field_map, path="<python>", unit="item", label_map=label_map)
-    for message in loaded.warnings:  # e.g. integer labels read with no label_map: said, never silent
-        warnings.warn(message, UserWarning, stacklevel=3)
-    return loaded
 
 
 async def ajudge(
@@ -179,7 +153,7 @@ async def ajudge(
     if isinstance(judge, Judge):
         if model is not None:
             raise ConfigError("a ready-made judge brings its own backends: pass model only with a judge factory")
-        ready = _as_data(data, judge.mode, field_map, label_map)
+        ready = load_data(data, judge.mode, field_map, label_map)
         return RunResult(
             out,
             await run_judge(
@@ -191,7 +165,7 @@ async def ajudge(
     if config is not None:
         config = config if isinstance(config, JudgeConfig) else JudgeConfig(mode=config)
     # with a config, bad input is reported before a model is loaded
-    loaded: LoadedData | None = _as_data(data, config.mode, field_map, label_map) if config is not None else None
+    loaded: LoadedData | None = load_data(data, config.mode, field_map, label_map) if config is not None else None
     model = "local" if model is None else model
     tree = strategy if isinstance(strategy, StrategyTree) else None
     spec = strategy if isinstance(strategy, StrategySpec) else None
@@ -235,7 +209,7 @@ async def ajudge(
         else:
             the_judge = make_judge(resilient, cast(JudgeConfig, config))
         if loaded is None:
-            loaded = _as_data(data, the_judge.mode, field_map, label_map)
+            loaded = load_data(data, the_judge.mode, field_map, label_map)
         outcome = await run_judge(
             the_judge, loaded, Path(out), options.run, on_start=on_start, on_verdict=on_verdict, on_wait=on_wait
         )

@@ -23,7 +23,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from . import __version__
+from ._version import __version__
 from .api import JobOptions, Limits, ajudge
 from .backends import BackendOptions
 from .conventions import CONVENTIONS
@@ -40,6 +40,7 @@ from .data.load import (
 from .demos import DemoConfig
 from .errors import BackendError, ConfigError, InputError, JuristError, NoVerdictError
 from .export import export_run
+from .imports import FORMATS as IMPORT_FORMATS
 from .judges import JudgeConfig
 from .rubrics import builtin_rubrics
 from .run.runner import RunOptions
@@ -1102,11 +1103,12 @@ IMPORT_NEEDS: Needs = {
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["records", "llmbar", "pandalm"]),
+    type=click.Choice(list(IMPORT_FORMATS)),
     default="records",
     show_default=True,
     help="records: any file with the fields below; llmbar: an LLMBar evaluators/<judge>/<strategy>/result.json; "
-    "pandalm: a PandaLM prediction file (DATA = pandalm)",
+    "pandalm: a PandaLM prediction file (DATA = pandalm); alpaca_eval: AlpacaEval's annotations/MODEL.json "
+    "(DATA = alpaca_eval:MODEL), the preference kept as the verdicts' probabilities",
 )
 @click.option("--by", "by", default="id", show_default=True, metavar="FIELD", help="the records' item-id field")
 @click.option(

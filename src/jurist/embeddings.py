@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from .errors import ConfigError
+from .extras import locate
 
 
 @runtime_checkable
@@ -32,6 +33,7 @@ class LlamaEmbedder:
     def __init__(self, model_path: str, *, name: str, n_ctx: int = 2048) -> None:
         if not Path(model_path).is_file():
             raise ConfigError(f"embedding model: GGUF file not found: {model_path}")
+        locate("llama_cpp", "embeddings from a GGUF model")  # now, not at the first item: imported on first use
         self.model_path = model_path
         self.name = name
         self.n_ctx = n_ctx

@@ -89,3 +89,8 @@ class RunDirError(ConfigError):
 class NoVerdictError(ConfigError):
     """A run ended without a single verdict: every item failed (exit code 3). What was recorded is kept, with
     each failure's reason."""
+
+
+class MissingExtraError(ConfigError):
+    """An optional package is not installed. Says which extra brings it and the pip command (exit code 2); raised
+    by `jurist.extras.require`."""

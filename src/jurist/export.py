@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import ConfigError
-from .run.store import RUN_FILES
-from .summary import load_run
+from .extras import require
+from .run.log import RUN_FILES, read_run
 from .types import Verdict
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ def verdict_row(v: Verdict, *, texts: bool = True) -> dict[str, Any]:
 def to_dataframe(out: str | Path, *, texts: bool = True) -> pd.DataFrame:
     import pandas as pd
 
-    _, verdicts = load_run(Path(out))
+    _, verdicts = read_run(out)
     frame = pd.DataFrame([verdict_row(v, texts=texts) for v in verdicts])
     for column in [c for c in frame.columns if c.startswith(META_PREFIX) and frame[c].dtype == object]:
         if len({type(x) for x in frame[column].dropna()}) > 1:
@@ -121,7 +121,7 @@ def export_run(
     target = Path(dest) if dest else default_target(out, fmt)
     _check_target(out, target, fmt, force)
     if fmt == "jsonl":
-        _, verdicts = load_run(out)
+        _, verdicts = read_run(out)
         exclude = None if texts else {"item"}
         text = "".join(v.model_dump_json(exclude=exclude) + "\n" for v in verdicts)
         _replace(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
@@ -132,6 +132,7 @@ def export_run(
         # CRLF rows (RFC 4180): then a text holding a bare CR is quoted too, and reads back whole
         _replace(target, lambda tmp: table.to_csv(tmp, index=False, lineterminator="\r\n"))
     else:
+        require("pyarrow", "Parquet export")  # here, not in pandas: its ImportError would end in a traceback
         _replace(target, lambda tmp: frame.to_parquet(tmp, index=False))
     return target
 

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .conventions import CONVENTIONS, ConventionReport, apply_convention
 from .errors import ConfigError, InputError, JuristError
+from .run.log import read_run
 from .stats import (
     AgreementReport,
     AltTestResult,
@@ -42,8 +43,7 @@ from .stats import (
     krippendorff_alpha,
     selective_curve,
 )
-from .strategies.base import confidence
-from .summary import FAILURE_WARNING_SHARE, load_run
+from .summary import FAILURE_WARNING_SHARE
 from .types import Verdict
 
 MIN_LABELLED = 10  # fewer labelled verdicts than this give intervals too wide to say anything
@@ -113,8 +113,8 @@ def meta_evaluate(
     """The meta-evaluation of the run in `run_dir`. `calibrator` (fitted on another run with `fit_calibrator`)
     is applied to the verdicts' probabilities before calibration and selective evaluation are measured."""
     options = options or MetaOptions()
-    config, verdicts = load_run(Path(run_dir))
-    mode = str(config.get("judge", {}).get("config", {}).get("mode") or (verdicts[0].mode if verdicts else ""))
+    header, verdicts = read_run(run_dir)
+    mode = str(header.mode or (verdicts[0].mode if verdicts else ""))
     report = MetaReport(
         run=str(run_dir),
         mode=mode,
@@ -402,7 +402,7 @@ def _confidence(verdict: Verdict, calibrator: Calibrator | None) -> float | None
     1 when both orders agreed, 0.5 when they did not (a text-only judge still has that signal)."""
     if calibrator is not None and verdict.probs:
         return max(calibrator.apply([_normalised(verdict.probs)])[0].values())
-    known = confidence(verdict)
+    known = verdict.confidence()
     if known is None and verdict.consistent is not None:
         return 1.0 if verdict.consistent else 0.5
     return known
@@ -480,7 +480,7 @@ def _score_text(score: float | None) -> str:
 def fit_calibrator(run_dir: str | Path, method: Literal["temperature", "isotonic"] = "temperature") -> Calibrator:
     """Fit a recalibration of the verdicts' probabilities on a labelled run (apply it to other runs of the same
     judge with `meta_evaluate(..., calibrator=...)`, or save it with `.save(path)`)."""
-    _, verdicts = load_run(Path(run_dir))
+    _, verdicts = read_run(run_dir)
     rows = [
         (_normalised(v.probs or v.score_probs or {}), str(v.label))
         for v in verdicts

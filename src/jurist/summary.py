@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
 from pydantic import BaseModel
 
-from .errors import RunDirError
-from .run.store import CONFIG_FILE, SESSIONS_FILE, VERDICTS_FILE, latest_by_id, read_config, read_verdicts
+from .run.log import read_run, read_sessions
 from .types import Usage, Verdict
 
 # Above this share of items without a verdict, the summary opens with a warning: the figures leave those items out.
@@ -48,41 +46,9 @@ class Summary(BaseModel):
     fallbacks: list[str] = []  # features a server rejected, so that the backend did without (every session's)
 
 
-def load_run(out: Path) -> tuple[dict, list[Verdict]]:
-    """The run's config and its current verdicts (latest per item, for the current configuration)."""
-    out = Path(out)
-    config = read_config(out / CONFIG_FILE)
-    fingerprint = config.get("fingerprint")
-    verdicts = [v for v in read_verdicts(out / VERDICTS_FILE) if v.judge_fingerprint == fingerprint]
-    return config, list(latest_by_id(verdicts).values())
-
-
-def _sessions(path: Path) -> list[dict]:
-    """The sessions log's records; a torn last line (a kill while it was written) is left out."""
-    if not path.exists():
-        return []
-    try:
-        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except (OSError, ValueError) as exc:
-        raise RunDirError(f"cannot read {path}: {exc}; delete it (it holds only the sessions' timings)") from exc
-    records = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            record = json.loads(line)
-            records.append({"wall_s": float(record["wall_s"]), "judged": int(record["judged"])})
-        except (ValueError, TypeError, KeyError):
-            if number == len(lines):
-                break
-            raise RunDirError(
-                f"{path}:{number}: corrupt session record; delete that line (the log only times the sessions)"
-            ) from None
-    return records
-
-
 def summarize(out: Path) -> Summary:
-    config, verdicts = load_run(out)
-    judge = config.get("judge") or {}
-    mode = (judge.get("config") or {}).get("mode") or (verdicts[0].mode if verdicts else "unknown")
+    header, verdicts = read_run(out)
+    mode = header.mode or (verdicts[0].mode if verdicts else "unknown")
     ok = [v for v in verdicts if v.error is None and v.incomplete is None]
     failures = Counter(v.error.reason for v in verdicts if v.error is not None)
     usage = Usage()
@@ -91,20 +57,20 @@ def summarize(out: Path) -> Summary:
     summary = Summary(
         out=str(out),
         mode=mode,
-        backend=str(judge.get("backend", "unknown")),
-        items=config.get("items", len(verdicts)),
+        backend=header.backend,
+        items=header.items if header.items is not None else len(verdicts),
         judged=len(verdicts),
         failed=sum(failures.values()),
         failures=dict(failures),
         flagged=sum(v.flagged for v in verdicts),
         incomplete=sum(v.incomplete is not None for v in verdicts if v.error is None),
         usage=usage,
-        fallbacks=[str(f) for f in config.get("fallbacks") or []],
+        fallbacks=header.fallbacks,
     )
-    records = _sessions(Path(out) / SESSIONS_FILE)
+    records = read_sessions(out)
     if records:
-        summary.wall_s = sum(r["wall_s"] for r in records)
-        calls = sum(r["judged"] for r in records)
+        summary.wall_s = sum(r.wall_s for r in records)
+        calls = sum(r.judged for r in records)
         summary.judgments_per_s = calls / summary.wall_s if summary.wall_s > 0 else None
     if mode == "pairwise":
         _pairwise(summary, ok)

@@ -172,3 +172,13 @@ class Verdict(BaseModel):
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def confidence(self) -> float | None:
+        """How sure the verdict is: the highest probability of its decision where the model gave logprobs, else
+        the agreement a strategy measured (vote share), else unknown."""
+        probs = self.score_probs if self.mode == "pointwise" else self.probs
+        if probs:
+            return max(probs.values())
+        if self.strategy is not None and isinstance(self.strategy.get("agreement"), int | float):
+            return float(self.strategy["agreement"])
+        return None

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from jurist.cli import main
-from jurist.run import store as store_module
+from jurist.run import log as log_module
 from jurist.testing import FakeOpenAIServer
 
 from .support import cli_args, cli_env, counts_by_item, make_items, records, run_cli, write_jsonl
@@ -116,13 +116,13 @@ def test_a_full_disk_mid_run_exits_2_keeps_the_verdicts_and_the_same_command_res
             records_written["n"] += 1
         return real_write(fd, payload)
 
-    monkeypatch.setattr(store_module.os, "write", write)
+    monkeypatch.setattr(log_module.os, "write", write)
     full = CliRunner().invoke(main, args)
     assert full.exit_code == 2, full.output
     assert "No space left on device" in full.output and "verdicts.jsonl" in full.output
     assert full.exception is None or isinstance(full.exception, SystemExit)
     assert len(records(out)) == 3
-    monkeypatch.setattr(store_module.os, "write", real_write)
+    monkeypatch.setattr(log_module.os, "write", real_write)
     again = CliRunner().invoke(main, args)
     assert again.exit_code == 0, again.output
     assert "3 of 6 items already judged" in " ".join(again.output.split())

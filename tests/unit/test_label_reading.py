@@ -13,10 +13,11 @@ from click.testing import CliRunner
 import jurist
 from jurist import FakeBackend, InputError, JudgeConfig, make_judge
 from jurist.cli import main
-from jurist.data.load import check_labels, load_items
+from jurist.data.load import load_items
 from jurist.demos import DemoConfig
 from jurist.meta import meta_evaluate
-from jurist.summary import load_run
+from jurist.run.log import read_run
+from jurist.run.runner import check_labels
 
 from .helpers import SHARED_DATA, shared
 
@@ -65,7 +66,7 @@ def test_label_map_decides_the_labels_and_the_label_line_says_how(tmp_path):
     assert result.exit_code == 0, result.output
     assert "labels: A 4, B 2, tie 2 (from annotator1: 0->A, 1->B, 2->tie)" in result.output
     assert "warning" not in result.output
-    _, verdicts = load_run(tmp_path / "run")
+    _, verdicts = read_run(tmp_path / "run")
     assert sorted(v.label for v in verdicts) == sorted(["A", "B", "tie", "A", "A", "B", "tie", "A"])
     # the judge always says A: right exactly on the 4 first-response items (the built-in reading gives 2)
     assert sum(v.winner == v.label for v in verdicts) == 4
@@ -137,7 +138,7 @@ def test_category_labels_are_judged_and_meta_evaluated_as_categories(tmp_path):
     jurist.judge(
         data, out=tmp_path / "run", config=config, model=FakeBackend(safety_judge), field_map={"label": "verdict"}
     )
-    _, verdicts = load_run(tmp_path / "run")
+    _, verdicts = read_run(tmp_path / "run")
     assert {v.label for v in verdicts} == {"safe", "unsafe"}  # "SAFE" is written in the scale's spelling
     report = meta_evaluate(tmp_path / "run")
     assert report.correlation is None and report.agreement is not None
@@ -187,13 +188,13 @@ def test_judge_limit_and_sample(tmp_path):
     first = cli(*base, "--out", str(tmp_path / "first"), "--limit", "5")
     assert first.exit_code == 0, first.output
     assert "judging the first 5 of 12 items" in first.output
-    assert sorted(v.id for v in load_run(tmp_path / "first")[1]) == ["p0", "p1", "p2", "p3", "p4"]
+    assert sorted(v.id for v in read_run(tmp_path / "first")[1]) == ["p0", "p1", "p2", "p3", "p4"]
     drawn = cli(*base, "--out", str(tmp_path / "drawn"), "--sample", "4", "--seed", "3")
     assert drawn.exit_code == 0, drawn.output
     assert "judging a sample (seed 3) of 4 of 12 items" in drawn.output and "labels: A 2, B 1, tie 1" in drawn.output
     again = cli(*base, "--out", str(tmp_path / "again"), "--sample", "4", "--seed", "3")
-    ids = sorted(v.id for v in load_run(tmp_path / "drawn")[1])
-    assert again.exit_code == 0 and ids == sorted(v.id for v in load_run(tmp_path / "again")[1])
+    ids = sorted(v.id for v in read_run(tmp_path / "drawn")[1])
+    assert again.exit_code == 0 and ids == sorted(v.id for v in read_run(tmp_path / "again")[1])
     both = cli(*base, "--out", str(tmp_path / "both"), "--sample", "4", "--limit", "2")
     assert both.exit_code == 2 and "not both" in both.output and not (tmp_path / "both").exists()
 
@@ -216,7 +217,7 @@ def test_records_and_dotted_fields_through_the_cli(tmp_path):
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "labels: 2: 1, 3: 1, 4: 1" in result.output
-    _, verdicts = load_run(tmp_path / "run")
+    _, verdicts = read_run(tmp_path / "run")
     assert sorted(v.label for v in verdicts) == [2.0, 3.0, 4.0]
 
 
@@ -231,7 +232,7 @@ def test_field_acts_on_a_benchmark(tmp_path, monkeypatch):
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in (SHARED_DATA / "summeval" / "summeval.jsonl").read_text().splitlines()[:3]]
-    _, verdicts = load_run(out)
+    _, verdicts = read_run(out)
     assert sorted(v.label for v in verdicts) == sorted(r["fluency"] for r in rows)
     assert sorted(v.label for v in verdicts) != sorted(r["coherence"] for r in rows)  # another column than the spec's
 

@@ -8,7 +8,8 @@ import pytest
 
 import jurist
 from jurist import FakeBackend, InputError, JudgeConfig, make_judge
-from jurist.data.load import check_labels, load_items
+from jurist.data.load import load_items
+from jurist.run.runner import check_labels
 from jurist.strategies import Jury
 
 

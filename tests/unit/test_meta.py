@@ -15,6 +15,7 @@ import jurist
 from jurist import FakeBackend, GenerateRequest, GenerateResponse, InputError, JudgeConfig
 from jurist.cli import main
 from jurist.meta import MetaOptions, fit_calibrator, load_calibrator, meta_evaluate, render_meta
+from jurist.run.log import read_run
 
 from .helpers import logprob_capable, user_text, with_logprobs
 
@@ -125,7 +126,7 @@ def test_pointwise_correlations_at_three_levels(tmp_path: Path) -> None:
     report = meta_evaluate(run, MetaOptions(n_resamples=200))
     assert report.correlation is not None
     spearman = report.correlation.by_method["spearman"]
-    _, verdicts = jurist.summary.load_run(run)
+    _, verdicts = read_run(run)
     expected = spearmanr([v.label for v in verdicts], [v.score for v in verdicts]).statistic
     assert spearman.item.value == pytest.approx(expected)
     assert spearman.group is not None and spearman.system is not None

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 import jurist
 from jurist import ConfigError, FakeBackend, JobOptions, RunOptions
 from jurist.cli import main
-from jurist.run import store as store_module
-from jurist.run.store import RunStore
+from jurist.run import log as log_module
+from jurist.run.log import RunHeader, RunStore
 from jurist.summary import render_summary
 
 from .helpers import user_text
@@ -152,7 +152,7 @@ def test_a_read_only_run_directory_is_a_clear_error(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr(store_module.os, "replace", refuse)
+    monkeypatch.setattr(log_module.os, "replace", refuse)
     with pytest.raises(ConfigError) as info:
         judge(out, backend, n=4)
     assert "Read-only file system" in str(info.value) and str(out) in str(info.value)
@@ -173,14 +173,14 @@ def test_a_full_disk_stops_the_run_keeps_every_verdict_and_the_next_run_resumes(
             written["records"] += 1
         return real_write(fd, data)
 
-    monkeypatch.setattr(store_module.os, "write", write)
+    monkeypatch.setattr(log_module.os, "write", write)
     options = JobOptions(cache=False, run=RunOptions(concurrency=1))
     with pytest.raises(ConfigError) as info:
         judge(out, FakeBackend(score_script), n=5, options=options)
     message = str(info.value)
     assert "verdicts.jsonl" in message and "No space left" in message and "resume" in message
     assert len(jurist.open_run(out).verdicts()) == 2
-    monkeypatch.setattr(store_module.os, "write", real_write)  # space was freed
+    monkeypatch.setattr(log_module.os, "write", real_write)  # space was freed
     backend = FakeBackend(score_script)
     result = judge(out, backend, n=5, options=options)
     assert (result.outcome.skipped, result.outcome.judged) == (2, 3)
@@ -193,24 +193,24 @@ def test_a_full_disk_stops_the_run_keeps_every_verdict_and_the_next_run_resumes(
 def test_a_second_store_on_the_same_directory_is_refused_while_the_first_is_open(tmp_path):
     out = tmp_path / "run"
     first = RunStore(out)
-    first.open({"judge": {}}, "f1")
+    first.open(RunHeader(fingerprint="f1"))
     try:
         with pytest.raises(ConfigError) as info:
-            RunStore(out).open({"judge": {}}, "f1")
+            RunStore(out).open(RunHeader(fingerprint="f1"))
         message = str(info.value)
         assert "in use by another jurist process" in message and f"pid {os.getpid()}" in message
         assert "--wait" in message
     finally:
         first.close()
     second = RunStore(out)
-    second.open({"judge": {}}, "f1")  # free again once the first is closed
+    second.open(RunHeader(fingerprint="f1"))  # free again once the first is closed
     second.close()
 
 
 def test_wait_starts_when_the_other_run_ends(tmp_path):
     out = tmp_path / "run"
     holder = RunStore(out)
-    holder.open({"judge": {}}, "x")
+    holder.open(RunHeader(fingerprint="x"))
     timer = threading.Timer(0.5, holder.close)
     timer.start()
     backend = FakeBackend(score_script)

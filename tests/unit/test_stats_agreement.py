@@ -164,3 +164,42 @@ def test_stratified_bootstrap_keeps_stratum_sizes() -> None:
     assert result.low == result.high == 7.0
     with pytest.raises(ConfigError, match="not both"):
         bootstrap_ci(np.mean, np.arange(10.0), groups=strata, strata=strata)
+
+
+# -- Fleiss' kappa and the confusion matrix are computed here: the same numbers as the reference libraries -------
+
+
+def test_fleiss_kappa_matches_a_three_label_hand_computation() -> None:
+    # 4 items, 3 raters. Per item, the share of agreeing rater pairs P_i = (sum_j n_ij^2 - 3) / (3 * 2):
+    #   [A,A,A] -> 1; [A,A,B] -> 1/3; [B,C,C] -> 1/3; [C,C,C] -> 1; mean P = 2/3.
+    # Shares: A 5/12, B 2/12, C 5/12; chance P_e = (25 + 4 + 25) / 144 = 3/8.
+    # kappa = (2/3 - 3/8) / (1 - 3/8) = (7/24) / (5/8) = 7/15.
+    ratings = [["A", "A", "A"], ["A", "A", "B"], ["B", "C", "C"], ["C", "C", "C"]]
+    assert fleiss_kappa(ratings) == pytest.approx(7 / 15)
+    assert math.isnan(fleiss_kappa([["A"], ["B"]]))  # one rater: no pair to agree
+
+
+def test_fleiss_kappa_equals_statsmodels() -> None:
+    inter_rater = pytest.importorskip("statsmodels.stats.inter_rater")
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        n_items, n_raters, n_labels = int(rng.integers(2, 40)), int(rng.integers(2, 8)), int(rng.integers(2, 6))
+        codes = rng.integers(0, n_labels, (n_items, n_raters))
+        codes[: n_items // 2, :] = codes[: n_items // 2, :1]  # some items on which every rater agrees
+        if len(np.unique(codes)) < 2:
+            continue
+        table, _ = inter_rater.aggregate_raters(codes, n_cat=n_labels)
+        expected = inter_rater.fleiss_kappa(table, method="fleiss")
+        assert fleiss_kappa(codes.tolist()) == expected  # identical, not just close
+
+
+def test_confusion_matrix_equals_scikit_learn() -> None:
+    metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(8)
+    names = ["A", "B", "tie", "both bad"]
+    for _ in range(50):
+        n = int(rng.integers(1, 60))
+        human = [names[i] for i in rng.integers(0, 4, n)]
+        judge = [names[i] for i in rng.integers(0, 3, n)]
+        expected = metrics.confusion_matrix(human, judge, labels=names).tolist()
+        assert confusion_matrix(human, judge, labels=names).counts == expected

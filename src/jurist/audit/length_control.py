@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel, Field
 
+from ..ranking.preference import p_first
 from ..types import Item, Verdict
 
 # The fewest unperturbed pairs with probabilities the fit needs.
@@ -45,10 +46,9 @@ def length_feature(item: Item, scale: float) -> float:
 
 def prob_a(verdict: Verdict | None) -> float | None:
     """The judge's probability that A wins against B (ties left out), or None without probabilities."""
-    if verdict is None or verdict.error is not None or not verdict.probs:
+    if verdict is None or verdict.error is not None:
         return None
-    a, b = verdict.probs.get("A", 0.0), verdict.probs.get("B", 0.0)
-    return a / (a + b) if a + b > 0 else None
+    return p_first(verdict.probs, ties="drop")
 
 
 def _logit(p: float) -> float:

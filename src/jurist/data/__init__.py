@@ -1,9 +1,12 @@
 """Reading items to judge from files, with column mapping and validation before any model call."""
 
 from .load import (
+    ABSENT,
+    LabelDecoder,
     LoadedData,
     describe_labels,
     load_items,
+    lookup,
     parse_field_map,
     parse_label_map,
     remap,
@@ -11,9 +14,12 @@ from .load import (
 )
 
 __all__ = [
+    "ABSENT",
+    "LabelDecoder",
     "LoadedData",
     "describe_labels",
     "load_items",
+    "lookup",
     "parse_field_map",
     "parse_label_map",
     "remap",

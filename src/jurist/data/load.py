@@ -12,19 +12,18 @@ import math
 import random
 import re
 import sys
+import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ConfigError, InputError
+from ..extras import require
 from ..files import open_text, read_jsonl, read_text
 from ..scales import Scale
 from ..types import Item, Mode, Turn
-
-if TYPE_CHECKING:
-    from ..judges.base import Judge
 
 CANONICAL = ("id", "prompt", "response", "response_a", "response_b", "responses", "reference", "label", "turns")
 REQUIRED: dict[Mode, tuple[str, ...]] = {
@@ -101,6 +100,38 @@ def load_items(
     return items_from_rows(rows, mode, field_map, path=str(path), unit=unit, label_map=label_map)
 
 
+# What the Python API takes as data: a file, Items or plain records, or data already loaded.
+DataSource = str | Path | LoadedData | Sequence[Item | dict[str, Any]]
+
+
+def load_data(
+    data: DataSource,
+    mode: Mode,
+    field_map: dict[str, str] | None = None,
+    label_map: dict[str, str] | None = None,
+) -> LoadedData:
+    """Any `DataSource` as validated items. Python records get the same checks as a file's (required fields per
+    mode, types, labels, unique ids); the loader's warnings (integer labels read with no label_map) are given as
+    UserWarnings, never silent."""
+    if isinstance(data, LoadedData):
+        return data
+    if isinstance(data, str | Path):
+        loaded = load_items(data, mode, field_map, label_map=label_map)
+    elif not data:
+        raise InputError("no items given", file="<python>")
+    else:
+        rows = [
+            (number, {**it.metadata, **it.model_dump(exclude={"metadata"}, exclude_none=True)})
+            if isinstance(it, Item)
+            else (number, it)
+            for number, it in enumerate(data, start=1)
+        ]
+        loaded = items_from_rows(rows, mode, field_map, path="<python>", unit="item", label_map=label_map)
+    for message in loaded.warnings:
+        warnings.warn(message, UserWarning, stacklevel=3)
+    return loaded
+
+
 def items_from_rows(
     rows: list[tuple[int, Any]],
     mode: Mode,
@@ -112,7 +143,7 @@ def items_from_rows(
 ) -> LoadedData:
     """Validate records (each with its line or row number) into Items, with the same checks for every source."""
     field_map = field_map or {}
-    decode = _LabelDecoder(mode, label_map, field_map.get("label", "label"))
+    decode = LabelDecoder(mode, label_map, field_map.get("label", "label"))
     items: list[Item] = []
     lines: dict[str, int] = {}
     seen_columns: set[str] = set()
@@ -129,7 +160,7 @@ def items_from_rows(
             )
         _check_values(row, path, where)
         seen_columns.update(row)
-        found_columns.update(c for c in mapped - found_columns if _lookup(row, c) is not _ABSENT)
+        found_columns.update(c for c in mapped - found_columns if lookup(row, c) is not ABSENT)
         item = _to_item(row, mode, field_map, path, where, index=len(items), decode=decode)
         raw_id, id_column = _get(row, "id", field_map)
         has_id = _present(raw_id)
@@ -297,50 +328,44 @@ def describe_labels(data: LoadedData) -> str:
     return f"labels: {text}"
 
 
-def check_labels(judge: Judge, data: LoadedData) -> None:
-    """Fail before any call if a pointwise label is off the scale of a judge that will score it: a 999 on a 1-5
-    scale would count as a wrong verdict. Likert and binary scales take any value in their range (an average of
+def check_scale_labels(scale: Scale, data: LoadedData) -> None:
+    """Fail before any call if a pointwise label is off the scale a judge will score it on: a 999 on a 1-5 scale
+    would count as a wrong verdict. Likert and binary scales take any value in their range (an average of
     annotators may be 3.5); a categories scale takes only its values, or its category names. A label given as a
     category name is rewritten in the scale's own spelling ("yes" -> "Yes"), so that meta-evaluation compares it
-    with the judge's choice. Every inner judge of a strategy is checked."""
-    from ..run.runner import _leaves  # the runner's notion of a strategy's model judges; imported late (cycle)
-
+    with the judge's choice."""
     column = data.field_map.get("label", "label")
-    for leaf in _leaves(judge):
-        scale = getattr(leaf, "scale", None)
-        if leaf.mode != "pointwise" or not isinstance(scale, Scale):
-            continue
-        values = [o.value for o in scale.options]
-        names = {o.label.casefold(): o.label for o in scale.options}
-        kinds = {isinstance(item.label, str) for item in data.items if isinstance(item.label, str | int | float)}
-        for item in data.items:
-            label = item.label
-            if isinstance(label, str):
-                if label.casefold() in names and kinds == {True}:
-                    item.label = names[label.casefold()]
-                    continue
-                problem = _text_label_problem(label, scale, mixed=len(kinds) > 1)
-            elif not isinstance(label, int | float):
+    values = [o.value for o in scale.options]
+    names = {o.label.casefold(): o.label for o in scale.options}
+    kinds = {isinstance(item.label, str) for item in data.items if isinstance(item.label, str | int | float)}
+    for item in data.items:
+        label = item.label
+        if isinstance(label, str):
+            if label.casefold() in names and kinds == {True}:
+                item.label = names[label.casefold()]
                 continue
-            elif scale.kind == "categories" and kinds == {True, False}:
-                problem = _text_label_problem(f"{label:g}", scale, mixed=True)
-            elif scale.kind == "categories":
-                if label in values:
-                    continue
-                wanted = ", ".join(f"{o.value:g}={o.label}" for o in scale.options)
-                problem = f"label {label:g} is not a value of the judge's scale ({wanted})"
-            else:
-                if min(values) <= label <= max(values):
-                    continue
-                problem = f"label {label:g} is outside the judge's scale {min(values):g}-{max(values):g}"
-            raise InputError(
-                problem,
-                file=data.path,
-                line=data.lines.get(item.id),
-                field=column,
-                hint="fix the label, or judge on the labels' scale (--scale, or a rubric with that scale); "
-                "--label-map reads raw labels as scale points or category names (e.g. --label-map No=0,Yes=1)",
-            )
+            problem = _text_label_problem(label, scale, mixed=len(kinds) > 1)
+        elif not isinstance(label, int | float):
+            continue
+        elif scale.kind == "categories" and kinds == {True, False}:
+            problem = _text_label_problem(f"{label:g}", scale, mixed=True)
+        elif scale.kind == "categories":
+            if label in values:
+                continue
+            wanted = ", ".join(f"{o.value:g}={o.label}" for o in scale.options)
+            problem = f"label {label:g} is not a value of the judge's scale ({wanted})"
+        else:
+            if min(values) <= label <= max(values):
+                continue
+            problem = f"label {label:g} is outside the judge's scale {min(values):g}-{max(values):g}"
+        raise InputError(
+            problem,
+            file=data.path,
+            line=data.lines.get(item.id),
+            field=column,
+            hint="fix the label, or judge on the labels' scale (--scale, or a rubric with that scale); "
+            "--label-map reads raw labels as scale points or category names (e.g. --label-map No=0,Yes=1)",
+        )
 
 
 def _text_label_problem(label: str, scale: Scale, *, mixed: bool) -> str:
@@ -499,7 +524,7 @@ def _read_csv(path: Path) -> Iterator[tuple[int, Any]]:
 
 
 def _read_parquet(path: Path) -> Iterator[tuple[int, Any]]:
-    import pyarrow.parquet as pq
+    pq = require("pyarrow.parquet", "reading Parquet")
 
     try:
         table = pq.read_table(path)
@@ -512,7 +537,7 @@ def _read_parquet(path: Path) -> Iterator[tuple[int, Any]]:
 
 def _read_hf_dataset(path: Path) -> Iterator[tuple[int, Any]]:
     """A folder written by `datasets.Dataset.save_to_disk`: Arrow stream files listed in state.json."""
-    import pyarrow as pa
+    pa = require("pyarrow", "reading a saved dataset")
 
     state_file = path / "state.json"
     if not state_file.exists():
@@ -534,19 +559,19 @@ def _read_hf_dataset(path: Path) -> Iterator[tuple[int, Any]]:
 # -- one record -> one Item --------------------------------------------------------------------------------
 
 
-_ABSENT = object()  # a column or dotted path a record does not have (None is a present null)
+ABSENT = object()  # a column or dotted path a record does not have (None is a present null)
 
 
-def _lookup(row: dict[str, Any], column: str) -> Any:
-    """A column's value, or `_ABSENT`. A name that is not a column but holds dots is a path into nested values:
+def lookup(row: dict[str, Any], column: str) -> Any:
+    """A column's value, or `ABSENT`. A name that is not a column but holds dots is a path into nested values:
     `annotations.informativeness.mean_human`, with list positions from 0 (`scores.0`)."""
     if column in row:
         return row[column]
     if "." not in column:
-        return _ABSENT
+        return ABSENT
     parts = column.split(".")
     value, depth = _walk(row, parts)
-    return value if depth == len(parts) else _ABSENT
+    return value if depth == len(parts) else ABSENT
 
 
 def _walk(value: Any, parts: list[str]) -> tuple[Any, int]:
@@ -578,9 +603,9 @@ def _get(row: dict[str, Any], key: str, field_map: dict[str, str]) -> tuple[Any,
     spec = field_map.get(key, key)
     columns = spec.split(",")
     if len(columns) == 1:
-        value = _lookup(row, spec)
-        return (None if value is _ABSENT else value), spec
-    parts = [None if (v := _lookup(row, c)) is _ABSENT else v for c in columns]
+        value = lookup(row, spec)
+        return (None if value is ABSENT else value), spec
+    parts = [None if (v := lookup(row, c)) is ABSENT else v for c in columns]
     text = "\n\n".join(str(p) for p in parts if p not in (None, "") and not _is_nan(p))
     return (text or None), spec
 
@@ -596,7 +621,7 @@ def _to_item(
     file: str,
     where: int,
     index: int,
-    decode: _LabelDecoder,
+    decode: LabelDecoder,
 ) -> Item:
     def fail(message: str, column: str, hint: str | None = None) -> InputError:
         return InputError(message, file=file, line=where, field=column, hint=hint)
@@ -805,18 +830,19 @@ def _raw_text(value: Any) -> str:
     return str(value).strip()
 
 
-class _LabelDecoder:
-    """Reads the raw label values of one data set: by the user's --label-map when given, else by the built-in
-    conventions. It remembers what it read (raw -> label) for the label line printed before judging, and whether
-    pairwise integers were read by the built-in convention, which is ambiguous (0 is a tie for some data sets, the
-    first response for others)."""
+class LabelDecoder:
+    """Reads raw label values: by a map when given (--label-map for the data's labels, --decision-map for a judge's
+    recorded decisions), else by the built-in conventions. The one reader of labels: `__call__` reads a data set's
+    labels, `decision` a judge's recorded decisions. It remembers what it read (raw -> label) for the label line
+    printed before judging, and whether pairwise integers were read by the built-in convention, which is ambiguous
+    (0 is a tie for some data sets, the first response for others)."""
 
-    def __init__(self, mode: Mode, label_map: dict[str, str] | None, column: str) -> None:
-        self.mode, self.column = mode, column
+    def __init__(self, mode: Mode, label_map: dict[str, str] | None, column: str, *, flag: str = "--label-map") -> None:
+        self.mode, self.column, self.flag = mode, column, flag
         self.map: dict[str, tuple[str, str | float]] | None = None
         if label_map:
             if mode == "listwise":
-                raise ConfigError("--label-map applies to pairwise and pointwise labels; listwise labels are rankings")
+                raise ConfigError(f"{flag} applies to pairwise and pointwise labels; listwise labels are rankings")
             self.map = {raw.casefold(): (raw, self._target(raw, label)) for raw, label in label_map.items()}
         self.seen: dict[str, str] = {}
         self.integers = False
@@ -825,15 +851,29 @@ class _LabelDecoder:
         if self.mode == "pairwise":
             winner = _WINNERS.get(label.strip().lower())
             if winner is None:
-                raise ConfigError(f"--label-map {raw}={label}: pairwise labels map to A, B or tie")
+                raise ConfigError(f"{self.flag} {raw}={label}: '{label}' is not a pairwise label (A, B or tie)")
             return winner
         try:
             number = float(label)
         except ValueError:
             return label  # a category name
         if not math.isfinite(number):
-            raise ConfigError(f"--label-map {raw}={label}: a scale point must be a finite number")
+            raise ConfigError(f"{self.flag} {raw}={label}: a scale point must be a finite number")
         return number
+
+    def decision(self, value: str, labels: list[str]) -> str | None:
+        """A judge's recorded decision as one of the judge's `labels`, or None when it names none. With a map, as the
+        map says; without one the decision must already be a label (case aside): unlike a data set's labels, a
+        judge's 1 or 0 is never read by a convention, since judges' outputs follow no common one."""
+        if self.map is None:
+            label: str | float = value
+        else:
+            entry = self.map.get(_raw_text(value).casefold())
+            if entry is None:
+                return None
+            label = entry[1]
+        text = _raw_text(label).casefold()
+        return next((name for name in labels if name.casefold() == text), None)
 
     def __call__(self, value: Any, k: int, fail: Any) -> str | float | list[int]:
         label: str | float | list[int]
@@ -845,7 +885,7 @@ class _LabelDecoder:
             if entry is None:
                 known = ", ".join(r for r, _ in self.map.values())
                 raise fail(
-                    f"label '{raw}' is not in --label-map (which maps {known})",
+                    f"label '{raw}' is not in {self.flag} (which maps {known})",
                     self.column,
                     f"add it to the map ({raw}=LABEL), or fix the label",
                 )

@@ -11,7 +11,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .. import __version__
+from .._version import __version__
 from ..backends.base import Backend, Capabilities, GenerateRequest, GenerateResponse, Message
 from ..demos import DemoConfig, DemoPool
 from ..errors import BackendError, ConfigError, ParseError

@@ -39,6 +39,7 @@ from jurist.leaderboard.ratings import (
     win_rate_vs_baseline,
 )
 from jurist.leaderboard.schedule import Match, all_pairs_schedule, baseline_schedule, next_battles, settled
+from jurist.ranking.preference import p_first
 from jurist.types import Item, Verdict
 
 ArenaMode = Literal["pairwise", "pointwise"]
@@ -432,10 +433,8 @@ def answer_items(data: ArenaData) -> tuple[list[Item], Counter[str]]:
 
 def _preference_for_b(verdict: Verdict) -> float | None:
     """P(B wins) from the verdict's label probabilities, a tie counting half (AlpacaEval's convention)."""
-    if not verdict.probs or "B" not in verdict.probs:
-        return None
-    value = verdict.probs["B"] + 0.5 * verdict.probs.get("tie", 0.0)
-    return min(1.0, max(0.0, value))
+    p_a = p_first(verdict.probs, ties="half")
+    return None if p_a is None else 1.0 - p_a
 
 
 def to_battle(item: Item, verdict: Verdict) -> Battle | None:
@@ -687,8 +686,7 @@ def _length_controlled(data: ArenaData, battles: list[Battle], baseline: str, wa
         if baseline not in (b.model_a, b.model_b) or b.model_a == b.model_b:
             continue
         system = b.model_b if b.model_a == baseline else b.model_a
-        p_b = b.preference if b.preference is not None else {"A": 0.0, "B": 1.0, "tie": 0.5}[b.winner]
-        p_system = p_b if b.model_b == system else 1.0 - p_b
+        p_system = b.p_second() if b.model_b == system else 1.0 - b.p_second()
         rows.setdefault(system, []).append(
             {
                 "preference": 1.0 + p_system,

@@ -12,6 +12,7 @@ import re
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from jurist.errors import ConfigError
+from jurist.ranking.preference import winner_share
 from jurist.types import Winner
 
 STYLE_FEATURES: tuple[str, ...] = ("length", "headers", "bold", "list_items")
@@ -39,6 +40,11 @@ class Battle(BaseModel):
     preference: float | None = Field(default=None, ge=0.0, le=1.0)
     features_a: dict[str, float] = Field(default_factory=dict)
     features_b: dict[str, float] = Field(default_factory=dict)
+
+    def p_second(self) -> float:
+        """P(model B wins), as `preference` has it: the judge's probability when it gave one, else 1 when B won,
+        0 when A won and 1/2 for a tie."""
+        return self.preference if self.preference is not None else 1.0 - winner_share(self.winner)
 
     @model_validator(mode="after")
     def _two_different_models(self) -> Battle:

@@ -1,12 +1,10 @@
 """Leaderboard ratings from battles: win rate against a baseline, online Elo, Bradley-Terry, the win matrix, and
 MT-Bench style mean scores.
 
-Bradley-Terry is fitted by maximum likelihood (scipy.optimize, L-BFGS) with one of three ways to treat ties:
-- "davidson" (Davidson 1970): P(A) ∝ π_A, P(B) ∝ π_B, P(tie) ∝ ν·sqrt(π_A·π_B);
-- "rao_kupper" (Rao and Kupper 1967): P(A) = π_A / (π_A + θ·π_B), a tie takes the rest; θ >= 1;
-- "half": a tie counts as half a win for each side (as Chatbot Arena does).
-The log-strengths are reported on an Elo-like scale (400·log10 odds), shifted so that the anchor system, or the
-mean of all systems, sits at 1000. Intervals come from a bootstrap over battles (percentile).
+Bradley-Terry is jurist.ranking's one model (ranking/bradley_terry.py), fitted by maximum likelihood with a very
+weak ridge and one of three ways to treat ties: "davidson", "rao_kupper" or "half". The log-strengths are
+reported on an Elo-like scale (400·log10 odds), shifted so that the anchor system, or the mean of all systems,
+sits at 1000. Intervals come from a bootstrap over battles (percentile).
 
 Style control (arena-hard): with `features`, each battle also gets, per feature, the difference of the two
 answers' feature values normalised as (a - b) / (a + b) and divided by its standard deviation over the battles;
@@ -18,29 +16,27 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from jurist.errors import ConfigError, InputError
 from jurist.leaderboard.battles import Battle
+from jurist.ranking import bradley_terry as bt
+from jurist.ranking.bradley_terry import TIE_MODELS, TieModel  # also importable from here, as before
+from jurist.ranking.preference import winner_share
 
 if TYPE_CHECKING:
     import pandas as pd
-
-TieModel = Literal["davidson", "rao_kupper", "half"]
-TIE_MODELS: tuple[TieModel, ...] = ("davidson", "rao_kupper", "half")
 
 ELO_PER_LOGIT = 400.0 / math.log(10.0)
 ELO_CENTRE = 1000.0
 # A very weak Gaussian prior on strengths and feature coefficients (in log-likelihood units): it keeps the fit
 # finite when a system has won (or lost) every battle, and is negligible once there are a few dozen battles.
 _RIDGE = 1e-3
-# Bounds of the log tie parameter: exp(-20) is "no ties"; exp(5) is far beyond any real tie rate.
-_LOG_TIE_BOUNDS = (-20.0, 5.0)
-
-_A_WINS, _B_WINS, _TIE = 0, 1, 2
+# The order in which distinct battles are kept (the fit's sums, to the last digit, follow it).
+_WINNERS = ("A", "B", "tie")
 _VERDICT_OF_A = {"A": "win", "B": "loss", "tie": "tie"}
 _VERDICT_OF_B = {"A": "loss", "B": "win", "tie": "tie"}
 
@@ -113,13 +109,6 @@ def _systems(battles: Sequence[Battle]) -> list[str]:
 # -- win rate and Elo -------------------------------------------------------------------------------------------
 
 
-def _outcome_for_a(battle: Battle) -> float:
-    """Model A's share of the battle: its probability of winning when the judge gave one, else 1, 0 or 1/2."""
-    if battle.preference is not None:
-        return 1.0 - battle.preference
-    return {"A": 1.0, "B": 0.0, "tie": 0.5}[battle.winner]
-
-
 def win_rate_vs_baseline(battles: Sequence[Battle], baseline: str) -> list[WinRate]:
     """Each system's win rate (percent) against `baseline`, best first.
 
@@ -136,7 +125,7 @@ def win_rate_vs_baseline(battles: Sequence[Battle], baseline: str) -> list[WinRa
     for battle in battles:
         if baseline not in (battle.model_a, battle.model_b):
             continue
-        share_a = _outcome_for_a(battle)
+        share_a = 1.0 - battle.p_second()
         if battle.model_b == baseline:
             model, share, verdict = battle.model_a, share_a, _VERDICT_OF_A[battle.winner]
         else:
@@ -176,7 +165,7 @@ def elo_ratings(
     for battle in battles:
         a, b = battle.model_a, battle.model_b
         expected_a = 1.0 / (1.0 + base ** ((ratings[b] - ratings[a]) / scale))
-        actual_a = {"A": 1.0, "B": 0.0, "tie": 0.5}[battle.winner]
+        actual_a = winner_share(battle.winner)
         ratings[a] += k * (actual_a - expected_a)
         ratings[b] -= k * (actual_a - expected_a)
     return dict(ratings)
@@ -186,7 +175,8 @@ def elo_ratings(
 
 
 class _Design:
-    """Battles as arrays: the two systems' indices, the outcome code and the style covariates.
+    """Battles as jurist.ranking comparisons: the two systems' indices, A's share (1, 0 or 1/2 for a tie) and the
+    style covariates.
 
     Identical battles (same systems, outcome and covariates) are stored once; `counts` says how often each
     occurs and `inverse` maps every battle to its row, so a bootstrap resample only reweights the rows.
@@ -194,15 +184,18 @@ class _Design:
 
     def __init__(self, battles: Sequence[Battle], systems: list[str], features: list[str]) -> None:
         index = {name: i for i, name in enumerate(systems)}
-        code = {"A": _A_WINS, "B": _B_WINS, "tie": _TIE}
-        keys = np.array([(index[b.model_a], index[b.model_b], code[b.winner]) for b in battles], dtype=float)
+        keys = np.array([(index[b.model_a], index[b.model_b], _WINNERS.index(b.winner)) for b in battles], dtype=float)
         table = np.column_stack([keys, _style_covariates(battles, features)])
         unique, inverse = np.unique(table, axis=0, return_inverse=True)
         self.inverse = inverse.ravel()
         self.counts = np.bincount(self.inverse, minlength=len(unique)).astype(float)
-        self.a, self.b, self.outcome = (unique[:, k].astype(int) for k in range(3))
-        self.covariates = unique[:, 3:]
-        self.n_systems = len(systems)
+        self.comparisons = bt.Comparisons(
+            n=len(systems),
+            first=unique[:, 0].astype(int),
+            second=unique[:, 1].astype(int),
+            outcome=np.array([winner_share(_WINNERS[int(code)]) for code in unique[:, 2]]),
+            covariates=unique[:, 3:],
+        )
 
     def row_weights(self, battle_counts: np.ndarray) -> np.ndarray:
         """Weights of the unique rows, given how many times each battle was drawn."""
@@ -233,90 +226,17 @@ def _style_covariates(battles: Sequence[Battle], features: list[str]) -> np.ndar
     return np.column_stack(columns) if columns else np.zeros((len(battles), 0))
 
 
-def _negative_log_likelihood(
-    params: np.ndarray, design: _Design, tie_model: TieModel, weights: np.ndarray
-) -> tuple[float, np.ndarray]:
-    """Negative (weighted) log-likelihood and its gradient.
-
-    params = [log-strengths (one per system), style coefficients, log tie parameter (not for "half")].
-    eta is A's advantage in log-odds: strength_A - strength_B + style terms.
-    """
-    from scipy.special import expit, log_expit
-
-    n, f = design.n_systems, design.covariates.shape[1]
-    strengths, coefs = params[:n], params[n : n + f]
-    eta = strengths[design.a] - strengths[design.b] + design.covariates @ coefs
-    a_won, b_won, tied = (design.outcome == c for c in (_A_WINS, _B_WINS, _TIE))
-    d_kappa = None
-    if tie_model == "half":
-        y = np.where(a_won, 1.0, np.where(b_won, 0.0, 0.5))
-        loglik = y * log_expit(eta) + (1 - y) * log_expit(-eta)
-        d_eta = y - expit(eta)
-    elif tie_model == "davidson":
-        # Divide every term by sqrt(π_A π_B): P(A) = e^{eta/2} / D, P(B) = e^{-eta/2} / D, P(tie) = ν / D.
-        kappa = params[-1]
-        log_d = np.logaddexp(np.logaddexp(eta / 2, -eta / 2), kappa)
-        p_a, p_b, p_tie = np.exp(eta / 2 - log_d), np.exp(-eta / 2 - log_d), np.exp(kappa - log_d)
-        loglik = np.where(a_won, eta / 2, np.where(b_won, -eta / 2, kappa)) - log_d
-        d_eta = np.where(a_won, 0.5, np.where(b_won, -0.5, 0.0)) - (p_a - p_b) / 2
-        d_kappa = tied - p_tie
-    else:
-        # Rao-Kupper with t = log θ = e^kappa: P(A) = σ(eta - t), P(B) = σ(-eta - t),
-        # P(tie) = (e^{2t} - 1) / ((e^{eta/2} + e^{t - eta/2}) (e^{t + eta/2} + e^{-eta/2})).
-        t = math.exp(params[-1])
-        w_low, w_high = expit(eta - t), expit(eta + t)
-        log_tie = math.log(math.expm1(2 * t)) - np.logaddexp(eta / 2, t - eta / 2) - np.logaddexp(t + eta / 2, -eta / 2)
-        loglik = np.where(a_won, log_expit(eta - t), np.where(b_won, log_expit(-eta - t), log_tie))
-        d_eta = np.where(a_won, 1 - w_low, np.where(b_won, -w_high, 1 - w_low - w_high))
-        d_t_tie = 2 / -math.expm1(-2 * t) - (1 - w_low) - w_high
-        d_t = np.where(a_won, -(1 - w_low), np.where(b_won, -w_high, d_t_tie))
-        d_kappa = d_t * t
-    weighted = weights * d_eta
-    grad_strengths = np.bincount(design.a, weighted, n) - np.bincount(design.b, weighted, n)
-    grad = np.concatenate([-grad_strengths + _RIDGE * strengths, -(design.covariates.T @ weighted) + _RIDGE * coefs])
-    value = -float(weights @ loglik) + 0.5 * _RIDGE * float(strengths @ strengths + coefs @ coefs)
-    if d_kappa is not None:
-        grad = np.append(grad, -float(weights @ d_kappa))
-    return value, grad
-
-
-def _fit(design: _Design, tie_model: TieModel, weights: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
-    """Maximum-likelihood parameters (see `_negative_log_likelihood` for their layout)."""
-    from scipy.optimize import minimize
-
-    n_params = design.n_systems + design.covariates.shape[1] + (tie_model != "half")
-    if start is None:
-        start = np.zeros(n_params)
-        if tie_model != "half":
-            start[-1] = -1.0
-    bounds = [(None, None)] * (n_params - 1) + [_LOG_TIE_BOUNDS if tie_model != "half" else (None, None)]
-    result = minimize(
-        _negative_log_likelihood,
-        start,
-        args=(design, tie_model, weights),
-        jac=True,
-        method="L-BFGS-B",
-        bounds=bounds,
-        options={"maxiter": 1000},
-    )
-    return np.asarray(result.x)
-
-
 def _connected(battles: Sequence[Battle], systems: list[str]) -> None:
     """Raise unless every system is linked to every other through a chain of battles."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     index = {name: i for i, name in enumerate(systems)}
-    rows = [index[b.model_a] for b in battles]
-    cols = [index[b.model_b] for b in battles]
-    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(systems), len(systems)))
-    count, labels = connected_components(graph, directed=False)
-    if count > 1:
-        groups = [[systems[i] for i in np.flatnonzero(labels == g)] for g in range(count)]
+    first = np.array([index[b.model_a] for b in battles], dtype=int)
+    second = np.array([index[b.model_b] for b in battles], dtype=int)
+    found = bt.groups(len(systems), first, second)
+    if len(found) > 1:
+        named = [[systems[i] for i in group] for group in found]
         raise ConfigError(
-            f"the battles fall into {count} groups of systems never compared with each other, so their scores "
-            f"cannot be put on one scale: {groups}; add battles between the groups"
+            f"the battles fall into {len(found)} groups of systems never compared with each other, so their scores "
+            f"cannot be put on one scale: {named}; add battles between the groups"
         )
 
 
@@ -350,22 +270,19 @@ def bradley_terry(
     design = _Design(battles, systems, features)
     n = len(battles)
 
-    def anchored_scores(params: np.ndarray) -> np.ndarray:
-        elo = ELO_PER_LOGIT * params[: len(systems)]
+    def anchored_scores(strengths: np.ndarray) -> np.ndarray:
+        elo = ELO_PER_LOGIT * strengths
         zero = elo[systems.index(anchor)] if anchor is not None else elo.mean()
         return elo - zero + ELO_CENTRE
 
-    from threadpoolctl import threadpool_limits
-
-    # The fits are tiny; a multi-threaded BLAS only adds thread wake-ups (several times slower on a busy machine).
-    with threadpool_limits(limits=1, user_api="blas"):
-        params = _fit(design, tie_model, design.counts)
-        rng = np.random.default_rng(seed)
-        resampled = np.empty((n_bootstrap, len(systems)))
-        for r in range(n_bootstrap):
-            drawn = rng.multinomial(n, np.full(n, 1.0 / n)).astype(float)
-            resampled[r] = anchored_scores(_fit(design, tie_model, design.row_weights(drawn), start=params))
-    scores = anchored_scores(params)
+    fitted = bt.fit(design.comparisons, design.counts, tie_model, ridge=_RIDGE)
+    rng = np.random.default_rng(seed)
+    resampled = np.empty((n_bootstrap, len(systems)))
+    for r in range(n_bootstrap):
+        drawn = rng.multinomial(n, np.full(n, 1.0 / n)).astype(float)
+        refit = bt.fit(design.comparisons, design.row_weights(drawn), tie_model, ridge=_RIDGE, start=fitted.params)
+        resampled[r] = anchored_scores(refit.strengths)
+    scores = anchored_scores(fitted.strengths)
     if n_bootstrap:
         tail = (1 - confidence) / 2 * 100
         low, high = np.percentile(resampled, [tail, 100 - tail], axis=0)
@@ -373,12 +290,6 @@ def bradley_terry(
     else:
         intervals = {name: (math.nan, math.nan) for name in systems}
 
-    tie_param: float | None = None
-    if tie_model == "davidson":
-        tie_param = math.exp(params[-1])
-    elif tie_model == "rao_kupper":
-        tie_param = math.exp(math.exp(params[-1]))
-    coefs = params[len(systems) : len(systems) + len(features)]
     return BradleyTerry(
         scores={name: float(scores[i]) for i, name in enumerate(systems)},
         intervals=intervals,
@@ -386,8 +297,8 @@ def bradley_terry(
         tie_model=tie_model,
         n_battles=n,
         n_bootstrap=n_bootstrap,
-        tie_param=tie_param,
-        feature_coefs={name: float(c) for name, c in zip(features, coefs, strict=True)},
+        tie_param=fitted.tie_param,
+        feature_coefs={name: float(c) for name, c in zip(features, fitted.coefs, strict=True)},
         anchor=anchor,
         confidence=confidence,
     )
@@ -404,7 +315,7 @@ def win_matrix(battles: Sequence[Battle]) -> pd.DataFrame:
     won: dict[tuple[str, str], float] = defaultdict(float)
     played: Counter[tuple[str, str]] = Counter()
     for battle in battles:
-        share_a = {"A": 1.0, "B": 0.0, "tie": 0.5}[battle.winner]
+        share_a = winner_share(battle.winner)
         a, b = battle.model_a, battle.model_b
         won[a, b] += share_a
         won[b, a] += 1.0 - share_a

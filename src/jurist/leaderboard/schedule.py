@@ -3,24 +3,24 @@ judge's budget on the pairs of systems whose order is still uncertain.
 
 A match is `(prompt_id, model_a, model_b)`. Fixed designs alternate which system is shown first, so a judge's
 position bias does not favour one side. The adaptive design fits Bradley-Terry to the battles so far and gives
-each next battle to the pair of systems that most shrinks the overlap between neighbouring intervals - mostly
-close systems whose intervals overlap; systems far apart, whose order is already clear, are rarely compared.
-Each pair gets prompts it has not been compared on yet, least-used prompts first.
+each next battle to the pair of systems that jurist.ranking's pair planner chooses (ranking/schedule.py): the one
+that most shrinks the overlap between neighbouring intervals. Each pair gets prompts it has not been compared on
+yet, least-used prompts first.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from statistics import NormalDist
 
 import numpy as np
 
 from jurist.errors import ConfigError
 from jurist.leaderboard.battles import Battle
 from jurist.leaderboard.ratings import ELO_PER_LOGIT, BradleyTerry, bradley_terry
+from jurist.ranking import PairPlanner
+from jurist.ranking import bradley_terry as bt
 
 Match = tuple[str, str, str]
 
@@ -66,18 +66,12 @@ def settled(bt: BradleyTerry) -> bool:
     return all(bt.intervals[worse][1] < bt.intervals[better][0] for better, worse in itertools.pairwise(bt.ranking))
 
 
-def _is_connected(battles: Sequence[Battle], systems: Sequence[str]) -> bool:
-    linked: dict[str, set[str]] = defaultdict(set)
-    for battle in battles:
-        linked[battle.model_a].add(battle.model_b)
-        linked[battle.model_b].add(battle.model_a)
-    seen, frontier = {systems[0]}, [systems[0]]
-    while frontier:
-        for other in linked[frontier.pop()]:
-            if other not in seen:
-                seen.add(other)
-                frontier.append(other)
-    return seen >= set(systems)
+def _pairs(battles: Sequence[Battle], systems: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The battles' two systems as indices into `systems`."""
+    index = {name: i for i, name in enumerate(systems)}
+    first = np.array([index[b.model_a] for b in battles], dtype=int)
+    second = np.array([index[b.model_b] for b in battles], dtype=int)
+    return first, second
 
 
 class _PromptLedger:
@@ -108,57 +102,15 @@ class _PromptLedger:
         return prompt
 
 
-class _IntervalPlanner:
-    """Predicts how one more battle between two systems would shrink the Bradley-Terry intervals.
-
-    Uses the Fisher information of the fit (a tie counted as half a win): each battle between i and j adds
-    p·(1 - p)·(e_i - e_j)(e_i - e_j)ᵀ, p = P(i beats j) at the fitted scores; the pseudo-inverse is the covariance
-    of the mean-anchored log-strengths, the same anchoring as the reported intervals. The shortfall of a pair of
-    ranking neighbours is how far their intervals overlap: z·(sd_upper + sd_lower) - gap, when positive.
-    """
-
-    def __init__(self, battles: Sequence[Battle], systems: Sequence[str], bt: BradleyTerry) -> None:
-        self.systems = list(systems)
-        index = {name: i for i, name in enumerate(self.systems)}
-        self.strength = np.array([bt.scores[name] / ELO_PER_LOGIT for name in self.systems])
-        self.order = np.array([index[name] for name in bt.ranking])
-        self.z = NormalDist().inv_cdf(0.5 + bt.confidence / 2)
-        information = np.zeros((len(systems), len(systems)))
-        for battle in battles:
-            i, j = index[battle.model_a], index[battle.model_b]
-            weight = self._weight(i, j)
-            information[[i, j], [i, j]] += weight
-            information[[i, j], [j, i]] -= weight
-        self.covariance = np.linalg.pinv(information)
-
-    def _weight(self, i: int, j: int) -> float:
-        p = 1.0 / (1.0 + math.exp(self.strength[j] - self.strength[i]))
-        return p * (1.0 - p)
-
-    def _cost(self, variances: np.ndarray) -> np.ndarray:
-        """Total shortfall over neighbour pairs, plus a tiny share of the summed sds to break ties (and to keep
-        shrinking intervals once nothing overlaps). `variances` is systems x candidates."""
-        sd = np.sqrt(np.clip(variances, 0.0, None))
-        upper, lower = self.order[:-1], self.order[1:]
-        gap = (self.strength[upper] - self.strength[lower])[:, None]
-        shortfall = np.clip(self.z * (sd[upper] + sd[lower]) - gap, 0.0, None)
-        return shortfall.sum(axis=0) + 1e-6 * sd.sum(axis=0)
-
-    def best(self, pairs: list[tuple[str, str]]) -> tuple[str, str]:
-        """The pair whose next battle lowers the cost most (Sherman-Morrison update for each candidate)."""
-        first = np.array([self.systems.index(a) for a, _ in pairs])
-        second = np.array([self.systems.index(b) for _, b in pairs])
-        weight = np.array([self._weight(i, j) for i, j in zip(first, second, strict=True)])
-        spread = self.covariance[:, first] - self.covariance[:, second]
-        along = spread[first, np.arange(len(pairs))] - spread[second, np.arange(len(pairs))]
-        variances = np.diag(self.covariance)[:, None] - weight * spread**2 / (1.0 + weight * along)
-        return pairs[int(np.argmin(self._cost(variances)))]
-
-    def add(self, pair: tuple[str, str]) -> None:
-        i, j = self.systems.index(pair[0]), self.systems.index(pair[1])
-        weight = self._weight(i, j)
-        spread = self.covariance[:, i] - self.covariance[:, j]
-        self.covariance -= weight * np.outer(spread, spread) / (1.0 + weight * (spread[i] - spread[j]))
+def _planner(battles: Sequence[Battle], systems: Sequence[str]) -> PairPlanner:
+    """The pair planner at the Davidson fit of the battles (its information counts a tie as half a win); the
+    covariance is of the mean-anchored log-strengths, the same anchoring as the reported intervals."""
+    fitted = bradley_terry(battles, n_bootstrap=0)
+    strengths = np.array([fitted.scores[name] / ELO_PER_LOGIT for name in systems])
+    first, second = _pairs(battles, systems)
+    information = bt.information(strengths, first, second, np.ones(len(battles)))
+    order = [list(systems).index(name) for name in fitted.ranking]
+    return PairPlanner(strengths, information, fitted.confidence, order=order)
 
 
 def next_battles(
@@ -174,10 +126,10 @@ def next_battles(
     While the battles do not yet link every system (e.g. none at all), the matches form a connected seed design:
     a ring through the systems in a random order, the budget shared round-robin. Afterwards, each match goes to
     the pair of systems whose next battle most shrinks the overlap of neighbouring intervals under the current
-    Bradley-Terry fit (see `_IntervalPlanner`): pairs of close systems whose intervals overlap, and systems whose
-    intervals are wide. A pair is never given a prompt it was already compared on (least-used prompts first), so
-    fewer than `budget` matches come back only when every pair has seen every prompt. Who goes first is a coin
-    flip.
+    Bradley-Terry fit (see jurist.ranking.PairPlanner): pairs of close systems whose intervals overlap, and
+    systems whose intervals are wide. A pair is never given a prompt it was already compared on (least-used
+    prompts first), so fewer than `budget` matches come back only when every pair has seen every prompt. Who goes
+    first is a coin flip.
     """
     _check(systems, prompts)
     if budget < 0:
@@ -197,7 +149,7 @@ def next_battles(
         matches.append((prompt, first, second))
         return True
 
-    if not _is_connected(battles, systems):
+    if len(bt.groups(len(systems), *_pairs(battles, systems))) > 1:
         order = [systems[i] for i in rng.permutation(len(systems))]
         ring = list(zip(order, order[1:] + order[:1], strict=True)) if len(order) > 2 else [(order[0], order[1])]
         # Pairs with the fewest battles first, so repeated calls with a small budget complete the ring.
@@ -211,12 +163,13 @@ def next_battles(
                 active.remove(pair)
         return matches
 
-    planner = _IntervalPlanner(battles, systems, bradley_terry(battles, n_bootstrap=0))
-    candidates = [pair for pair in itertools.combinations(systems, 2) if ledger.has_fresh(pair)]
+    planner = _planner(battles, systems)
+    named = {(i, j): (systems[i], systems[j]) for i, j in itertools.combinations(range(len(systems)), 2)}
+    candidates = [pair for pair, names in named.items() if ledger.has_fresh(names)]
     while candidates and len(matches) < budget:
         pair = planner.best(candidates)
-        schedule(pair)
+        schedule(named[pair])
         planner.add(pair)
-        if not ledger.has_fresh(pair):
+        if not ledger.has_fresh(named[pair]):
             candidates.remove(pair)
     return matches

@@ -10,12 +10,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from ..data.load import LoadedData, check_labels
+from ..data.load import LoadedData, check_scale_labels
 from ..errors import InputError, RunDirError
 from ..judges.base import Judge
+from ..scales import Scale
 from ..secrets import scrub
 from ..types import Item, ItemTexts, Verdict
-from .store import FsyncPolicy, RunStore
+from .log import FsyncPolicy, RunHeader, RunStore, SessionRecord
 
 _LOCK_POLL_S = 0.5
 
@@ -83,6 +84,15 @@ def check_context(judge: Judge, data: LoadedData) -> None:
             )
 
 
+def check_labels(judge: Judge, data: LoadedData) -> None:
+    """Fail before any call if a pointwise label is off the scale of a judge that will score it (see
+    `check_scale_labels`). Every inner judge of a strategy is checked."""
+    for leaf in _leaves(judge):
+        scale = getattr(leaf, "scale", None)
+        if leaf.mode == "pointwise" and isinstance(scale, Scale):
+            check_scale_labels(scale, data)
+
+
 def _needs_judging(item: Item, previous: Verdict | None, retry_failed: bool) -> bool:
     if previous is None or previous.item_hash != item.content_hash():
         return True
@@ -99,8 +109,7 @@ def _fallbacks(judge: Judge) -> list[str]:
 
 async def _open_store(
     store: RunStore,
-    config: dict[str, Any],
-    fingerprint: str,
+    header: RunHeader,
     options: RunOptions,
     on_wait: Callable[[str], None] | None,
 ) -> dict[str, Verdict]:
@@ -114,7 +123,7 @@ async def _open_store(
             on_wait(f"{store.out} is in use by {store.holder()}: waiting for it to finish")
             told = True
         await asyncio.sleep(_LOCK_POLL_S)
-    return store.open(config, fingerprint, overwrite=options.overwrite)
+    return store.open(header, overwrite=options.overwrite)
 
 
 async def run_judge(
@@ -134,8 +143,16 @@ async def run_judge(
     check_context(judge, data)
     check_labels(judge, data)
     store = RunStore(out, fsync=options.fsync)
-    config = {"judge": judge.describe(), "data": data.path, "items": len(data.items), **(extra_config or {})}
-    previous = await _open_store(store, config, judge.fingerprint, options, on_wait)
+    header = RunHeader.model_validate(
+        {
+            "judge": judge.describe(),
+            "data": data.path,
+            "items": len(data.items),
+            **(extra_config or {}),
+            "fingerprint": judge.fingerprint,
+        }
+    )
+    previous = await _open_store(store, header, options, on_wait)
     todo = [it for it in data.items if _needs_judging(it, previous.get(it.id), options.retry_failed)]
     skipped = len(data.items) - len(todo)
     concurrency = options.concurrency or judge.backend.capabilities.max_concurrency
@@ -184,15 +201,15 @@ async def run_judge(
         raise
     finally:
         wall = time.perf_counter() - t0
-        session = {
-            "started": started,
-            "wall_s": wall,
-            "judged": judged,
-            "failed": failed,
-            "skipped": skipped,
-            "interrupted": interrupted,
-            "concurrency": concurrency,
-        }
+        session = SessionRecord(
+            started=started,
+            wall_s=wall,
+            judged=judged,
+            failed=failed,
+            skipped=skipped,
+            interrupted=interrupted,
+            concurrency=concurrency,
+        )
         try:
             store.close(session, _fallbacks(judge))
         except RunDirError:

@@ -8,7 +8,6 @@ on. Chance-corrected scores (kappa, alpha) are NaN where they are undefined: whe
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Literal
 
@@ -16,6 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from jurist.errors import ConfigError, InputError
+from jurist.extras import require
 from jurist.stats.bootstrap import Estimate, bootstrap_ci
 
 Label = str | int | float
@@ -90,22 +90,20 @@ def cohen_kappa(
     weights: Literal["linear", "quadratic"] | None = None,
 ) -> float:
     """Cohen's kappa (scikit-learn). With `weights`, disagreements cost by distance in the order of `labels`."""
-    from sklearn.metrics import cohen_kappa_score
-
+    metrics = require("sklearn.metrics", "cohen_kappa")
     truth, predicted, names = _encode(y_true, y_pred, labels)
     if len(set(truth) | set(predicted)) < 2:
         return math.nan  # both sides gave one and the same label: chance agreement is 1, kappa is 0/0
-    return float(cohen_kappa_score(truth, predicted, labels=list(range(len(names))), weights=weights))
+    return float(metrics.cohen_kappa_score(truth, predicted, labels=list(range(len(names))), weights=weights))
 
 
 def fleiss_kappa(ratings: Sequence[Sequence[Label]]) -> float:
-    """Fleiss' kappa for several raters (statsmodels); `ratings[i]` holds every rater's label for item i.
+    """Fleiss' kappa for several raters; `ratings[i]` holds every rater's label for item i.
 
-    Every item needs the same number of ratings; use `krippendorff_alpha` when some ratings are missing.
+    Every item needs the same number of ratings; use `krippendorff_alpha` when some ratings are missing. The
+    arithmetic is statsmodels' `fleiss_kappa(method="fleiss")` step for step, so the results are identical
+    (tests/unit/test_stats_agreement.py checks it).
     """
-    from statsmodels.stats.inter_rater import aggregate_raters
-    from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss_kappa
-
     if not ratings:
         raise ConfigError("fleiss_kappa needs at least one rated item; got none")
     sizes = {len(row) for row in ratings}
@@ -119,10 +117,20 @@ def fleiss_kappa(ratings: Sequence[Sequence[Label]]) -> float:
     names = _sorted_labels(flat)
     if len(names) < 2:
         return math.nan  # one label everywhere: chance agreement is 1, kappa is 0/0
+    raters = len(ratings[0])
+    if raters < 2:
+        return math.nan  # no pair of ratings to agree: observed agreement is 0/0
     code = {label: i for i, label in enumerate(names)}
-    codes = np.array([[code[label] for label in row] for row in ratings])
-    table, _ = aggregate_raters(codes, n_cat=len(names))
-    return float(statsmodels_fleiss_kappa(table, method="fleiss"))
+    # table[i, j]: how many raters gave item i the label j
+    table = np.zeros((len(ratings), len(names)))
+    for item, row in enumerate(ratings):
+        for label in row:
+            table[item, code[label]] += 1
+    share = table.sum(axis=0) / table.sum()  # each label's share of all ratings
+    agreement = ((table * table).sum(axis=1) - raters) / (raters * (raters - 1.0))  # agreeing pairs, per item
+    observed = agreement.mean()
+    expected = (share * share).sum()
+    return float((observed - expected) / (1 - expected))
 
 
 def krippendorff_alpha(ratings: Sequence[Sequence[Label | None]], level: AlphaLevel = "nominal") -> float:
@@ -161,14 +169,8 @@ def confusion_matrix(
     y_true: Sequence[Label], y_pred: Sequence[Label], labels: Sequence[Label] | None = None
 ) -> ConfusionMatrix:
     """Counts of (true, predicted) label pairs over `labels` (default: every label either side used, sorted)."""
-    from sklearn.metrics import confusion_matrix as sklearn_confusion_matrix
-
     truth, predicted, names = _encode(y_true, y_pred, labels)
-    with warnings.catch_warnings():
-        # scikit-learn warns when one label occurs in all (a pure subset of a breakdown); every label is passed
-        warnings.filterwarnings("ignore", message="A single label was found", category=UserWarning)
-        counts = sklearn_confusion_matrix(truth, predicted, labels=list(range(len(names))))
-    return ConfusionMatrix(labels=names, counts=counts.tolist())
+    return ConfusionMatrix(labels=names, counts=_counts(truth, predicted, len(names)).tolist())
 
 
 def agreement_report(
@@ -216,11 +218,16 @@ def _fast_kappa(truth: np.ndarray, predicted: np.ndarray, n_labels: int) -> floa
     Same formula as scikit-learn's (`cohen_kappa`); used for bootstrap intervals, where scikit-learn's input checks
     cost milliseconds per call and would make a 1000-resample interval take seconds.
     """
-    counts = np.bincount(truth * n_labels + predicted, minlength=n_labels * n_labels).reshape(n_labels, n_labels)
+    counts = _counts(truth, predicted, n_labels)
     n = counts.sum()
     observed = np.trace(counts) / n
     expected = float(counts.sum(axis=1) @ counts.sum(axis=0)) / n**2
     return math.nan if expected == 1 else float((observed - expected) / (1 - expected))
+
+
+def _counts(truth: np.ndarray, predicted: np.ndarray, n_labels: int) -> np.ndarray:
+    """The confusion matrix of two arrays of label codes: `counts[i, j]` = items coded i in truth and j in predicted."""
+    return np.bincount(truth * n_labels + predicted, minlength=n_labels * n_labels).reshape(n_labels, n_labels)
 
 
 def _encode(

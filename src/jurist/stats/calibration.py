@@ -22,6 +22,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from jurist.errors import ConfigError, InputError
+from jurist.extras import require
 
 BinStrategy = Literal["uniform", "quantile"]
 # A label: "A", "tie", 1, ... Generic so that a list of dict[str, float] keeps its key type through apply().
@@ -257,13 +258,12 @@ class IsotonicCalibrator(_SavedAsJson):
     n_fit: int = 0
 
     def fit(self, probs: Sequence[Mapping[L, float]], labels: Sequence[L]) -> Self:
-        from sklearn.isotonic import IsotonicRegression
-
+        isotonic = require("sklearn.isotonic", "fitting an isotonic calibrator")
         _check_fit_size(probs)
         _check_probabilities(probs, labels)
         predicted, conf = top_label(probs)
         right = np.array([p == t for p, t in zip(predicted, labels, strict=True)], dtype=float)
-        regression = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(conf, right)
+        regression = isotonic.IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(conf, right)
         self.confidence_points = [float(x) for x in regression.X_thresholds_]
         self.calibrated_points = [float(y) for y in regression.y_thresholds_]
         self.n_fit = len(probs)

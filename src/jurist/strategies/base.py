@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
-from .. import __version__
+from .._version import __version__
 from ..backends.base import Capabilities, GenerateRequest
 from ..errors import ConfigError
 from ..judges.base import Judge, LLMJudge
@@ -175,14 +175,3 @@ def brief(verdict: Verdict) -> dict[str, Any]:
     if verdict.strategy is not None:
         record["strategy"] = verdict.strategy
     return record
-
-
-def confidence(verdict: Verdict) -> float | None:
-    """How sure a verdict is: the highest probability of its decision where the model gave logprobs, else the
-    agreement a strategy measured (vote share), else unknown."""
-    probs = verdict.score_probs if verdict.mode == "pointwise" else verdict.probs
-    if probs:
-        return max(probs.values())
-    if verdict.strategy is not None and isinstance(verdict.strategy.get("agreement"), int | float):
-        return float(verdict.strategy["agreement"])
-    return None

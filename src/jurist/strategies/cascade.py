@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..judges.base import Judge
 from ..types import Item, Verdict
-from .base import Strategy, brief, confidence
+from .base import Strategy, brief
 
 # When the cheap verdict is not trusted:
 #   error           it failed (parse failure, backend error)
@@ -78,7 +78,7 @@ class Cascade(Strategy):
 
     def reasons(self, verdict: Verdict) -> list[str]:
         """Why `verdict` (the cheap judge's) should be escalated; empty when it is trusted."""
-        sure = confidence(verdict)
+        sure = verdict.confidence()
         found = {
             "error": verdict.error is not None,
             "flagged": verdict.flagged,
@@ -94,7 +94,7 @@ class Cascade(Strategy):
             "name": self.name,
             "escalated": bool(why),
             "reasons": why,
-            "confidence": confidence(first),
+            "confidence": first.confidence(),
         }
         if not why:
             result = first.model_copy()

@@ -1,11 +1,16 @@
-"""The run directory: the run's configuration and an append-only verdict log that survives a crash.
+"""The run directory, read and written here only: its header, an append-only verdict log that survives a crash,
+and the sessions' timings.
 
 Layout of RUN_DIR:
-  config.json      what was judged and how (backend, template hash, decoding parameters, seed, jurist version), and
-                   the features a server rejected so that the backend fell back (`fallbacks`, every session's)
-  verdicts.jsonl   one JSON object per judged item, appended as each completes (the last line wins for an id)
-  sessions.jsonl   one line per invocation: when, how long, how many judged
+  config.json      the RunHeader: what was judged and how (backend, template hash, decoding parameters, seed, jurist
+                   version), and the features a server rejected so that the backend fell back (`fallbacks`, every
+                   session's)
+  verdicts.jsonl   one Verdict per judged item, appended as each completes (the last line wins for an id)
+  sessions.jsonl   one SessionRecord per invocation: when, how long, how many judged
   run.lock         held (an OS lock) by the process judging into the directory; it holds that process's id
+
+Readers call `read_run` (the header and the current verdicts) and `read_sessions`; a judging session holds a
+`RunStore`. Every field added since the first format has a default, so older run directories read and resume.
 
 Each verdict line is written to the OS in one call as soon as the item finishes, so kill -9 loses only the
 calls in flight. `fsync` decides how often the OS is made to put it on disk (power loss). A problem with these
@@ -23,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ConfigError, RunDirError
 from ..types import Verdict
@@ -37,6 +42,86 @@ SESSIONS_FILE = "sessions.jsonl"
 LOCK_FILE = "run.lock"
 # Every file a run owns: nothing else (an export, say) may write over them.
 RUN_FILES = (CONFIG_FILE, CONFIG_TMP, VERDICTS_FILE, SESSIONS_FILE, LOCK_FILE)
+
+
+class RunHeader(BaseModel):
+    """config.json. Only what is known to every run is declared; keys written by other versions are kept as they
+    are (extra), so that rewriting the header (new fallbacks) never drops them. A key absent from the file stays
+    absent when the header is written back (`record`)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    judge: dict[str, Any] = {}  # the judge's describe(): backend, template, config, jurist_version...
+    data: str | None = None  # the data file, or "<python>"
+    items: int | None = None  # items in the data
+    imported: dict[str, Any] | None = Field(None, alias="import")  # `jurist import`: what was read and matched
+    fingerprint: str | None = None  # of the judge: only verdicts carrying it belong to the run
+    fallbacks: list[str] = []  # features a server rejected, so that the backend did without (every session's)
+
+    @property
+    def mode(self) -> str | None:
+        return (self.judge.get("config") or {}).get("mode")
+
+    @property
+    def backend(self) -> str:
+        return str(self.judge.get("backend", "unknown"))
+
+    @property
+    def jurist_version(self) -> str | None:
+        return self.judge.get("jurist_version")
+
+    def record(self) -> dict[str, Any]:
+        """The JSON object written to config.json."""
+        return self.model_dump(by_alias=True, exclude_unset=True)
+
+
+class SessionRecord(BaseModel):
+    """One line of sessions.jsonl. Runs made before `interrupted` and `concurrency` existed lack them."""
+
+    started: float = 0.0  # time.time() at the start
+    wall_s: float
+    judged: int
+    failed: int = 0
+    skipped: int = 0  # already judged in an earlier session
+    interrupted: bool = False
+    concurrency: int | None = None
+
+
+class RunLog(NamedTuple):
+    """A run directory read back."""
+
+    header: RunHeader
+    verdicts: list[Verdict]  # the latest per item, made with the header's judge (its fingerprint)
+
+
+def read_run(out: str | Path) -> RunLog:
+    """The run's header and its current verdicts; a clear error if `out` is not a run directory."""
+    out = Path(out)
+    header = read_header(out / CONFIG_FILE)
+    verdicts = [v for v in read_verdicts(out / VERDICTS_FILE) if v.judge_fingerprint == header.fingerprint]
+    return RunLog(header, list(latest_by_id(verdicts).values()))
+
+
+def read_sessions(out: str | Path) -> list[SessionRecord]:
+    """The sessions log's records; a torn last line (a kill while it was written) is left out."""
+    path = Path(out) / SESSIONS_FILE
+    if not path.exists():
+        return []
+    try:
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, ValueError) as exc:
+        raise RunDirError(f"cannot read {path}: {exc}; delete it (it holds only the sessions' timings)") from exc
+    records = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            records.append(SessionRecord.model_validate_json(line))
+        except ValueError:  # not JSON, or not a session record (pydantic's ValidationError is a ValueError)
+            if number == len(lines):
+                break
+            raise RunDirError(
+                f"{path}:{number}: corrupt session record; delete that line (the log only times the sessions)"
+            ) from None
+    return records
 
 
 class VerdictLog(NamedTuple):
@@ -95,8 +180,8 @@ def _read_bytes(path: Path) -> bytes:
         raise RunDirError(f"cannot read {path}: {exc.strerror or exc}; check that it is a readable file") from exc
 
 
-def read_config(path: Path) -> dict[str, Any]:
-    """A run's config.json, which must exist and hold a JSON object."""
+def read_header(path: Path) -> RunHeader:
+    """A run's config.json, which must exist and hold a header."""
     if not path.exists():
         raise ConfigError(
             f"{path.parent} is not a jurist run directory (no config.json); run `jurist judge ... --out {path.parent}`"
@@ -108,13 +193,17 @@ def read_config(path: Path) -> dict[str, Any]:
         raise RunDirError(f"cannot read {path}: {exc.strerror or exc}; check that it is a readable file") from exc
     except ValueError as exc:  # not JSON, or not UTF-8
         config, problem = None, str(exc)
-    if not isinstance(config, dict):
-        raise RunDirError(
-            f"{path}: this run's configuration is damaged ({problem or 'not a JSON object'}). Delete it and run the "
-            "same `jurist judge` command again: it is written anew, and only verdicts made with the same settings "
-            "are reused (each carries the fingerprint of its settings)."
-        )
-    return config
+    if isinstance(config, dict):
+        try:
+            return RunHeader.model_validate(config)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            problem = f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+    raise RunDirError(
+        f"{path}: this run's configuration is damaged ({problem or 'not a JSON object'}). Delete it and run the "
+        "same `jurist judge` command again: it is written anew, and only verdicts made with the same settings "
+        "are reused (each carries the fingerprint of its settings)."
+    )
 
 
 def _cannot_write(path: Path, exc: OSError) -> RunDirError:
@@ -192,19 +281,19 @@ class RunStore:
             "Wait for it to finish, or pass --wait (jurist judge) to start when it does."
         )
 
-    def open(self, config: dict[str, Any], fingerprint: str, *, overwrite: bool = False) -> dict[str, Verdict]:
+    def open(self, header: RunHeader, *, overwrite: bool = False) -> dict[str, Verdict]:
         """Take the directory, then create or reopen the run; returns the verdicts already recorded for this exact
-        configuration. On an error the directory is released again."""
+        configuration (the header's fingerprint). On an error the directory is released again."""
         if not self.try_lock():
             raise self.in_use()
         try:
-            return self._open(config, fingerprint, overwrite)
+            return self._open(header, overwrite)
         except BaseException:
             self.close()
             raise
 
-    def _open(self, config: dict[str, Any], fingerprint: str, overwrite: bool) -> dict[str, Verdict]:
-        old: dict[str, Any] = {}
+    def _open(self, header: RunHeader, overwrite: bool) -> dict[str, Verdict]:
+        old: RunHeader | None = None
         if overwrite:
             for path in (self.verdicts_path, self.sessions_path):
                 try:
@@ -212,17 +301,17 @@ class RunStore:
                 except OSError as exc:
                     raise _cannot_write(path, exc) from exc
         elif self.config_path.exists():
-            old = read_config(self.config_path)
-            if old.get("fingerprint") != fingerprint:
-                changes = _differences(old.get("judge", {}), config.get("judge", {}))
+            old = read_header(self.config_path)
+            if old.fingerprint != header.fingerprint:
+                changes = _differences(old.judge, header.judge)
                 raise ConfigError(
                     f"{self.out} holds a run made with other settings ({changes}). Verdicts from other settings "
                     "are never reused: choose a new --out, or pass --overwrite to discard the old run."
                 )
         # Not part of the fingerprint: what the servers rejected in earlier sessions is kept.
-        self._write_config({**config, "fingerprint": fingerprint, "fallbacks": old.get("fallbacks", [])})
+        self._write_header(header.model_copy(update={"fallbacks": old.fallbacks if old is not None else []}))
         log = scan_verdicts(self.verdicts_path)
-        existing = latest_by_id([v for v in log.verdicts if v.judge_fingerprint == fingerprint])
+        existing = latest_by_id([v for v in log.verdicts if v.judge_fingerprint == header.fingerprint])
         try:
             self._repair(log.end)
             self._fd = os.open(self.verdicts_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -242,10 +331,10 @@ class RunStore:
                 if fh.read(1) != b"\n":
                     fh.write(b"\n")
 
-    def _write_config(self, record: dict[str, Any]) -> None:
+    def _write_header(self, header: RunHeader) -> None:
         tmp = self.out / CONFIG_TMP
         try:
-            tmp.write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
+            tmp.write_text(json.dumps(header.record(), indent=2, default=str), encoding="utf-8")
             os.replace(tmp, self.config_path)  # atomic: a crash leaves the old config or the new one, whole
         except OSError as exc:
             raise _cannot_write(self.config_path, exc) from exc
@@ -266,22 +355,21 @@ class RunStore:
         except OSError as exc:
             raise _cannot_write(self.verdicts_path, exc) from exc
 
-    def log_session(self, record: dict[str, Any]) -> None:
+    def log_session(self, record: SessionRecord) -> None:
         try:
             with self.sessions_path.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps(record) + "\n")
+                fh.write(json.dumps(record.model_dump()) + "\n")
         except OSError as exc:
             raise _cannot_write(self.sessions_path, exc) from exc
 
     def add_fallbacks(self, fallbacks: Sequence[str]) -> None:
         """Record what the backends gave up this session, after what earlier sessions recorded."""
-        config = read_config(self.config_path)
-        known = list(config.get("fallbacks") or [])
-        merged = list(dict.fromkeys([*known, *fallbacks]))
-        if merged != known:
-            self._write_config({**config, "fallbacks": merged})
+        header = read_header(self.config_path)
+        merged = list(dict.fromkeys([*header.fallbacks, *fallbacks]))
+        if merged != header.fallbacks:
+            self._write_header(header.model_copy(update={"fallbacks": merged}))
 
-    def close(self, session: dict[str, Any] | None = None, fallbacks: Sequence[str] = ()) -> None:
+    def close(self, session: SessionRecord | None = None, fallbacks: Sequence[str] = ()) -> None:
         """End the session: put the verdicts on disk (per `fsync`), log the session and the fallbacks, and release
         the directory (released even when one of these fails)."""
         try:

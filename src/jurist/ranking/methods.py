@@ -1,4 +1,4 @@
-"""Comparison acceleration: rank N candidate responses with far fewer pairwise-judge calls than all N(N-1)/2 pairs.
+"""Ranking methods: order N candidates with far fewer comparator calls than all N(N-1)/2 pairs.
 
 Every method takes `n` (the number of candidates, indexed 0..n-1) and an async comparator
 `compare(i, j) -> P(i beats j)` in [0, 1], where 0.5 means a tie or "unsure". The comparator may be noisy,
@@ -7,31 +7,30 @@ position-biased or intransitive (rock-paper-scissors); every method still termin
 - `all_pairs_rank`: the reference. Every unordered pair once, N(N-1)/2 calls; ranked by mean probability.
 - `sort_rank`: merge sort with the judge as comparator, about N log2 N calls (at most 49 for N = 16).
 - `knockout_best`: single elimination for the best of N: N-1 calls, plus at most N-1 re-asks of close matches.
-- `adaptive_rank`: a merge-sort seed, then a Bradley-Terry fit with per-candidate uncertainty; it asks the pair
-  of neighbours whose order is least certain, and stops when every neighbouring pair is ordered with the asked
-  confidence, when the budget is spent, or when no useful question is left.
+- `adaptive_rank`: a merge-sort seed, then the Bradley-Terry fit with uncertainty (bradley_terry.py); the pair
+  planner (schedule.py) picks which uncertain pair of neighbours to ask next, until every neighbouring pair is
+  ordered with the asked confidence, the budget is spent, or no useful question is left.
 
 Calls are memoised per unordered pair: once (i, j) is known, (j, i) is answered as 1 - P(i beats j) without a
 call. Only `knockout_best` (close matches) and `adaptive_rank` (uncertain neighbours) ask a pair again on
 purpose, and then always in the other presentation order, so no ordered pair is ever asked twice.
-
-`pairwise_comparator` turns a jurist pairwise judge into a comparator; `rank_responses` ranks responses to one
-prompt with it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, Field
 
-from .errors import ConfigError
-from .types import Item, Verdict
+from ..errors import ConfigError
+from . import bradley_terry
+from .compare import Compare, JudgeComparator, PairJudge, pairwise_comparator
+from .schedule import PairPlanner
 
-Compare = Callable[[int, int], Awaitable[float]]
 Method = Literal["sort", "knockout", "adaptive", "all_pairs"]
 METHODS: tuple[Method, ...] = ("sort", "knockout", "adaptive", "all_pairs")
 StopReason = Literal["settled", "budget", "exhausted"]
@@ -277,38 +276,18 @@ async def knockout_best(
 # -- adaptive (Bradley-Terry with uncertainty) ----------------------------------------------------------------
 
 
-def _fit_bradley_terry(
-    n: int, obs: dict[tuple[int, int], list[float]], prior: float, start: list[float] | None = None
-) -> tuple[list[float], list[float]]:
-    """MAP Bradley-Terry log-strengths and their approximate variances from (possibly fractional) outcomes.
-
-    Minorise-maximise updates (Hunter 2004) with `prior` virtual wins and losses against a virtual opponent of
-    strength 1, which keeps every estimate finite (complete separation, unconnected candidates). Variances are
-    the inverse diagonal of the Fisher information, a cheap and slightly optimistic approximation.
-    """
-    gamma = [math.exp(t) for t in start] if start else [1.0] * n
-    wins = [prior] * n
-    for (i, j), (c, w) in obs.items():
-        wins[i] += w
-        wins[j] += c - w
-    for _ in range(200):
-        denom = [2 * prior / (g + 1.0) for g in gamma]
-        for (i, j), (c, _) in obs.items():
-            share = c / (gamma[i] + gamma[j])
-            denom[i] += share
-            denom[j] += share
-        new = [wins[k] / denom[k] for k in range(n)]
-        change = max(abs(math.log(new[k] / gamma[k])) for k in range(n))
-        gamma = new
-        if change < 1e-6:
-            break
-    theta = [math.log(g) for g in gamma]
-    info = [2 * prior * g / (g + 1.0) ** 2 for g in gamma]
-    for (i, j), (c, _) in obs.items():
-        p = gamma[i] / (gamma[i] + gamma[j])
-        info[i] += c * p * (1 - p)
-        info[j] += c * p * (1 - p)
-    return theta, [1.0 / v for v in info]
+def _fit(
+    n: int, obs: dict[tuple[int, int], list[float]], prior: float, start: list[float]
+) -> tuple[list[float], np.ndarray]:
+    """MAP Bradley-Terry log-strengths of every answer so far (soft outcomes, a tie as half a win) with `prior`
+    virtual wins and losses against a virtual opponent, which keeps every estimate finite (complete separation,
+    unconnected candidates); and their Fisher information."""
+    pairs = np.array(list(obs), dtype=int).reshape(-1, 2)
+    counts = np.array([count for count, _ in obs.values()], dtype=float)
+    shares = np.array([summed for _, summed in obs.values()], dtype=float) / np.maximum(counts, 1.0)
+    data = bradley_terry.Comparisons(n=n, first=pairs[:, 0], second=pairs[:, 1], outcome=shares)
+    theta = bradley_terry.fit(data, counts, prior=prior, start=np.array(start)).strengths
+    return theta.tolist(), bradley_terry.information(theta, data.first, data.second, counts, prior=prior)
 
 
 def _phi(z: float) -> float:
@@ -317,7 +296,8 @@ def _phi(z: float) -> float:
 
 def _certainty(ledger: _Ledger, theta: list[float], variances: list[float], a: int, b: int) -> float:
     """How sure the evidence is that a ranks above b: the fitted scores' P(a > b), or the judge's own answer
-    averaged over both presentation orders once it has been asked both ways, whichever is higher."""
+    averaged over both presentation orders once it has been asked both ways, whichever is higher. The variances
+    are the inverse diagonal of the Fisher information (a cheap and slightly optimistic approximation)."""
     fitted = _phi((theta[a] - theta[b]) / math.sqrt(variances[a] + variances[b]))
     direct = ledger.mean(a, b)
     if direct is not None and ledger.times_asked(a, b) == 2:
@@ -341,10 +321,11 @@ async def adaptive_rank(
     2. Refine: fit Bradley-Terry scores with uncertainty to every answer so far; order by score; for each pair
        of neighbours (distance 1, and 2 when no neighbour is left to ask), P(order right) = Phi(diff / sd). If every
        neighbouring pair reaches `confidence` (or the judge's own answer, averaged over both presentation
-       orders, does), stop ("settled"). Otherwise ask the least certain pair that can
-       still be asked: a pair never compared, or one compared once, then deliberately re-asked in the other
-       presentation order (so an ordered pair is never asked twice, and a position bias is averaged out). With no
-       such pair left, stop ("exhausted").
+       orders, does), stop ("settled"). Otherwise ask, of the uncertain pairs that can still be asked, the one the
+       pair planner (schedule.py) expects to settle the neighbours most (the least certain on equal terms): a
+       pair never compared, or one compared once, then deliberately re-asked in the other presentation order (so
+       an ordered pair is never asked twice, and a position bias is averaged out). With no such pair left, stop
+       ("exhausted").
 
     `budget` caps the calls (default: n(n-1)/2, the all-pairs cost). The final ranking is by the fitted scores.
     """
@@ -364,13 +345,13 @@ async def adaptive_rank(
     # Where scores tie (nothing seen), the seed order decides.
     seed_rank = {k: r for r, k in enumerate(seed_order)}
     theta: list[float] = [0.0] * n
-    variances: list[float] = [1.0] * n
     order = seed_order
     while True:
-        theta, variances = _fit_bradley_terry(n, ledger.obs, prior, start=theta)
+        theta, info = _fit(n, ledger.obs, prior, start=theta)
         order = sorted(range(n), key=lambda k: (-theta[k], seed_rank[k]))
         if reason is not None:
             break
+        variances = (1.0 / np.diag(info)).tolist()
 
         neighbours = [
             (_certainty(ledger, theta, variances, order[r], order[r + 1]), order[r], order[r + 1]) for r in range(n - 1)
@@ -392,7 +373,8 @@ async def adaptive_rank(
         if ledger.calls >= cap:
             reason = "budget"
             break
-        _, a, b = min(candidates)
+        planner = PairPlanner(np.array(theta), info, confidence, order=order)
+        a, b = planner.best([(a, b) for _, a, b in sorted(candidates)])
         if ledger.known(a, b) is None:
             # First look at this pair: show the one ranked lower first, against the seed's habit.
             await ledger.ask(b, a)
@@ -404,57 +386,11 @@ async def adaptive_rank(
     )
 
 
-# -- judges ---------------------------------------------------------------------------------------------------
-
-Judge = Callable[[Item], Awaitable[Verdict]]
-
-
-class JudgeComparator:
-    """A `Compare` over a jurist pairwise judge: compare(i, j) judges responses[i] as A against responses[j] as B.
-
-    P(A wins) is read from `verdict.probs` (A, plus half of a tie) when present, otherwise 1, 0 or 0.5 from
-    `verdict.winner`. A failed verdict (or one with no winner, such as a flagged inconsistency) counts as 0.5 and
-    is recorded in `errors`. Every verdict is kept in `verdicts`, keyed by (i, j).
-    """
-
-    def __init__(self, judge: Judge, prompt: str, responses: Sequence[str]) -> None:
-        self.judge = judge
-        self.prompt = prompt
-        self.responses = list(responses)
-        self.verdicts: dict[tuple[int, int], list[Verdict]] = {}
-        self.errors: list[str] = []
-
-    async def __call__(self, i: int, j: int) -> float:
-        item = Item(
-            id=f"rank-{i}-vs-{j}", prompt=self.prompt, response_a=self.responses[i], response_b=self.responses[j]
-        )
-        verdict = await self.judge(item)
-        self.verdicts.setdefault((i, j), []).append(verdict)
-        if verdict.error is not None:
-            self.errors.append(f"{i} vs {j}: {verdict.error.reason}: {verdict.error.message}")
-            return 0.5
-        return verdict_probability(verdict)
-
-
-def verdict_probability(verdict: Verdict) -> float:
-    """P(response A beats response B) from a pairwise verdict: probabilities first, else the winner."""
-    if verdict.probs:
-        a, b, tie = (verdict.probs.get(k, 0.0) for k in ("A", "B", "tie"))
-        total = a + b + tie
-        if total > 0:
-            return (a + tie / 2) / total
-    return {"A": 1.0, "B": 0.0, "tie": 0.5}.get(verdict.winner or "", 0.5)
-
-
-def pairwise_comparator(judge: Judge, item_prompt: str, responses: Sequence[str]) -> JudgeComparator:
-    """Turn a jurist pairwise judge (an async Item -> Verdict) into a comparator over `responses`."""
-    if len(responses) < 2:
-        raise ConfigError(f"ranking needs at least 2 responses, got {len(responses)}")
-    return JudgeComparator(judge, item_prompt, responses)
+# -- by name ----------------------------------------------------------------------------------------------
 
 
 async def rank_responses(
-    judge: Judge,
+    judge: PairJudge,
     prompt: str,
     responses: Sequence[str],
     method: str = "sort",

@@ -1,0 +1,120 @@
+"""Model specs (`NAME` or `NAME:REST`) -> backends, through a registry of factories.
+
+A factory imports its provider's module only when a spec names it, so `openai:MODEL` never loads llama.cpp. Other
+packages add providers through the `jurist.backends` entry point group: the entry point's name is the spec's NAME
+and its object a `BackendFactory`, e.g. in the plugin's pyproject.toml
+
+    [project.entry-points."jurist.backends"]
+    vllm = "jurist_vllm:make_backend"     # then --model vllm:MODEL
+
+Built-in names come first: a plugin cannot take over `openai`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import metadata
+
+from pydantic import BaseModel, Field
+
+from ..errors import ConfigError
+from .base import Backend
+
+ENTRY_POINT_GROUP = "jurist.backends"
+
+
+class BackendOptions(BaseModel):
+    base_url: str | None = None
+    api_key_env: str | None = None
+    timeout: float = Field(60.0, gt=0, description="seconds per request")
+    context_length: int | None = Field(None, description="override the model's context window, in tokens")
+
+
+BackendFactory = Callable[[str, BackendOptions], Backend]
+"""Builds a backend from what follows `NAME:` in the spec (empty for a bare `NAME`) and the options."""
+
+
+def make_backend(spec: str, options: BackendOptions | None = None) -> Backend:
+    """`local`, `gguf:PATH`, `openai:MODEL`, `anthropic:MODEL`, `replay:PATH` (recorded outputs, JSONL), or a
+    plugin's `NAME:...`."""
+    name, _, rest = spec.partition(":")
+    return _factory(name, spec)(rest, options or BackendOptions())
+
+
+def available_specs() -> list[str]:
+    """How each registered provider is named in a spec, built-in ones first (for messages and help)."""
+    plugins = sorted({ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)} - set(_BUILTIN))
+    return [usage for usage, _ in _BUILTIN.values()] + [f"{name}:..." for name in plugins]
+
+
+def _factory(name: str, spec: str) -> BackendFactory:
+    if name in _BUILTIN:
+        return _BUILTIN[name][1]
+    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP, name=name):
+        try:
+            factory: BackendFactory = entry.load()
+        except Exception as exc:  # a plugin's import can fail in any way; say which plugin
+            raise ConfigError(f"model spec '{spec}': the backend plugin {entry.value} failed to load: {exc}") from exc
+        return factory
+    *others, last = available_specs()
+    raise ConfigError(f"unknown model spec '{spec}'; use {', '.join(others)} or {last}")
+
+
+# -- built-in providers: each imports its module only when called ---------------------------------------------------
+
+
+def _local(rest: str, options: BackendOptions) -> Backend:
+    if rest:
+        raise ConfigError(f"model spec 'local:{rest}': `local` is the embedded model alone; for a file use gguf:PATH")
+    from .llama_cpp import LlamaCppBackend, embedded_model_path
+
+    return LlamaCppBackend(embedded_model_path(), name="local", n_ctx=options.context_length)
+
+
+def _gguf(rest: str, options: BackendOptions) -> Backend:
+    from .llama_cpp import LlamaCppBackend
+
+    return LlamaCppBackend(rest, name=f"gguf:{rest}", n_ctx=options.context_length)
+
+
+def _openai(rest: str, options: BackendOptions) -> Backend:
+    from .openai_compat import OpenAIBackend
+
+    return OpenAIBackend(
+        rest,
+        base_url=options.base_url,
+        api_key_env=options.api_key_env or "OPENAI_API_KEY",
+        timeout=options.timeout,
+        context_length=options.context_length,
+    )
+
+
+def _anthropic(rest: str, options: BackendOptions) -> Backend:
+    from .anthropic import AnthropicBackend
+
+    return AnthropicBackend(
+        rest,
+        base_url=options.base_url,
+        api_key_env=options.api_key_env or "ANTHROPIC_API_KEY",
+        timeout=options.timeout,
+        # unset: the backend's own default window, not None
+        **({"context_length": options.context_length} if options.context_length else {}),
+    )
+
+
+def _replay(rest: str, options: BackendOptions) -> Backend:
+    if not rest:
+        raise ConfigError("model spec 'replay' needs the recorded outputs' file: replay:PATH")
+    from .replay import ReplayBackend
+
+    return ReplayBackend.from_file(rest)
+
+
+# name -> (how a spec names it, factory)
+_BUILTIN: dict[str, tuple[str, BackendFactory]] = {
+    "local": ("local", _local),
+    "gguf": ("gguf:PATH", _gguf),
+    "openai": ("openai:MODEL", _openai),
+    "anthropic": ("anthropic:MODEL", _anthropic),
+    "replay": ("replay:PATH", _replay),
+}
