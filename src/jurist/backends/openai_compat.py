@@ -93,24 +93,21 @@ class OpenAIBackend:
         self._format: OutputFormat = "json_schema" if json_schema else "text"
         self._seed = True
         self.fallbacks: list[str] = []
+        self._identity: tuple[tuple[Any, ...], str] | None = None  # (the features it was made for, the identity)
         self.capabilities = Capabilities(
             logprobs=logprobs, json_schema=json_schema, context_length=context_length, max_concurrency=64
         )
 
     @property
     def cache_identity(self) -> str:
-        """Everything besides the request that decides the answer, including the features given up so far."""
-        return json.dumps(
-            {
-                "provider": "openai",
-                "base_url": self.base_url,
-                "model": self.model,
-                "format": self._format,
-                "logprobs": self.capabilities.logprobs,
-                "seed": self._seed,
-            },
-            sort_keys=True,
-        )
+        """Everything besides the request that decides the answer, including the features given up so far. Worked
+        out again only when a fallback changed them: it is read for every call."""
+        features = (self._format, self.capabilities.logprobs, self._seed)
+        if self._identity is None or self._identity[0] != features:
+            identity: dict[str, Any] = {"provider": "openai", "base_url": self.base_url, "model": self.model}
+            identity.update(format=features[0], logprobs=features[1], seed=features[2])
+            self._identity = (features, json.dumps(identity, sort_keys=True))
+        return self._identity[1]
 
     def count_tokens(self, messages: tuple[Message, ...]) -> int | None:
         return None

@@ -92,7 +92,9 @@ class ResilientBackend:
         if self.inner.capabilities.recorded:
             cache = None  # answers looked up by item and order: a cache keyed on the text could swap them
         if cache is not None:
-            hit = cache.get(request.cache_key(self.cache_identity))
+            identity = self.cache_identity
+            key = request.cache_key(identity)  # worked out once, unless a fallback changes the identity
+            hit = cache.get(key)
             if hit is not None:
                 return _scrubbed(hit)
         attempt = 0
@@ -126,8 +128,10 @@ class ResilientBackend:
             if self._tpm:
                 self._tpm.settle(_tokens_used(response, estimate) - estimate)
             if cache is not None:
-                # Keyed after the call: a feature the server rejected meanwhile changed what was sent.
-                cache.put(request.cache_key(self.cache_identity), response)
+                # A feature the server rejected meanwhile changed what was sent, and so the key.
+                if self.cache_identity != identity:
+                    key = request.cache_key(self.cache_identity)
+                cache.put(key, response)
             return response
 
     async def aclose(self) -> None:
