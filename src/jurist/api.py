@@ -10,17 +10,15 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from pydantic import BaseModel, Field
-
-from .backends import Backend, BackendOptions, make_backend
+from .backends import Backend
 from .data.load import LoadedData, load_data
 from .errors import ConfigError
 from .judges import JudgeConfig, make_judge
 from .judges.base import Judge
-from .run.cache import ResponseCache, default_cache_path
+from .run.engine import Backends, JobOptions
+from .run.engine import Limits as Limits  # re-exported: jurist.api.Limits, as before
 from .run.log import read_run
-from .run.resilience import ResilientBackend, RetryPolicy
-from .run.runner import RunOptions, RunOutcome, run_judge
+from .run.runner import RunOutcome, run_judge
 from .strategies.build import StrategySpec, build_judge
 from .strategies.tree import StrategyTree, build_tree, load_strategy
 from .summary import Summary, summarize
@@ -70,22 +68,6 @@ def run_sync(work: Coroutine[Any, Any, T]) -> T:
             task.get_loop().call_soon_threadsafe(task.cancel)
         concurrent.futures.wait([outcome])
         raise
-
-
-class Limits(BaseModel):
-    """Retries and rate limits for model calls."""
-
-    max_retries: int = Field(5, ge=0)
-    rpm: float | None = Field(None, gt=0, description="requests per minute")
-    tpm: float | None = Field(None, gt=0, description="tokens per minute (estimated before sending)")
-
-
-class JobOptions(BaseModel):
-    backend: BackendOptions = BackendOptions()
-    limits: Limits = Limits()
-    run: RunOptions = RunOptions()
-    cache: bool = True
-    cache_path: Path | None = None
 
 
 class RunResult:
@@ -173,38 +155,15 @@ async def ajudge(
         raise ConfigError("strategy= wraps the judge made from config=; give a config")
     if tree is not None and not isinstance(model, str):
         raise ConfigError("a strategy file names its models as specs: give model= as a spec such as 'local'")
-    backend = make_backend(model, options.backend) if isinstance(model, str) else model
-    cache = None
-    if options.cache:
-        cache = ResponseCache(options.cache_path or default_cache_path())
-
-    def resilient_backend(inner: Backend) -> ResilientBackend:
-        return ResilientBackend(
-            inner,
-            retry=RetryPolicy(max_retries=options.limits.max_retries),
-            rpm=options.limits.rpm,
-            tpm=options.limits.tpm,
-            cache=cache,
-        )
-
-    resilient = resilient_backend(backend)
-    # every other model a strategy names gets its own backend, made once per spec and closed at the end
-    others: dict[str, ResilientBackend] = {}
-
-    def backend_for(model_spec: str) -> Backend:
-        if model_spec == model:
-            return resilient
-        if model_spec not in others:
-            others[model_spec] = resilient_backend(make_backend(model_spec, options.backend))
-        return others[model_spec]
-
-    try:
+    # every model a strategy names gets its own backend, made once per spec and closed at the end
+    async with Backends(options) as backends:
+        resilient = backends.get(model)
         if judge is not None:
             the_judge = judge(resilient)
         elif tree is not None:
-            the_judge = build_tree(tree, cast(JudgeConfig, config), cast(str, model), backend_for)
+            the_judge = build_tree(tree, cast(JudgeConfig, config), cast(str, model), backends.get)
         elif spec is not None and not spec.empty:
-            strong = backend_for(spec.cascade_to) if spec.cascade_to not in (None, "human") else None
+            strong = backends.get(spec.cascade_to) if spec.cascade_to not in (None, "human") else None
             the_judge = build_judge(cast(JudgeConfig, config), spec, resilient, strong)
         else:
             the_judge = make_judge(resilient, cast(JudgeConfig, config))
@@ -213,12 +172,6 @@ async def ajudge(
         outcome = await run_judge(
             the_judge, loaded, Path(out), options.run, on_start=on_start, on_verdict=on_verdict, on_wait=on_wait
         )
-    finally:
-        await resilient.aclose()
-        for other in others.values():
-            await other.aclose()
-        if cache is not None:
-            cache.close()
     return RunResult(out, outcome)
 
 

@@ -29,13 +29,13 @@ from pydantic import BaseModel, Field
 
 from .._version import __version__
 from ..api import JobOptions, ajudge, run_sync
-from ..backends import Backend, BackendOptions, make_backend
+from ..backends import Backend, BackendOptions
 from ..backends.base import GenerateRequest, Message
 from ..data.load import LoadedData, load_data, select_items
 from ..errors import BackendError, ConfigError, InputError
 from ..judges import JudgeConfig
-from ..run.cache import ResponseCache, default_cache_path
-from ..run.resilience import ResilientBackend, RetryPolicy
+from ..run.engine import Backends
+from ..run.resilience import ResilientBackend
 from ..strategies.augment import ANSWER_PROMPT
 from ..types import Item, Mode, Verdict
 from .length_control import MIN_PAIRS, LengthFit, fit_length
@@ -156,27 +156,16 @@ async def aaudit(
     length_rules = write_length_rules(out, config) if any("length" in arm for arm in arms) else None
     progress = on_progress or (lambda message: None)
 
-    backend = make_backend(model, options.job.backend) if isinstance(model, str) else model
-    if any("length_score" in arm for arm in arms) and not backend.capabilities.logprobs:
-        if isinstance(model, str):
-            await backend.aclose()  # made here, so closed here
-        raise ConfigError(
-            f"mitigation length_score reads the judge's probabilities, and {backend.name} gives no token "
-            "logprobs: leave it out, or use a backend that returns them (local, gguf:PATH, openai:MODEL on a "
-            "server with logprobs)"
-        )
-    cache = ResponseCache(options.job.cache_path or default_cache_path()) if options.job.cache else None
-    resilient = ResilientBackend(
-        backend,
-        retry=RetryPolicy(max_retries=options.job.limits.max_retries),
-        rpm=options.job.limits.rpm,
-        tpm=options.job.limits.tpm,
-        cache=cache,
-    )
-    rewriting: ResilientBackend | None = None
     verdicts: dict[tuple[str, str], dict[str, Verdict]] = {}
-    try:
-        rewriting = _rewriter(options, model, rewriter, resilient, cache)
+    async with Backends(options.job) as backends:
+        resilient = backends.get(model)
+        if any("length_score" in arm for arm in arms) and not resilient.capabilities.logprobs:
+            raise ConfigError(
+                f"mitigation length_score reads the judge's probabilities, and {resilient.name} gives no token "
+                "logprobs: leave it out, or use a backend that returns them (local, gguf:PATH, openai:MODEL on a "
+                "server with logprobs)"
+            )
+        rewriting = _rewriter(options, model, rewriter, backends)
         if rewriting is not None:
             rebuilt = await rewrite_probes(
                 probes,
@@ -236,18 +225,12 @@ async def aaudit(
                 perturbed = [item for item, _ in plans[probe.name].perturbed]
                 side = side_config(config, probe, "perturbed")
                 verdicts[(folder, probe.name)] = await run(f"{folder}/{_run_name(probe)}", part, side, perturbed)
-    finally:
-        await resilient.aclose()
-        if rewriting is not None and rewriting is not resilient:
-            await rewriting.aclose()
-        if cache is not None:
-            cache.close()
 
     report = _report(
         out=out,
         loaded=loaded,
         items=items,
-        model=model if isinstance(model, str) else backend.name,
+        model=model if isinstance(model, str) else model.name,
         config=config,
         options=options,
         probes=probes,
@@ -286,29 +269,22 @@ def audit(
 
 
 def _rewriter(
-    options: AuditOptions,
-    model: str | Backend,
-    given: Backend | None,
-    judge: ResilientBackend,
-    cache: ResponseCache | None,
+    options: AuditOptions, model: str | Backend, given: Backend | None, backends: Backends
 ) -> ResilientBackend | None:
     """The rewriting model's backend: the one given, the judge's own when it is the same model, else one made from
-    the spec with the same retries and cache (and the judge's server settings when it is the same provider)."""
+    the spec with the same retries and cache (and the judge's server settings when it is the same provider); the
+    judge's rate limits are not its own."""
     spec = options.rewrite_model
     if given is None and not spec:
         return None
     if given is model or (given is None and isinstance(model, str) and spec == model):
-        return judge
-    if given is None:
-        assert spec is not None
-        same_provider = isinstance(model, str) and spec.partition(":")[0] == model.partition(":")[0]
-        backend_options = options.job.backend if same_provider else BackendOptions(timeout=options.job.backend.timeout)
-        given = make_backend(spec, backend_options)
-    return ResilientBackend(
-        given,
-        retry=RetryPolicy(max_retries=options.job.limits.max_retries),
-        cache=cache,
-    )
+        return backends.get(model)
+    if given is not None:
+        return backends.get(given, rate_limits=False)
+    assert spec is not None
+    same_provider = isinstance(model, str) and spec.partition(":")[0] == model.partition(":")[0]
+    backend_options = options.job.backend if same_provider else BackendOptions(timeout=options.job.backend.timeout)
+    return backends.get(spec, backend_options=backend_options, rate_limits=False)
 
 
 def _run_name(probe: Probe) -> str:

@@ -23,10 +23,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from jurist.api import JobOptions, ajudge, run_sync
-from jurist.backends import Backend, make_backend
+from jurist.backends import Backend
 from jurist.data.load import LoadedData, read_rows
 from jurist.errors import ConfigError, InputError, NoVerdictError
-from jurist.judges import JudgeConfig
+from jurist.judges import JudgeConfig, make_judge
 from jurist.leaderboard.battles import STYLE_FEATURES, Battle, style_features
 from jurist.leaderboard.length_control import length_controlled_win_rate
 from jurist.leaderboard.ratings import (
@@ -40,6 +40,7 @@ from jurist.leaderboard.ratings import (
 )
 from jurist.leaderboard.schedule import Match, all_pairs_schedule, baseline_schedule, next_battles, settled
 from jurist.ranking.preference import p_first
+from jurist.run.engine import Backends
 from jurist.types import Item, Verdict
 
 ArenaMode = Literal["pairwise", "pointwise"]
@@ -478,8 +479,7 @@ class _Judging:
         result = await ajudge(
             data,
             out=self.run_dir,
-            config=self.config,
-            model=self.backend,
+            judge=make_judge(self.backend, self.config),
             options=self.options,
             on_start=self.on_start,
             on_verdict=self.on_verdict,
@@ -540,18 +540,15 @@ async def arun_arena(
     warnings = check_arena(data, options)
     out = Path(out)
     # One backend for every round: an embedded model is loaded once, not once a round.
-    backend = make_backend(model or "local", job.backend) if model is None or isinstance(model, str) else model
-    judging = _Judging(
-        out / (BATTLES_RUN if options.mode == "pairwise" else SCORES_RUN), config, backend, job, on_start, on_verdict
-    )
-    try:
+    async with Backends(job) as backends:
+        backend = backends.get(model or "local")
+        run_dir = out / (BATTLES_RUN if options.mode == "pairwise" else SCORES_RUN)
+        judging = _Judging(run_dir, config, backend, job, on_start, on_verdict)
         if options.mode == "pointwise":
             report = await _pointwise(data, options, judging, warnings)
         else:
             report, battles = await _pairwise(data, options, judging, warnings)
             write_battles(out, battles)
-    finally:
-        await backend.aclose()
     write_report(out, report)
     return report
 
