@@ -1,0 +1,5 @@
+"""`python -m jurist.cli`, as the `jurist` script."""
+
+from . import main
+
+main()

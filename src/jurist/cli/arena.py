@@ -1,0 +1,195 @@
+"""`jurist arena`: a leaderboard of systems from their answers to the same prompts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from ..errors import ConfigError, JuristError
+from ..judges import JudgeConfig
+from ..types import Verdict
+from .common import (
+    PAIRWISE,
+    POINTWISE,
+    Needs,
+    Server,
+    check_needs,
+    check_server_options,
+    err,
+    fail,
+    no_cache_option,
+    progress_bar,
+    rubric_option,
+    run_judging,
+    scale_option,
+    server_options,
+)
+
+ARENA_NEEDS: Needs = {
+    "schedule": [PAIRWISE],
+    "budget": [("schedule", ("adaptive",))],
+    "round_size": [("schedule", ("adaptive",))],
+    "no_swap": [PAIRWISE],
+    "scale": [POINTWISE],
+}
+
+
+@click.command()
+@click.option(
+    "--system",
+    "system_specs",
+    multiple=True,
+    metavar="NAME=PATH",
+    help="one system's answers: rows of id, prompt, output (repeatable; JSONL, JSON, CSV or Parquet)",
+)
+@click.option(
+    "--table",
+    type=click.Path(path_type=Path),
+    help="all systems' answers in one table: prompt_id, prompt, system, output",
+)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="arena directory (created, or resumed)")
+@click.option(
+    "--mode",
+    type=click.Choice(["pairwise", "pointwise"]),
+    default="pairwise",
+    show_default=True,
+    help="compare answers in battles, or grade each answer alone (mean scores)",
+)
+@click.option(
+    "--schedule",
+    type=click.Choice(["baseline", "all-pairs", "adaptive"]),
+    help="which battles: every system against --baseline, all pairs, or adaptively where the ranking is unsure "
+    "(default: baseline when --baseline is given, else all-pairs)",
+)
+@click.option("--baseline", help="the system others are measured against (win rates; its score is fixed at 1000)")
+@click.option("--budget", type=click.IntRange(min=1), help="--schedule adaptive: at most this many battles")
+@click.option("--round-size", type=click.IntRange(min=1), help="--schedule adaptive: battles per round")
+@click.option("--null-model", is_flag=True, help="add a system that answers every prompt with the same refusal")
+@click.option(
+    "--verbose-variant",
+    "verbose_variants",
+    multiple=True,
+    metavar="NAME",
+    help="add NAME-verbose: NAME's answers padded with sentences that add nothing (repeatable)",
+)
+@server_options(rate_limits=False)
+@rubric_option
+@scale_option
+@click.option("--no-swap", is_flag=True, help="judge each battle in one order only (no position-bias control)")
+@click.option("--max-tokens", type=click.IntRange(min=1), help="the judge's answer length")
+@click.option("--seed", type=int, default=0, show_default=True, help="judge seed, adaptive schedule and bootstrap")
+@click.option("--bootstrap", "n_bootstrap", type=click.IntRange(min=0), default=200, show_default=True)
+@no_cache_option
+@click.option("--overwrite", is_flag=True, help="discard an existing arena run in --out made with other settings")
+def arena(
+    system_specs: tuple[str, ...],
+    table: Path | None,
+    out: Path,
+    mode: str,
+    schedule: str | None,
+    baseline: str | None,
+    budget: int | None,
+    round_size: int | None,
+    null_model: bool,
+    verbose_variants: tuple[str, ...],
+    server: Server,
+    rubric: str | None,
+    scale: str | None,
+    no_swap: bool,
+    max_tokens: int | None,
+    seed: int,
+    n_bootstrap: int,
+    no_cache: bool,
+    overwrite: bool,
+) -> None:
+    """Rank systems by their answers to the same prompts: battles judged pairwise (Bradley-Terry with intervals,
+    raw and style-controlled, win rate against a baseline, Elo) or answers graded alone (mean scores). Writes
+    leaderboard.csv, battles.jsonl, win_matrix.csv and arena.json into OUT; the verdicts are a resumable run.
+
+    Exit codes as for `jurist judge`: 3 when no battle (or answer) got a verdict, in every session.
+
+    Examples:
+
+    \b
+      jurist arena --system gpt4o=gpt4o.jsonl --system llama=llama.jsonl --out arenas/a --model openai:gpt-4o
+      jurist arena --table answers.csv --baseline gpt4o --null-model --out arenas/b
+    """
+    from ..leaderboard.arena import (
+        ArenaOptions,
+        arun_arena,
+        load_systems,
+        load_table,
+        parse_system_spec,
+        render_arena,
+        with_null_model,
+        with_verbose_variant,
+    )
+
+    try:
+        check_needs(ARENA_NEEDS)
+        check_server_options({"--model": server.model}, server.base_url, server.api_key_env)
+        if bool(system_specs) == (table is not None):
+            raise ConfigError("give the answers either as --system NAME=PATH (one per system) or as one --table")
+        data = load_table(table) if table is not None else load_systems([parse_system_spec(s) for s in system_specs])
+        for name in verbose_variants:
+            data = with_verbose_variant(data, name)
+        if null_model:
+            data = with_null_model(data)
+        options = ArenaOptions(
+            mode=mode,
+            schedule=schedule or ("baseline" if baseline else "all-pairs"),
+            baseline=baseline,
+            budget=budget,
+            round_size=round_size,
+            n_bootstrap=n_bootstrap,
+            seed=seed,
+        )
+        config = JudgeConfig(mode=mode, rubric=rubric, scale=scale, swap=not no_swap, max_tokens=max_tokens, seed=seed)
+        job = server.job(cache=not no_cache, overwrite=overwrite)
+    except JuristError as exc:
+        fail(str(exc))
+    except ValueError as exc:  # pydantic validation of option values
+        fail(f"bad option: {exc}")
+
+    progress = progress_bar()
+    state: dict[str, Any] = {"failed": 0}
+
+    def on_start(total: int, skipped: int) -> None:
+        # Called once per round (adaptive) with the arena so far; earlier rounds count as already judged.
+        if "task" not in state:
+            if skipped:
+                err.print(f"resuming {escape(str(out))}: {skipped} of {total} judgments already made")
+            state["task"] = progress.add_task("arena", total=total, completed=skipped, failed=0)
+            progress.start()
+        else:
+            progress.update(state["task"], total=total, completed=skipped)
+
+    def on_verdict(verdict: Verdict) -> None:
+        state["failed"] += verdict.error is not None
+        progress.update(state["task"], advance=1, failed=state["failed"])
+
+    report = run_judging(
+        arun_arena(
+            data,
+            out=out,
+            options=options,
+            config=config,
+            model=server.model,
+            job=job,
+            on_start=on_start,
+            on_verdict=on_verdict,
+        ),
+        progress,
+        out,
+    )
+    for warning in report.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+    Console().print(render_arena(report))
+    click.echo(
+        f"\nwritten to {out}: leaderboard.csv, arena.json"
+        + (", battles.jsonl, win_matrix.csv" if mode == "pairwise" else "")
+    )

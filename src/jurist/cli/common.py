@@ -1,0 +1,445 @@
+"""What the `jurist` commands share: failing with one line, judging under a progress bar, the option checks, and the
+option groups (decorators) with the one function per group that builds its typed piece of the configuration."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import sys
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+from click.core import ParameterSource
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+from ..api import JobOptions, Limits
+from ..backends import BackendOptions
+from ..data.benchmarks import BENCHMARKS, load_benchmark
+from ..data.load import LoadedData, describe_labels, load_items, parse_field_map, parse_label_map, remap
+from ..errors import BackendError, ConfigError, InputError, JuristError, NoVerdictError
+from ..judges import JudgeConfig
+from ..rubrics import builtin_rubrics
+from ..run.runner import RunOptions
+from ..secrets import scrub
+from ..summary import render_summary, summarize
+
+err = Console(stderr=True)
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_BAD_INPUT = 2
+EXIT_NO_VERDICT = 3  # the run holds no verdict at all: every item failed, in every session
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    # The message holds file names and data values: escape them, or rich reads "[x]" as markup. A backend's
+    # message is scrubbed already; scrubbing here too keeps a secret out of any other error.
+    err.print(f"[bold red]error:[/] {escape(scrub(message))}", highlight=False, markup=True, soft_wrap=True)
+    sys.exit(code)
+
+
+def say(message: str) -> None:
+    """A line on stderr, printed as it is (no markup, no highlighting, no line break inside a path)."""
+    err.print(escape(message), highlight=False, soft_wrap=True)
+
+
+# -- judging under a progress bar ------------------------------------------------------------------------------------
+
+
+class _Failures(TextColumn):
+    def __init__(self) -> None:
+        super().__init__("")
+
+    def render(self, task: Any) -> Any:
+        failed = task.fields.get("failed", 0)
+        return f"[red]{failed} failed" if failed else f"{failed} failed"
+
+
+class _Rate(TextColumn):
+    """Judgments per second, worked out when the bar is drawn (4 times a second) rather than for every verdict."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+
+    def render(self, task: Any) -> Any:
+        speed = task.speed
+        return f"{speed:.1f}/s" if speed else ""
+
+
+def progress_bar() -> Progress:
+    """The progress bar of a judging command: done/total, rate, time left and failures so far."""
+    return Progress(
+        TextColumn("judging"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        _Rate(),
+        TimeRemainingColumn(),
+        _Failures(),
+        console=err,
+        refresh_per_second=4,
+    )
+
+
+def run_judging(work: Coroutine[Any, Any, T], progress: Progress, out: Path) -> T:
+    """Run a judging command's work under its progress bar. Ctrl-C, bad input and a failed backend end every
+    judging command the same way, saying that what was judged is kept and the same command resumes."""
+    try:
+        return asyncio.run(work)
+    except KeyboardInterrupt:
+        progress.stop()
+        # soft_wrap: no line break inside the path, which the user may copy.
+        err.print(
+            f"\n[yellow]stopped.[/] Verdicts so far are saved in {escape(str(out))}. "
+            "Run the same command again to resume.",
+            soft_wrap=True,
+        )
+        sys.exit(130)
+    except NoVerdictError as exc:
+        progress.stop()
+        fail(str(exc), code=EXIT_NO_VERDICT)
+    except (InputError, ConfigError) as exc:
+        progress.stop()
+        fail(str(exc))
+    except BackendError as exc:
+        progress.stop()
+        fail(
+            f"the run stopped: {exc}\nVerdicts so far are saved in {out}; fix the cause and run the same "
+            "command again to resume.",
+            code=1,
+        )
+    finally:
+        progress.stop()
+
+
+def summary_or_exit(out: Path) -> None:
+    """Print the run's summary; exit 3 when the run (every session of it) holds no verdict at all."""
+    try:
+        summary = summarize(out)
+    except JuristError as exc:
+        fail(str(exc))
+    click.echo(render_summary(summary))
+    if summary.judged == summary.failed:
+        fail(
+            f"no item got a verdict: all {summary.failed} failed (reasons above). Fix the cause, then run the same "
+            "command again to retry the items that failed for a transient reason, or start over with --overwrite.",
+            code=EXIT_NO_VERDICT,
+        )
+
+
+# -- option checks of the judging commands, made before anything is read or called ---------------------------------
+
+# An option that acts only together with another is refused when given without it: ignored silently, it would leave
+# the user believing the run was made as asked. Each command's table maps an option's parameter to conditions of
+# which one must hold: (a parameter, the values it must take, or None for "given at all").
+Needs = dict[str, list[tuple[str, tuple[str, ...] | None]]]
+PAIRWISE: tuple[str, tuple[str, ...] | None] = ("mode", ("pairwise",))
+POINTWISE: tuple[str, tuple[str, ...] | None] = ("mode", ("pointwise",))
+
+
+def _holds(value: Any, values: tuple[str, ...] | None) -> bool:
+    """Whether an option's value meets a condition. A repeated option meets it when one of its values does, and each
+    part of an `a+b` value counts (audit's combined mitigations)."""
+    given = [v for v in (value if isinstance(value, tuple) else (value,)) if v is not None and v is not False]
+    if values is None:
+        return bool(given)
+    return any(part in values for v in given for part in str(v).split("+"))
+
+
+def check_needs(needs: Needs) -> None:
+    """Refuse an option the user gave that none of its conditions lets act. "Gave" is the parameter's source (the
+    command line or the environment), not its value: these options have defaults, and one given at its default
+    value is given all the same."""
+    ctx = click.get_current_context()
+    flags = {p.name: p.opts[0] for p in ctx.command.params}
+    for name, conditions in needs.items():
+        if ctx.get_parameter_source(name) not in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
+            continue
+        if any(_holds(ctx.params[param], values) for param, values in conditions):
+            continue
+        wanted = " or ".join(flags[param] + (f" {'|'.join(values)}" if values else "") for param, values in conditions)
+        raise ConfigError(f"{flags[name]} is ignored without {wanted}; leave it out, or add what it needs")
+
+
+# Where a provider's backend finds its server when --base-url is not given (else the vendor's, which needs a key).
+_BASE_URL_ENV = {"openai": "OPENAI_BASE_URL", "anthropic": "ANTHROPIC_BASE_URL"}
+
+
+def check_server_options(models: dict[str, str | None] | None, base_url: str | None, api_key_env: str | None) -> None:
+    """--base-url and --api-key-env serve the models that call a server (openai:, anthropic:) among `models` (option
+    -> spec; None where a strategy file names them). Refuse them when no model calls a server. Warn when the key
+    variable named is not set but requests still go, to the user's own server (at the vendor's URL the backend
+    refuses to start without a key). Only the variable's name is printed, never a value."""
+    specs = [spec for spec in (models or {}).values() if spec]
+    kinds = {spec.partition(":")[0] for spec in specs} & set(_BASE_URL_ENV)
+    if models is not None and not kinds:
+        given = [flag for flag, value in (("--base-url", base_url), ("--api-key-env", api_key_env)) if value]
+        if given:
+            used = ", ".join(f"{flag} {spec}" for flag, spec in models.items() if spec)
+            raise ConfigError(
+                f"{' and '.join(given)} apply to openai: and anthropic: models, which call a server; this run's "
+                f"models call none ({used}): leave {' and '.join(given)} out"
+            )
+        return
+    keyless = api_key_env is not None and not os.environ.get(api_key_env)
+    if keyless and (base_url or any(os.environ.get(_BASE_URL_ENV[kind]) for kind in kinds)):
+        err.print(
+            f"[yellow]warning:[/] --api-key-env names {escape(str(api_key_env))}, which is not set: requests go "
+            "without an API key",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+# -- option groups ---------------------------------------------------------------------------------------------------
+# Each group adds its options to a command and hands the callback, instead of their values one by one, one typed
+# object (under the group's name) that builds the group's piece of the configuration: the commands that share a
+# group build that piece through the same code.
+
+
+def _group(name: str, build: Callable[..., Any], options: list[Callable[[Any], Any]]) -> Callable[[F], F]:
+    """A decorator adding `options` (in this order in --help) whose values, taken out of the callback's keyword
+    arguments, are passed to `build`; the callback gets the result as `name`."""
+    # each option's parameter name, read off the Option that its decorator attaches to a throwaway function
+    params = [decorator(lambda: None).__click_params__[0].name for decorator in options]
+
+    def decorate(f: F) -> F:
+        @functools.wraps(f)
+        def callback(*args: Any, **kwargs: Any) -> Any:
+            kwargs[name] = build(**{param: kwargs.pop(param) for param in params})
+            return f(*args, **kwargs)
+
+        for option in reversed(options):
+            callback = option(callback)
+        return callback  # type: ignore[return-value]
+
+    return decorate
+
+
+rubric_option = click.option("--rubric", help=f"built-in ({', '.join(builtin_rubrics())}) or a .toml/.json file")
+scale_option = click.option("--scale", help="pointwise scale: 1-5, 1-10, binary, categories:a,b,c")
+no_cache_option = click.option("--no-cache", is_flag=True, help="do not read or write the response cache")
+
+
+@dataclass(frozen=True)
+class Server:
+    """The judge's model, where it is served and how it is called (--model ... --max-retries)."""
+
+    model: str
+    base_url: str | None
+    api_key_env: str | None
+    concurrency: int | None
+    timeout: float
+    max_retries: int
+    context_length: int | None = None
+    rpm: float | None = None
+    tpm: float | None = None
+
+    def job(self, *, cache: bool, **run: Any) -> JobOptions:
+        """The job's options: these, the cache, and `run`'s RunOptions fields but the concurrency."""
+        return JobOptions(
+            backend=BackendOptions(
+                base_url=self.base_url,
+                api_key_env=self.api_key_env,
+                timeout=self.timeout,
+                context_length=self.context_length,
+            ),
+            limits=Limits(max_retries=self.max_retries, rpm=self.rpm, tpm=self.tpm),
+            run=RunOptions(concurrency=self.concurrency, **run),
+            cache=cache,
+        )
+
+
+def server_options(*, rate_limits: bool = True) -> Callable[[F], F]:
+    """--model, --base-url, --api-key-env, --context-length, --concurrency, --rpm, --tpm, --timeout, --max-retries
+    (without --context-length, --rpm and --tpm where `rate_limits` is false: the arena has none), as `server`."""
+    limited = [
+        click.option("--context-length", type=int, help="the model's context window in tokens, if jurist cannot tell")
+    ]
+    rates = [
+        click.option("--rpm", type=float, help="at most this many requests per minute"),
+        click.option("--tpm", type=float, help="at most this many tokens per minute (estimated)"),
+    ]
+    concurrency = [
+        click.option("--concurrency", type=click.IntRange(min=1), help="requests in flight (default: 1 local, 64 HTTP)")
+    ]
+    return _group(
+        "server",
+        Server,
+        [
+            click.option(
+                "--model",
+                default="local",
+                show_default=True,
+                help="local | gguf:PATH | openai:MODEL | anthropic:MODEL | replay:PATH",
+            ),
+            click.option(
+                "--base-url", help="server URL for openai:/anthropic: (default OPENAI_BASE_URL or the vendor's)"
+            ),
+            click.option(
+                "--api-key-env",
+                help="environment variable holding the API key (default OPENAI_API_KEY / ANTHROPIC_API_KEY)",
+            ),
+            *(limited + concurrency + rates if rate_limits else concurrency),
+            click.option("--timeout", type=float, default=60.0, show_default=True, help="seconds per request"),
+            click.option(
+                "--max-retries",
+                type=click.IntRange(min=0),
+                default=5,
+                show_default=True,
+                help="retries on 429, 5xx, timeouts and dropped connections",
+            ),
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class Judging:
+    """How the judge is asked and answers (--rubric ... --no-structured): JudgeConfig's fields but the mode, the
+    seed and a command's own."""
+
+    rubric: str | None
+    scale: str | None
+    template: str | None
+    no_tie: bool
+    on_inconsistent: str
+    rationale: str
+    max_tokens: int | None
+    temperature: float
+    rules: str | None
+    no_structured: bool
+
+    def config(self, mode: str, seed: int, **extra: Any) -> JudgeConfig:
+        """The JudgeConfig, with `extra` for fields only one command sets (judge's swap, turn scope, demos)."""
+        return JudgeConfig(
+            mode=mode,
+            template=self.template,
+            rubric=self.rubric,
+            scale=self.scale,
+            allow_tie=not self.no_tie,
+            on_inconsistent=self.on_inconsistent,
+            rationale=self.rationale,
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            seed=seed,
+            structured=not self.no_structured,
+            rules=self.rules,
+            **extra,
+        )
+
+
+def judge_config_options(
+    *, on_inconsistent_help: str, rationale_default: str, rationale_help: str, max_tokens_help: str
+) -> Callable[[F], F]:
+    """--rubric, --scale, --template, --no-tie, --on-inconsistent, --rationale, --max-tokens, --temperature, --rules,
+    --no-structured, as `judging`. The help (and the rationale's default) say what they do in each command."""
+    return _group(
+        "judging",
+        Judging,
+        [
+            rubric_option,
+            scale_option,
+            click.option("--template", help="template FILE (.toml, or MT-Bench-style .jsonl), or FILE#NAME"),
+            click.option("--no-tie", is_flag=True, help="pairwise: the judge must pick A or B"),
+            click.option(
+                "--on-inconsistent",
+                type=click.Choice(["probs", "tie", "flag"]),
+                default="probs",
+                show_default=True,
+                help=on_inconsistent_help,
+            ),
+            click.option(
+                "--rationale",
+                type=click.Choice(["before", "after", "none"]),
+                default=rationale_default,
+                show_default=True,
+                help=rationale_help,
+            ),
+            click.option("--max-tokens", type=click.IntRange(min=1), help=max_tokens_help),
+            click.option("--temperature", type=float, default=0.0, show_default=True),
+            click.option("--rules", help="principles put before each item: instruction_first, safety_first, or a file"),
+            click.option("--no-structured", is_flag=True, help="do not ask for JSON-schema output or a grammar"),
+        ],
+    )
+
+
+def load_data(
+    data: Path,
+    mode: str,
+    field_map: dict[str, str],
+    label_map: dict[str, str] | None = None,
+    records: str | None = None,
+) -> LoadedData:
+    """DATA is a file or folder, or, when no such path exists, a benchmark spec such as `llmbar:Natural`. --field
+    and --label-map act on a benchmark's items too: they are read again with them (see `remap`)."""
+    spec = str(data)
+    if not data.exists() and spec.partition(":")[0].lower() in BENCHMARKS:
+        if records is not None:
+            raise ConfigError(f"--records applies to a .json DATA file, not to the benchmark {spec}")
+        loaded = load_benchmark(spec)
+        first = loaded.items[0] if loaded.items else None
+        has = (
+            "listwise"
+            if first is not None and first.responses
+            else "pairwise"
+            if first is not None and first.response_a is not None
+            else "pointwise"
+            if first is not None and first.response is not None
+            else None
+        )
+        if has is None:
+            raise ConfigError(f"benchmark {spec} holds prompts with no responses to judge: answer them first")
+        if has != mode:
+            raise ConfigError(f"benchmark {spec} holds {has} items: use --mode {has}")
+        if field_map or label_map:
+            loaded = remap(loaded, mode, field_map, label_map)  # type: ignore[arg-type]
+        return loaded
+    return load_items(data, mode, field_map, label_map=label_map, records=records)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How DATA is read: --field, --label-map, --records."""
+
+    fields: tuple[str, ...]
+    label_map: str | None
+    records: str | None
+
+    def load(self, data: Path, mode: str) -> LoadedData:
+        label_map = parse_label_map(self.label_map) if self.label_map else None
+        return load_data(data, mode, parse_field_map(self.fields), label_map, self.records)
+
+
+def data_options(*, field_help: str, label_map_help: str, records_help: str) -> Callable[[F], F]:
+    """--field, --label-map, --records, as `reading`."""
+    return _group(
+        "reading",
+        Reading,
+        [
+            click.option("--field", "fields", multiple=True, metavar="KEY=COLUMN", help=field_help),
+            click.option("--label-map", metavar="RAW=LABEL,...", help=label_map_help),
+            click.option("--records", metavar="KEY", help=records_help),
+        ],
+    )
+
+
+def say_labels(loaded: LoadedData, total: int | None = None, how: str = "") -> None:
+    """Before judging, on stderr: which items are judged when not all, what labels they carry and how those were
+    read, and any doubt about that reading (integer labels read with no --label-map)."""
+    if total is not None and len(loaded.items) < total:
+        err.print(f"judging {how} {len(loaded.items)} of {total} items", highlight=False, soft_wrap=True)
+    err.print(escape(describe_labels(loaded)), highlight=False, soft_wrap=True)
+    for warning in loaded.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)

@@ -1,0 +1,298 @@
+"""`jurist judge`: judge every item of a data file or benchmark and print the summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+
+from ..api import ajudge
+from ..data.load import select_items
+from ..demos import DemoConfig
+from ..errors import ConfigError, JuristError
+from ..strategies.build import StrategySpec
+from ..strategies.tree import StrategyTree, load_strategy
+from ..types import MODES, Verdict
+from .common import (
+    PAIRWISE,
+    POINTWISE,
+    Judging,
+    Needs,
+    Reading,
+    Server,
+    check_needs,
+    check_server_options,
+    data_options,
+    err,
+    fail,
+    judge_config_options,
+    no_cache_option,
+    progress_bar,
+    run_judging,
+    say,
+    say_labels,
+    server_options,
+    summary_or_exit,
+)
+
+JUDGE_NEEDS: Needs = {
+    "vote": [("jury_rubrics", None)],
+    "aggregate": [("samples", None)],
+    "escalate_when": [("cascade_to", None)],
+    "escalate_below": [("cascade_to", None)],
+    "demos_k": [("demos_pool", None)],
+    "demos_select": [("demos_pool", None)],
+    "demos_embed_model": [("demos_select", ("embedding",))],
+    "rank_budget": [("rank_by", ("adaptive",))],
+    # pairwise settings also act on the pairs a --rank-by ranking compares
+    "no_swap": [PAIRWISE, ("rank_by", None)],
+    "on_inconsistent": [PAIRWISE, ("rank_by", None)],
+    "no_tie": [PAIRWISE, ("rank_by", None)],
+    "scale": [POINTWISE],
+}
+
+
+@click.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--mode", type=click.Choice(MODES), required=True, help="pointwise, pairwise or listwise")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="run directory (created, or resumed)")
+@server_options()
+@judge_config_options(
+    on_inconsistent_help="pairwise, when the two orders disagree: averaged probabilities decide (tie if none), tie, "
+    "or flag",
+    rationale_default="after",
+    rationale_help="ask for the rationale before the verdict, after it, or not at all",
+    max_tokens_help="answer length (default 64 for the embedded model, 1024 otherwise)",
+)
+@data_options(
+    field_help="map a column to a field, e.g. --field prompt=input (repeatable; COLUMN may be a,b to join, or a dotted "
+    "path into nested records: label=annotations.informativeness.mean_human, scores.0)",
+    label_map_help="how raw labels are read: pairwise to A/B/tie (e.g. 0=A,1=B,2=tie), pointwise to scale points or "
+    "category names (e.g. No=0,Yes=1)",
+    records_help="a .json file whose items sit under this key (or dotted path)",
+)
+@click.option("--limit", type=click.IntRange(min=1), help="judge only the first N items")
+@click.option(
+    "--sample",
+    type=click.IntRange(min=1),
+    help="judge N items drawn at random with --seed, each label keeping its share (stratified)",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="the judge's seed, and --sample's draw")
+@click.option(
+    "--turn-scope",
+    type=click.Choice(["final", "each"]),
+    default="final",
+    show_default=True,
+    help="conversations (items with turns): judge the last assistant turn, or each one (pointwise; score = mean)",
+)
+@click.option("--no-swap", is_flag=True, help="pairwise: judge one order only (no position-bias control)")
+@click.option("--demos", "demos_pool", type=click.Path(path_type=Path), help="few-shot examples: a labelled data file")
+@click.option("--demos-k", type=click.IntRange(1, 32), default=2, show_default=True, help="examples per item")
+@click.option(
+    "--demos-select",
+    type=click.Choice(["fixed", "random", "bm25", "embedding"]),
+    default="fixed",
+    show_default=True,
+    help="the first k, k at random (seeded), or the k most similar requests (BM25 over words, or embeddings)",
+)
+@click.option(
+    "--demos-embed-model",
+    default="local",
+    show_default=True,
+    help="--demos-select embedding: `local` (the embedded model, mean-pooled) or gguf:PATH of an embedding model",
+)
+@click.option(
+    "--write-first",
+    type=click.Choice(["self_reference", "revision", "generated_metrics"]),
+    help="the judge writes first: its own answer as reference, a revision of the response as reference "
+    "(pointwise), or questions to judge by",
+)
+@click.option(
+    "--samples", type=click.IntRange(min=2), help="self-consistency: K samples per judgment (needs --temperature > 0)"
+)
+@click.option(
+    "--aggregate",
+    type=click.Choice(["majority", "mean"]),
+    default="majority",
+    show_default=True,
+    help="self-consistency: how samples combine (mean: pointwise scores)",
+)
+@click.option(
+    "--jury-rubric",
+    "jury_rubrics",
+    multiple=True,
+    metavar="RUBRIC",
+    help="a jury of prompts: one juror per rubric (repeatable)",
+)
+@click.option(
+    "--vote",
+    type=click.Choice(["majority", "mean", "median"]),
+    default="majority",
+    show_default=True,
+    help="how the jury decides (mean/median: pointwise)",
+)
+@click.option(
+    "--cascade-to", metavar="SPEC", help="escalate unsure verdicts to this stronger model, or `human` to flag them"
+)
+@click.option(
+    "--escalate-when",
+    default="error,flagged,inconsistent,low_confidence",
+    show_default=True,
+    help="cascade: comma-separated conditions",
+)
+@click.option(
+    "--escalate-below",
+    type=float,
+    default=0.75,
+    show_default=True,
+    help="cascade: low confidence means a top probability below this",
+)
+@click.option(
+    "--rank-by",
+    type=click.Choice(["sort", "knockout", "adaptive", "all_pairs"]),
+    help="listwise: rank the responses by pairwise comparisons instead of one listwise prompt",
+)
+@click.option("--rank-budget", type=click.IntRange(min=1), help="--rank-by adaptive: at most this many comparisons")
+@click.option(
+    "--strategy",
+    "strategy_file",
+    type=click.Path(path_type=Path),
+    help="a strategy file (YAML/TOML/JSON) describing any stack: jury, debate, discussion, interview, cascade...",
+)
+@no_cache_option
+@click.option(
+    "--fsync",
+    type=click.Choice(["always", "batch", "never"]),
+    default="batch",
+    show_default=True,
+    help="how often verdicts are forced to disk (each is flushed to the OS at once regardless)",
+)
+@click.option("--overwrite", is_flag=True, help="discard an existing run in --out made with other settings")
+@click.option(
+    "--wait", is_flag=True, help="if another jurist process is judging into --out, wait for it (default: exit 2)"
+)
+def judge(
+    data: Path,
+    mode: str,
+    out: Path,
+    server: Server,
+    judging: Judging,
+    reading: Reading,
+    limit: int | None,
+    sample: int | None,
+    seed: int,
+    turn_scope: str,
+    no_swap: bool,
+    demos_pool: Path | None,
+    demos_k: int,
+    demos_select: str,
+    demos_embed_model: str,
+    write_first: str | None,
+    samples: int | None,
+    aggregate: str,
+    jury_rubrics: tuple[str, ...],
+    vote: str,
+    cascade_to: str | None,
+    escalate_when: str,
+    escalate_below: float,
+    rank_by: str | None,
+    rank_budget: int | None,
+    strategy_file: Path | None,
+    no_cache: bool,
+    fsync: str,
+    overwrite: bool,
+    wait: bool,
+) -> None:
+    """Judge every item in DATA (JSONL, JSON, CSV, Parquet or a saved HF dataset, or a benchmark such as
+    llmbar:Natural; see `jurist benchmarks`) and print a summary.
+
+    Exit codes: 0 done; 1 the run stopped on a configuration error at the server (bad key, unknown model); 2 bad
+    input or options, or a run directory that cannot be used; 3 no item got a verdict (every one failed, in
+    every session); 130 interrupted (run the same command again to resume).
+
+    Examples:
+
+    \b
+      jurist judge data.jsonl --mode pairwise --model openai:gpt-4o --out runs/gpt4o
+      jurist judge llmbar:Natural --mode pairwise --out runs/llmbar --limit 50
+      jurist judge answers.jsonl --mode pointwise --rubric helpfulness --scale 1-10 --out runs/help
+    """
+    try:
+        check_needs(JUDGE_NEEDS)
+        check_server_options(
+            None if strategy_file is not None else {"--model": server.model, "--cascade-to": cascade_to},
+            server.base_url,
+            server.api_key_env,
+        )
+        loaded = reading.load(data, mode)
+        available = len(loaded.items)
+        loaded = select_items(loaded, limit=limit, sample=sample, seed=seed)
+        config = judging.config(
+            mode,
+            seed,
+            swap=not no_swap,
+            turn_scope=turn_scope,
+            demos=None
+            if demos_pool is None
+            else DemoConfig(pool=str(demos_pool), k=demos_k, select=demos_select, embed_model=demos_embed_model),
+        )
+        strategy = StrategySpec(
+            write_first=write_first,
+            samples=samples,
+            aggregate=aggregate,
+            jury_rubrics=list(jury_rubrics),
+            vote=vote,
+            cascade_to=cascade_to,
+            escalate_when=[c.strip() for c in escalate_when.split(",") if c.strip()],
+            threshold=escalate_below,
+            rank_by=rank_by,
+            rank_budget=rank_budget,
+        )
+        chosen: StrategySpec | StrategyTree = strategy
+        if strategy_file is not None:
+            if not strategy.empty:
+                raise ConfigError(
+                    "--strategy FILE describes the whole stack: leave out --write-first, --samples, --jury-rubric, "
+                    "--cascade-to and --rank-by (put them in the file)"
+                )
+            chosen = load_strategy(strategy_file)
+        options = server.job(cache=not no_cache, fsync=fsync, overwrite=overwrite, wait=wait)
+    except JuristError as exc:
+        fail(str(exc))
+    except ValueError as exc:  # pydantic validation of option values
+        fail(f"bad option: {exc}")
+
+    progress = progress_bar()
+    state: dict[str, Any] = {}
+
+    def on_start(total: int, skipped: int) -> None:
+        # here, once the labels are checked against the judge's scale: a bad one is an error, printed alone
+        say_labels(loaded, available, "the first" if limit else f"a sample (seed {seed}) of")
+        if skipped:
+            err.print(f"resuming {escape(str(out))}: {skipped} of {total} items already judged")
+        state["task"] = progress.add_task("judge", total=total, completed=skipped, failed=0)
+        state["failed"] = 0
+        progress.start()
+
+    def on_verdict(verdict: Verdict) -> None:
+        state["failed"] += verdict.error is not None
+        progress.update(state["task"], advance=1, failed=state["failed"])
+
+    run_judging(
+        ajudge(
+            loaded,
+            out=out,
+            config=config,
+            model=server.model,
+            strategy=chosen,
+            options=options,
+            on_start=on_start,
+            on_verdict=on_verdict,
+            on_wait=say,
+        ),
+        progress,
+        out,
+    )
+    summary_or_exit(out)

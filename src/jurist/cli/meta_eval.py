@@ -1,0 +1,118 @@
+"""`jurist meta-eval`: how well a run's verdicts agree with its items' human labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from click.core import ParameterSource
+
+from ..conventions import CONVENTIONS
+from ..errors import JuristError
+from .common import fail
+
+
+@click.command("meta-eval")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--group",
+    "group_key",
+    default="group",
+    show_default=True,
+    help="metadata key of the source document or prompt: its items are resampled together in every interval",
+)
+@click.option("--system", "system_key", default="system", show_default=True, help="metadata key of the system")
+@click.option(
+    "--annotations", "annotations_key", default="annotations", show_default=True, help="metadata key of annotators"
+)
+@click.option(
+    "--score",
+    type=click.Choice(["score", "expected"]),
+    default="score",
+    show_default=True,
+    help="pointwise: the argmax score or the probability-weighted one",
+)
+@click.option("--bootstrap", "n_resamples", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--alpha", "alphas", type=float, multiple=True, help="selective evaluation: target disagreement rate (repeatable)"
+)
+@click.option("--delta", type=float, default=0.1, show_default=True, help="selective evaluation: failure probability")
+@click.option("--epsilon", type=float, default=0.2, show_default=True, help="Alternative Annotator Test's epsilon")
+@click.option(
+    "--fit-calibrator",
+    type=click.Path(path_type=Path),
+    help="fit a recalibration of the probabilities on this run and save it to this file",
+)
+@click.option("--method", type=click.Choice(["temperature", "isotonic"]), default="temperature", show_default=True)
+@click.option("--calibrator", type=click.Path(path_type=Path), help="apply a saved calibrator before measuring")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), help="also write the report as JSON here")
+# -- published conventions and breakdowns (issue 12)
+@click.option(
+    "--convention",
+    type=click.Choice(list(CONVENTIONS)),
+    help="also compute this benchmark's own headline metric, exactly as its authors count it",
+)
+@click.option("--by", metavar="FIELD", help="break every figure down by this metadata field (subset, category...)")
+@click.pass_context
+def meta_eval(
+    ctx: click.Context,
+    run_dir: Path,
+    group_key: str,
+    system_key: str,
+    annotations_key: str,
+    score: str,
+    n_resamples: int,
+    seed: int,
+    alphas: tuple[float, ...],
+    delta: float,
+    epsilon: float,
+    fit_calibrator: Path | None,
+    method: str,
+    calibrator: Path | None,
+    json_out: Path | None,
+    convention: str | None,
+    by: str | None,
+) -> None:
+    """How well RUN_DIR's verdicts agree with its items' human labels: agreement or correlations with bootstrap
+    intervals, calibration, selective evaluation with a guarantee, and multi-annotator tests; `--convention` adds a
+    benchmark's own headline metric and `--by` breaks everything down by a metadata field.
+
+    Examples:
+
+    \b
+      jurist meta-eval runs/llmbar
+      jurist meta-eval runs/llmbar --convention llmbar --by subset --json runs/llmbar/meta.json
+    """
+    from ..meta import MetaOptions, load_calibrator, meta_evaluate, render_meta
+    from ..meta import fit_calibrator as fit
+
+    try:
+        options = MetaOptions(
+            group_key=group_key,
+            system_key=system_key,
+            annotations_key=annotations_key,
+            score=score,
+            n_resamples=n_resamples,
+            seed=seed,
+            delta=delta,
+            epsilon=epsilon,
+            **({"alphas": list(alphas)} if alphas else {}),
+            # a key the user named must exist: a misspelt --group would otherwise change nothing, silently
+            group_required=ctx.get_parameter_source("group_key") == ParameterSource.COMMANDLINE,
+            by=by,
+            convention=convention,
+        )
+        applied = load_calibrator(calibrator) if calibrator is not None else None
+        report = meta_evaluate(run_dir, options, calibrator=applied)
+        click.echo(render_meta(report))
+        if json_out is not None:
+            json_out.write_text(report.model_dump_json(indent=2))
+        if fit_calibrator is not None:
+            fitted = fit(run_dir, method)  # type: ignore[arg-type]
+            fitted.save(fit_calibrator)
+            click.echo(f"\ncalibrator ({method}) fitted on {report.labelled} labelled verdicts: {fit_calibrator}")
+    except JuristError as exc:
+        fail(str(exc))
+    except ValueError as exc:  # pydantic validation of option values
+        fail(f"bad option: {exc}")
