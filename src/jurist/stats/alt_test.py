@@ -24,7 +24,6 @@ from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
-from scipy import stats
 
 from jurist.errors import ConfigError
 
@@ -99,6 +98,8 @@ def alt_test(
         )
 
     p_values = {j: _p_value(measured[j][0] - measured[j][1], epsilon) for j in tested}
+    from scipy import stats  # here, not at the top: scipy.stats takes about a second to import
+
     adjusted_list = stats.false_discovery_control([p_values[j] for j in tested], method="by")
     adjusted = dict(zip(tested, (float(p) for p in adjusted_list), strict=True))
 
@@ -178,6 +179,8 @@ def _p_value(differences: np.ndarray, epsilon: float) -> float:
     if np.all(differences == differences[0]):
         # No spread, so no t statistic; the evidence is as strong (or weak) as it can be.
         return 0.0 if differences[0] > -epsilon else 1.0
+    from scipy import stats  # here, not at the top: scipy.stats takes about a second to import
+
     return float(stats.ttest_1samp(differences, popmean=-epsilon, alternative="greater").pvalue)
 
 

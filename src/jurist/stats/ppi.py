@@ -19,7 +19,6 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from pydantic import BaseModel, ConfigDict
-from scipy import stats
 
 from jurist.errors import ConfigError
 
@@ -92,6 +91,8 @@ def ppi_mean(
     estimate = float(y.mean() + weight * (f_unl.mean() - f_lab.mean()))
     # The two terms come from disjoint samples, so their variances add.
     variance = weight**2 * f_unl.var(ddof=1) / big_n + (y - weight * f_lab).var(ddof=1) / n
+    from scipy import stats  # here, not at the top: scipy.stats takes about a second to import
+
     z = float(stats.norm.ppf(0.5 + confidence / 2))
     half = z * math.sqrt(variance)
 

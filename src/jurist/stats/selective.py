@@ -27,7 +27,6 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from pydantic import BaseModel, ConfigDict
-from scipy import stats
 
 from jurist.errors import ConfigError
 
@@ -104,6 +103,8 @@ def calibrate_threshold(
     n_errors = errors_cum[prefix_end]
 
     # Exact binomial p-value of H0 "risk > alpha": the chance of this few errors if the risk were exactly alpha.
+    from scipy import stats  # here, not at the top: scipy.stats takes about a second to import
+
     p_values = stats.binom.cdf(n_errors, n_trusted, alpha)
     not_rejected = np.flatnonzero(p_values > delta)
     n_rejected = int(not_rejected[0]) if not_rejected.size else len(p_values)
@@ -171,6 +172,8 @@ def _clopper_pearson_upper(errors: int, n: int, delta: float) -> float:
     """Exact one-sided upper (1 - delta) confidence bound on a binomial proportion."""
     if errors >= n:
         return 1.0
+    from scipy import stats  # here, not at the top: scipy.stats takes about a second to import
+
     return float(stats.beta.ppf(1.0 - delta, errors + 1, n - errors))
 
 
