@@ -8,10 +8,8 @@ answering with LLMBar's GPT-4 texts) is checked on the same runs, each order rea
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import re
-import sys
 from collections import Counter
 from pathlib import Path
 from types import ModuleType
@@ -24,6 +22,7 @@ from jurist import JobOptions, JudgeConfig, Verdict, ajudge, conventions, load_i
 from jurist.backends.replay import ReplayBackend, llmbar_records
 from jurist.cli import main
 from jurist.stats import cohen_kappa
+from unit.helpers import load_reproduce_bench
 
 PROJECT = Path(__file__).resolve().parents[2]
 SHARED_DATA = PROJECT.parent / "shared" / "data"
@@ -31,14 +30,7 @@ SHARED_DATA = PROJECT.parent / "shared" / "data"
 pytestmark = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"no shared data at {SHARED_DATA}")
 
 
-def load_bench() -> ModuleType:
-    """bench/reproduce_cli.py: its commands, and its readers of the published figures."""
-    spec = importlib.util.spec_from_file_location("reproduce_cli", PROJECT / "bench" / "reproduce_cli.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # pydantic resolves the module's annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
+load_bench = load_reproduce_bench  # the one loader of bench/reproduce_cli.py, shared with the unit tests
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import math
+import sys
 from collections.abc import Coroutine
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TypeVar
 
 import pytest
@@ -67,3 +70,13 @@ def first_shown(request: GenerateRequest, a: str, b: str) -> str:
     """Which of two response texts the prompt shows first."""
     text = user_text(request)
     return a if text.index(a) < text.index(b) else b
+
+
+def load_reproduce_bench() -> ModuleType:
+    """bench/reproduce_cli.py: its commands, and its readers of the published figures."""
+    spec = importlib.util.spec_from_file_location("reproduce_cli", PROJECT / "bench" / "reproduce_cli.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # pydantic resolves the module's annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module

@@ -5,11 +5,8 @@ released judge outputs reproduce their published figures."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -35,7 +32,7 @@ from jurist.run.log import read_run
 from jurist.summary import summarize
 from jurist.types import Verdict
 
-from .helpers import PROJECT, SHARED_DATA, run, shared
+from .helpers import SHARED_DATA, load_reproduce_bench, run, shared
 
 PAIRS = [
     {"id": "q1", "prompt": "Name a prime.", "response_a": "Seven.", "response_b": "Nine.", "label": "A"},
@@ -362,23 +359,13 @@ def test_llmbar_gpt4_natural_imported_gives_the_published_acc_and_agr(tmp_path: 
     assert meta_evaluate(tmp_path / "run").labelled == 100  # a run like any other
 
 
-def reproduce_bench() -> ModuleType:
-    """bench/reproduce_cli.py, for its reading of LLMBar's statistics.json (the published figures)."""
-    spec = importlib.util.spec_from_file_location("reproduce_cli", PROJECT / "bench" / "reproduce_cli.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # pydantic resolves the module's annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize(
     ("name", "strategy"),
     [(name, "Vanilla_NoRules") for name in ("Neighbor", "GPTInst", "GPTOut", "Manual", "MT-Bench")]
     + [(name, "Vanilla") for name in ("Natural", "Neighbor", "GPTInst", "GPTOut", "Manual")],
 )
 def test_every_llmbar_gpt4_run_imported_gives_its_published_figures(tmp_path: Path, name: str, strategy: str):
-    bench = reproduce_bench()
+    bench = load_reproduce_bench()
     result = shared(f"{bench.LLMBAR_SETS[name]}/evaluators/GPT-4/{strategy}/result.json")
     loaded = load_benchmark(f"llmbar:{name}", data_dir=SHARED_DATA)
     run(prepare_import(loaded, result, "pairwise", ImportOptions(format="llmbar")).run(tmp_path / "run"))
