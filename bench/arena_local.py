@@ -84,10 +84,10 @@ async def main() -> None:
     report = await arun_arena(
         data,
         out=args.out,
-        options=ArenaOptions(schedule="all-pairs", n_bootstrap=args.bootstrap),
+        arena=ArenaOptions(schedule="all-pairs", n_bootstrap=args.bootstrap),
         config=JudgeConfig(mode="pairwise", rationale="none"),
         model=backend,
-        job=JobOptions(cache=False),
+        options=JobOptions(cache=False),
         on_start=lambda total, done: print(f"judging {total} battles ({done} already judged)", flush=True),
     )
     console = Console(width=150)

@@ -34,7 +34,7 @@ async def main(args: argparse.Namespace) -> None:
     slug = re.sub(r"[^A-Za-z0-9]+", "_", args.data).strip("_")
     out = Path(args.out) if args.out else ROOT / "bench" / "results" / "audit" / slug
     config = JudgeConfig(mode="pairwise", allow_tie=False, rationale="none", max_tokens=args.max_tokens)
-    options = AuditOptions(
+    settings = AuditOptions(
         probes=args.probe or None,
         mitigations=args.mitigation,
         limit=args.limit,
@@ -42,10 +42,12 @@ async def main(args: argparse.Namespace) -> None:
         answer_tokens=args.answer_tokens,
         rewrite_model=args.rewrite_model,
         rewrite_tokens=args.rewrite_tokens,
-        job=JobOptions(backend=BackendOptions(base_url=args.base_url), cache=not args.no_cache),
     )
+    options = JobOptions(backend=BackendOptions(base_url=args.base_url), cache=not args.no_cache)
     started = time.perf_counter()
-    report = await aaudit(data, out=out, config=config, model=args.model, options=options, on_progress=print)
+    report = await aaudit(
+        data, out=out, config=config, model=args.model, audit=settings, options=options, on_progress=print
+    )
     wall = time.perf_counter() - started
     table = render_report(report) + f"\n\nwall time {wall:.1f} s ({args.model})\n"
     print(table)

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from jurist import JobOptions, JudgeConfig, ajudge, load_items, make_backend
+from jurist import JobOptions, JudgeConfig, Preference, Usage, ajudge, load_items, make_backend
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "llmbar" / "LLMBar"
 FIELDS = {"prompt": "input", "response_a": "output_1", "response_b": "output_2"}
@@ -42,18 +42,17 @@ async def run(args: argparse.Namespace) -> None:
     n = len(verdicts)
     per_order = [0, 0]
     consistent = tie_acc = prob_acc = 0
-    prompt_tokens = cached = completion = 0
+    spent = Usage.total(v.usage for v in verdicts)
+    prompt_tokens, completion = spent.prompt_tokens, spent.completion_tokens
     for v in verdicts:
-        prompt_tokens += v.usage.prompt_tokens
-        cached += v.usage.cached_tokens
-        completion += v.usage.completion_tokens
-        for i, o in enumerate(v.orders or []):
+        preference = v.outcome_as(Preference)
+        for i, o in enumerate(preference.orders or []):
             per_order[i] += o.winner == v.label
-        consistent += bool(v.consistent)
-        tie_acc += v.winner == v.label
-        if v.probs:
-            prob_acc += max(v.probs, key=lambda k: v.probs[k]) == v.label  # type: ignore[index]
-    computed = prompt_tokens - cached
+        consistent += bool(preference.consistent)
+        tie_acc += v.decision() == v.label
+        if probs := preference.probs:
+            prob_acc += max(probs, key=lambda k: probs[k]) == v.label
+    computed = prompt_tokens - spent.cached_tokens
     print(
         f"| jurist, rationale={args.rationale} | {n} | {n / wall * 60:.1f} | {computed / n:.0f} of "
         f"{prompt_tokens / n:.0f} | {completion / n:.0f} | {(per_order[0] + per_order[1]) / (2 * n):.1%} | "

@@ -56,7 +56,7 @@ async def llmbar() -> None:
         for v in read_run(out).verdicts:
             if v.error is None and (c := v.confidence()) is not None:
                 confidences.append(c)
-                correct.append(v.winner == v.label)
+                correct.append(v.decision() == v.label)
     print(f"\nSelective evaluation on all {len(correct)} pairs (delta 0.1)\n")
     print("| guaranteed agreement (1 - alpha) | threshold | coverage | agreement on trusted items |")
     print("|---:|---:|---:|---:|")

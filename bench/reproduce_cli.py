@@ -3,7 +3,7 @@
 Every judge table whose judge's recorded outputs are in ../shared/data is reproduced with two commands per judge:
 
     jurist import DATA --format FORMAT --decisions FILE --out RUN
-    jurist meta-eval RUN --convention NAME --json REPORT
+    jurist meta-eval RUN --convention NAME --out REPORT
 
 and the convention's figures, read from REPORT, are set next to the published ones:
 
@@ -15,7 +15,7 @@ and the convention's figures, read from REPORT, are set next to the published on
 - AlpacaEval 2.0 (Dubois et al., 2024): GPT-4-turbo's annotations of 8 models against gpt4_1106_preview.
   Published: the leaderboard CSV.
 
-The script runs commands and reads published figures; every figure of ours comes from `jurist meta-eval --json`.
+The script runs commands and reads published figures; every figure of ours comes from `jurist meta-eval --out`.
 Run: .venv/bin/python bench/reproduce_cli.py      (about two minutes; tests/integration/test_reproduce_published.py
 checks the same figures, running the same commands in-process)
 """
@@ -92,7 +92,7 @@ class Reproduction(BaseModel):
         run, report = runs / self.name, runs / f"{self.name}.meta.json"
         return [
             ["import", self.data, "--format", self.format, "--decisions", str(self.decisions), "--out", str(run)],
-            ["meta-eval", str(run), "--convention", self.convention, "--bootstrap", BOOTSTRAP, "--json", str(report)],
+            ["meta-eval", str(run), "--convention", self.convention, "--bootstrap", BOOTSTRAP, "--out", str(report)],
         ]
 
 

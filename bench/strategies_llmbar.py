@@ -23,7 +23,7 @@ from pathlib import Path
 
 # The LLMBar paths and column mapping are the embedded benchmark's (same folder).
 from embedded import FIELDS, dataset_path
-from jurist import JobOptions, JudgeConfig, ajudge, load_items, make_backend, make_judge
+from jurist import JobOptions, JudgeConfig, Preference, Usage, ajudge, load_items, make_backend, make_judge
 from jurist.backends import Backend
 from jurist.demos import DemoConfig
 from jurist.judges.base import Judge
@@ -132,14 +132,14 @@ async def run(args: argparse.Namespace) -> None:
             wall = time.perf_counter() - start
             verdicts = result.verdicts()
             n = len(verdicts)
-            correct = sum(v.winner == v.label for v in verdicts)
-            swapped = [v for v in verdicts if v.consistent is not None]
-            consistency = f"{sum(bool(v.consistent) for v in swapped) / len(swapped):.1%}" if swapped else "-"
-            prompt = sum(v.usage.prompt_tokens for v in verdicts) / n
-            computed = sum(v.usage.prompt_tokens - v.usage.cached_tokens for v in verdicts) / n
+            correct = sum(v.decision() == v.label for v in verdicts)
+            swapped = [c for v in verdicts if (c := v.outcome_as(Preference).consistent) is not None]
+            consistency = f"{sum(swapped) / len(swapped):.1%}" if swapped else "-"
+            spent = Usage.total(v.usage for v in verdicts)
+            prompt, computed = spent.prompt_tokens / n, (spent.prompt_tokens - spent.cached_tokens) / n
             print(
-                f"| {name} | {correct / n:.1%} | {consistency} | {sum(v.usage.calls for v in verdicts) / n:.1f} | "
-                f"{prompt:.0f} ({computed:.0f}) | {sum(v.usage.completion_tokens for v in verdicts) / n:.0f} | "
+                f"| {name} | {correct / n:.1%} | {consistency} | {spent.calls / n:.1f} | "
+                f"{prompt:.0f} ({computed:.0f}) | {spent.completion_tokens / n:.0f} | "
                 f"{n / wall * 60:.1f} |",
                 flush=True,
             )

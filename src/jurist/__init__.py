@@ -6,9 +6,10 @@ from .backends import Backend, BackendOptions, Capabilities, GenerateRequest, Ge
 from .backends.fake import FakeBackend
 from .data import load_items
 from .errors import BackendError, ConfigError, InputError, JuristError, ParseError
+from .formats import Scale
 from .judges import Judge, JudgeConfig, ListwiseJudge, PairwiseJudge, PointwiseJudge, make_judge
+from .outcomes import Preference, Ranking, Score
 from .run.runner import RunOptions
-from .scales import Scale
 from .strategies import Cascade, Debate, Interview, Jury, PeerDiscussion, SelfConsistency
 from .summary import Summary, summarize
 from .types import Item, Turn, Usage, Verdict
@@ -38,9 +39,12 @@ __all__ = [
     "ParseError",
     "PeerDiscussion",
     "PointwiseJudge",
+    "Preference",
+    "Ranking",
     "RunOptions",
     "RunResult",
     "Scale",
+    "Score",
     "SelfConsistency",
     "Summary",
     "Turn",

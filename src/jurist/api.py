@@ -5,22 +5,25 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
+import inspect
 import threading
+import warnings
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 from .backends import Backend
 from .data.load import LoadedData, load_data
 from .errors import ConfigError
-from .judges import JudgeConfig, make_judge
+from .judges import JudgeConfig
 from .judges.base import Judge
-from .run.engine import Backends, JobOptions
+from .run.engine import Backends, JobOptions, run
 from .run.engine import Limits as Limits  # re-exported: jurist.api.Limits, as before
 from .run.log import read_run
-from .run.runner import RunOutcome, run_judge
-from .strategies.build import StrategySpec, build_judge
-from .strategies.tree import StrategyTree, build_tree, load_strategy
+from .run.runner import RunOutcome
+from .strategies.build import StrategySpec, judge_for
+from .strategies.tree import StrategyTree, load_strategy
 from .summary import Summary, summarize
 from .types import Item, Mode, Verdict
 
@@ -28,6 +31,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 T = TypeVar("T")
+P = ParamSpec("P")
+S = TypeVar("S")
 
 
 def run_sync(work: Coroutine[Any, Any, T]) -> T:
@@ -68,6 +73,55 @@ def run_sync(work: Coroutine[Any, Any, T]) -> T:
             task.get_loop().call_soon_threadsafe(task.cancel)
         concurrent.futures.wait([outcome])
         raise
+
+
+def sync_twin(work: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
+    """The synchronous twin of the async function `work` (`judge = sync_twin(ajudge)`): the same parameters, as
+    mypy, IDEs and `help()` see them, every argument handed through as given, the work run by `run_sync`. Named
+    after `work` without its leading "a"."""
+    name = work.__name__.removeprefix("a")
+
+    @functools.wraps(work)
+    def twin(*args: P.args, **kwargs: P.kwargs) -> T:
+        return run_sync(work(*args, **kwargs))
+
+    twin.__name__ = name
+    twin.__qualname__ = work.__qualname__.removesuffix(work.__name__) + name
+    twin.__doc__ = (
+        f"Synchronous `{work.__name__}`, for scripts and notebooks (see `jurist.api.run_sync`).\n\n"
+        + inspect.cleandoc(work.__doc__ or "")
+    )
+    return twin
+
+
+def split_options(
+    function: str, keyword: str, settings: S | None, options: JobOptions | S | None, kind: type[S]
+) -> tuple[S | None, JobOptions | None]:
+    """`options=` is the job's (JobOptions) in every command. An application that once took its own settings there
+    (the audit's AuditOptions, the arena's ArenaOptions; now its `keyword=`) still gets them, with a
+    DeprecationWarning: (its settings, the job's options)."""
+    if not isinstance(options, kind):
+        return settings, cast(JobOptions | None, options)
+    warnings.warn(
+        f"{function}(options={kind.__name__}(...)) is deprecated: pass it as {keyword}=, and the job's options as "
+        "options=",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    if settings is not None:
+        raise ConfigError(f"give the {kind.__name__} once, as {keyword}=")
+    return options, None
+
+
+def renamed(old: str, new: str, old_value: T | None, new_value: T | None) -> T | None:
+    """The value of an argument given under its old name (`old`, with a DeprecationWarning) or its new one; given
+    under both, a ConfigError."""
+    if old_value is None:
+        return new_value
+    warnings.warn(f"{old} is deprecated: pass it as {new}", DeprecationWarning, stacklevel=3)
+    if new_value is not None:
+        raise ConfigError(f"give it once, as {new} ({old} is its old place)")
+    return old_value
 
 
 class RunResult:
@@ -125,25 +179,18 @@ async def ajudge(
     options, such as `records`, call it and pass the LoadedData). Integer pairwise labels read with no
     `label_map` give a UserWarning (0/1/2 mean different things in different data sets).
     A run directory takes one process at a time: another one judging into `out` is a RunDirError, unless
-    `options.run.wait`, which waits for it (calling `on_wait(message)` once).
+    `options.run.wait`, which waits for it (calling `on_wait(message)` once). `on_start(total, already_judged)`
+    and `on_verdict(verdict)` report progress. The judging is the engine's (`jurist.run.engine.run`).
     """
     options = options or JobOptions()
     if isinstance(strategy, str | Path):
         strategy = load_strategy(strategy)
     if judge is not None and config is not None:
         raise ConfigError("give either config or judge, not both (a judge carries its own configuration)")
-    if isinstance(judge, Judge):
-        if model is not None:
-            raise ConfigError("a ready-made judge brings its own backends: pass model only with a judge factory")
-        ready = load_data(data, judge.mode, field_map, label_map)
-        return RunResult(
-            out,
-            await run_judge(
-                judge, ready, Path(out), options.run, on_start=on_start, on_verdict=on_verdict, on_wait=on_wait
-            ),
-        )
     if judge is None and config is None:
         raise ConfigError("say how to judge: config= (a JudgeConfig or a mode) or judge= (a judge)")
+    if isinstance(judge, Judge) and model is not None:
+        raise ConfigError("a ready-made judge brings its own backends: pass model only with a judge factory")
     if config is not None:
         config = config if isinstance(config, JudgeConfig) else JudgeConfig(mode=config)
     # with a config, bad input is reported before a model is loaded
@@ -153,51 +200,27 @@ async def ajudge(
     spec = strategy if isinstance(strategy, StrategySpec) else None
     if (tree is not None or (spec is not None and not spec.empty)) and config is None:
         raise ConfigError("strategy= wraps the judge made from config=; give a config")
-    if tree is not None and not isinstance(model, str):
-        raise ConfigError("a strategy file names its models as specs: give model= as a spec such as 'local'")
     # every model a strategy names gets its own backend, made once per spec and closed at the end
     async with Backends(options) as backends:
-        resilient = backends.get(model)
-        if judge is not None:
-            the_judge = judge(resilient)
-        elif tree is not None:
-            the_judge = build_tree(tree, cast(JudgeConfig, config), cast(str, model), backends.get)
-        elif spec is not None and not spec.empty:
-            strong = backends.get(spec.cascade_to) if spec.cascade_to not in (None, "human") else None
-            the_judge = build_judge(cast(JudgeConfig, config), spec, resilient, strong)
+        if isinstance(judge, Judge):
+            the_judge = judge
+        elif judge is not None:
+            the_judge = judge(backends.get(model))
         else:
-            the_judge = make_judge(resilient, cast(JudgeConfig, config))
+            the_judge = judge_for(cast(JudgeConfig, config), tree or spec, model, backends.get)
         if loaded is None:
-            loaded = load_data(data, the_judge.mode, field_map, label_map)
-        outcome = await run_judge(
-            the_judge, loaded, Path(out), options.run, on_start=on_start, on_verdict=on_verdict, on_wait=on_wait
+            loaded = load_data(data, the_judge.spec.mode, field_map, label_map)
+        outcome = await run(
+            the_judge,
+            loaded,
+            out,
+            options,
+            backends=backends,
+            on_start=on_start,
+            on_verdict=on_verdict,
+            on_wait=on_wait,
         )
     return RunResult(out, outcome)
 
 
-def judge(
-    data: str | Path | LoadedData | Sequence[Item | dict[str, Any]],
-    *,
-    out: str | Path,
-    config: JudgeConfig | Mode | None = None,
-    model: str | Backend | None = None,
-    judge: Judge | Callable[[Backend], Judge] | None = None,
-    strategy: StrategySpec | StrategyTree | str | Path | None = None,
-    options: JobOptions | None = None,
-    field_map: dict[str, str] | None = None,
-    label_map: dict[str, str] | None = None,
-) -> RunResult:
-    """Synchronous `ajudge`, for scripts and notebooks (see `run_sync`)."""
-    return run_sync(
-        ajudge(
-            data,
-            out=out,
-            config=config,
-            model=model,
-            judge=judge,
-            strategy=strategy,
-            options=options,
-            field_map=field_map,
-            label_map=label_map,
-        )
-    )
+judge = sync_twin(ajudge)

@@ -44,10 +44,16 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from .errors import InputError
+from .outcomes import Preference, Winner, winner_share
 from .stats import Estimate, bootstrap_ci
-from .types import Verdict, Winner
+from .types import Verdict
 
 _OTHER: dict[str, str] = {"A": "B", "B": "A", "tie": "tie"}
+
+
+def _winner(verdict: Verdict) -> Winner | None:
+    """The verdict's winner; None when it failed or decided nothing."""
+    return None if verdict.error is not None else verdict.outcome_as(Preference).winner
 
 
 class Figure(BaseModel):
@@ -135,7 +141,7 @@ def _ratio_percent(hits: np.ndarray, totals: np.ndarray) -> float:
 def two_orders(verdict: Verdict) -> tuple[Winner | None, Winner | None] | None:
     """The winners of the original order (AB) and of the swapped one (BA, mapped back to the original labels); None
     for an order that failed. None when the verdict does not carry both orders (a one-order run)."""
-    orders = {o.order: o.winner for o in verdict.orders or []}
+    orders = {o.order: o.winner for o in verdict.outcome_as(Preference).orders or []}
     if "AB" in orders and "BA" in orders:
         return orders["AB"], orders["BA"]
     return None
@@ -225,7 +231,7 @@ def judgebench(verdicts: list[Verdict], n_resamples: int = 1000, seed: int = 0) 
     labels = [str(v.label) for v in verdicts]
     single = not any(two_orders(v) for v in verdicts)
     if single:
-        right = [float(v.winner is not None and v.winner == t) for v, t in zip(verdicts, labels, strict=True)]
+        right = [float(_winner(v) == t) for v, t in zip(verdicts, labels, strict=True)]
         counts = "one order per pair: right when the decision is the label"
         notes = []
     else:
@@ -297,7 +303,7 @@ def pandalm(verdicts: list[Verdict], n_resamples: int = 1000, seed: int = 0) -> 
             hint="map the labels to A/B/tie when judging (--label-map)",
         )
     # a failed verdict, or one with no winner, is an unreadable prediction: PandaLM's script counts it as a tie
-    predicted = [v.winner if v.winner is not None and v.error is None else "tie" for v in verdicts]
+    predicted = [_winner(v) or "tie" for v in verdicts]
     report = ConventionReport(
         name="pandalm",
         source="Wang et al. 2024, WeOpenML/PandaLM data/compute_metrics.py",
@@ -306,7 +312,7 @@ def pandalm(verdicts: list[Verdict], n_resamples: int = 1000, seed: int = 0) -> 
         items=len(verdicts),
         figures=pandalm_figures(truth, predicted, n_resamples, seed),
     )
-    unread = sum(v.winner is None or v.error is not None for v in verdicts)
+    unread = sum(_winner(v) is None for v in verdicts)
     if unread:
         report.notes.append(f"{unread} verdicts failed or have no winner and count as a tie, as PandaLM counts them")
     if any(two_orders(v) for v in verdicts):
@@ -321,7 +327,7 @@ def autoj(verdicts: list[Verdict], n_resamples: int = 1000, seed: int = 0) -> Co
     labels = [str(v.label) for v in verdicts]
     n = len(verdicts)
     if not any(two_orders(v) for v in verdicts):
-        right = [float(v.winner is not None and v.winner == t) for v, t in zip(verdicts, labels, strict=True)]
+        right = [float(_winner(v) == t) for v, t in zip(verdicts, labels, strict=True)]
         return ConventionReport(
             name="autoj",
             source="Li et al. 2024, GAIR-NLP/auto-j codes/leaderboard/pairwise_eval.py (type single)",
@@ -383,7 +389,7 @@ def mt_bench(verdicts: list[Verdict], n_resamples: int = 1000, seed: int = 0) ->
         for v in verdicts
     ]
     # a failed or incomplete verdict (one order failed) is no vote of the judge's: FastChat has none for the pair
-    judged: list[str | None] = [v.winner if v.error is None and v.incomplete is None else None for v in verdicts]
+    judged: list[str | None] = [_winner(v) if v.incomplete is None else None for v in verdicts]
     turns = [(v.metadata or {}).get("turn") for v in verdicts]
 
     def figure(name: str, keep: list[bool], ties: bool, failures_wrong: bool = False) -> Figure:
@@ -506,14 +512,7 @@ def rewardbench(verdicts: list[Verdict], n_resamples: int = 1000, seed: int = 0)
     names = [str(s) for s in subsets]
     # RewardBench's generative scoring: right 1, wrong 0, anything else (a tie, an error) 0.5
     scores = np.array(
-        [
-            1.0
-            if v.error is None and v.winner == v.label
-            else 0.0
-            if v.error is None and v.winner is not None and v.winner == _OTHER[str(v.label)]
-            else 0.5
-            for v in verdicts
-        ]
+        [1.0 if _winner(v) == v.label else 0.0 if _winner(v) == _OTHER[str(v.label)] else 0.5 for v in verdicts]
     )
     present = sorted(set(names))
     codes = np.array([present.index(s) for s in names])
@@ -561,19 +560,15 @@ def rewardbench(verdicts: list[Verdict], n_resamples: int = 1000, seed: int = 0)
 
 # -- AlpacaEval --------------------------------------------------------------------------------------------------
 
-_WIN_SHARE: dict[str, float] = {"A": 0.0, "B": 1.0, "tie": 0.5}
-
 
 def _preference_for_b(verdict: Verdict) -> float | None:
-    """The judge's preference for B in [0, 1] (AlpacaEval's preference - 1), or None for a verdict that has none: a
-    failure, an incomplete pair, a flagged one with no winner and no probabilities."""
+    """The judge's preference for B in [0, 1] (AlpacaEval's preference - 1): P(second wins), a tie counting half,
+    from its probabilities or else its winner; None for a verdict that has none: a failure, an incomplete pair, a
+    flagged one with no winner and no probabilities."""
     if verdict.error is not None or verdict.incomplete is not None:
         return None
-    if verdict.probs:
-        total = sum(verdict.probs.values())
-        if total > 0:
-            return (verdict.probs.get("B", 0.0) + verdict.probs.get("tie", 0.0) / 2) / total
-    return None if verdict.winner is None else _WIN_SHARE[verdict.winner]
+    p_a = verdict.outcome_as(Preference).p_first(ties="half")
+    return None if p_a is None else 1.0 - p_a
 
 
 def _standard_error_percent(values: np.ndarray) -> float:
@@ -588,7 +583,7 @@ def alpaca_eval(verdicts: list[Verdict], n_resamples: int = 1000, seed: int = 0)
             f"the alpaca_eval convention needs verdicts with a preference; all {len(verdicts)} failed or have none",
             hint="`jurist show RUN` lists why the verdicts failed",
         )
-    winners = [v.winner for v, s in zip(verdicts, shares, strict=True) if s is not None]
+    winners = [_winner(v) for v, s in zip(verdicts, shares, strict=True) if s is not None]
     wins, losses, draws = (sum(w == name for w in winners) for name in ("B", "A", "tie"))
     n = int(kept.size)
     figures = [
@@ -596,7 +591,7 @@ def alpaca_eval(verdicts: list[Verdict], n_resamples: int = 1000, seed: int = 0)
         _figure("standard error", _standard_error_percent, [kept], 0, seed, unit=""),
         _mean_figure(
             "discrete win rate",
-            [_WIN_SHARE.get(str(w), 0.5) for w in winners],
+            [1.0 - winner_share(w) for w in winners],
             n_resamples,
             seed,
             count=f"{wins} won, {losses} lost, {draws} drawn of {n}",
@@ -611,7 +606,9 @@ def alpaca_eval(verdicts: list[Verdict], n_resamples: int = 1000, seed: int = 0)
             f"{missing} of {len(verdicts)} items have no preference (failed, incomplete or undecided) and are left "
             "out of the win rate, as AlpacaEval drops them; the figure with them counted as losses is next to it"
         )
-    with_probs = sum(v.probs is not None for v, s in zip(verdicts, shares, strict=True) if s is not None)
+    with_probs = sum(
+        v.outcome_as(Preference).probs is not None for v, s in zip(verdicts, shares, strict=True) if s is not None
+    )
     if with_probs < n:
         notes.append(
             f"{n - with_probs} of {n} verdicts carry no probabilities: each counts by its winner (1, 1/2 or 0); "

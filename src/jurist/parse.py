@@ -1,9 +1,10 @@
 """Reading a verdict out of a judge's text, and its probability out of token logprobs.
 
 Order of attempts: a JSON object (what structured output produces), then tolerant patterns on free text
-("[[A]]", "Rating: [[7]]", "winner: B", ...). If nothing matches, a ParseError carries the raw text:
-a verdict is never invented. A judge whose verdicts are written in other conventions (Arena-Hard's "[[A>>B]]",
-PandaLM's "1"/"2"/"Tie") gives `extract` a `read` function that says which label a captured token names.
+("[[A]]", "Rating: [[7]]", "winner: B", ...: each answer format in `jurist.formats` brings its own). If nothing
+matches, a ParseError carries the raw text: a verdict is never invented. A judge whose verdicts are written in other
+conventions (Arena-Hard's "[[A>>B]]", PandaLM's "1"/"2"/"Tie") gives `extract` a `read` function that says which
+label a captured token names.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +61,7 @@ def _rationale_from_text(text: str, verdict_at: int) -> str | None:
 Reader = Callable[[str], str | None]
 
 
-def extract(text: str, field: str, labels: list[str], patterns: list[str], read: Reader | None = None) -> Extracted:
+def extract(text: str, field: str, labels: list[str], patterns: Sequence[str], read: Reader | None = None) -> Extracted:
     """Find the value of `field` among `labels` in a judge's text. Patterns are tried in order, and within one
     pattern the last match wins; `read` names the label a captured token stands for (default: the token is the
     label, compared case-insensitively)."""
@@ -88,7 +89,7 @@ def extract(text: str, field: str, labels: list[str], patterns: list[str], read:
             token = m.group(1)
             label = label_of(token)
             if label is not None:
-                rationale = _rationale_from_json(text) or _rationale_from_text(text, m.start())
+                rationale = rationale_from_json(text) or _rationale_from_text(text, m.start())
                 # A token that only stands for the label ("A=B" for a tie, "1" for A) is not the label's token:
                 # its logprobs say nothing about the label's probability.
                 offset = m.start(1) if match_label(token, labels) == label else None
@@ -104,34 +105,10 @@ def _value_offset(text: str, key_at: int, label: str) -> int | None:
     return at if text[at : at + len(label)].lower() == label.lower() else None
 
 
-def _rationale_from_json(text: str) -> str | None:
+def rationale_from_json(text: str) -> str | None:
+    """The rationale of a JSON answer, even one cut off before it closes."""
     m = re.search(r'"rationale"\s*:\s*"((?:[^"\\]|\\.)*)', text)
     return m.group(1) if m else None
-
-
-def extract_ranking(text: str, k: int) -> tuple[list[int], int | None, str | None]:
-    """A ranking of 1..k, best first, from JSON {"ranking": [...]} or "[[2, 1, 3]]" / "2 > 1 > 3"."""
-    found = find_json_object(text)
-    candidates: list[tuple[list[Any], int | None, str | None]] = []
-    if found is not None:
-        obj, start = found
-        if isinstance(obj.get("ranking"), list):
-            key_at = text.find('"ranking"', start)
-            bracket = text.find("[", key_at) if key_at != -1 else -1
-            rationale = obj.get("rationale")
-            candidates.append((obj["ranking"], bracket + 1 if bracket != -1 else None, rationale))
-    for m in reversed(list(re.finditer(r"\[\[?\s*(\d+(?:\s*,\s*\d+)+)\s*\]?\]", text))):
-        candidates.append(([int(x) for x in m.group(1).split(",")], m.start(1), None))
-    for m in reversed(list(re.finditer(r"(\d+(?:\s*>\s*\d+)+)", text))):
-        candidates.append(([int(x) for x in m.group(1).split(">")], m.start(1), None))
-    for values, offset, rationale in candidates:
-        try:
-            ranking = [int(v) for v in values]
-        except (TypeError, ValueError):
-            continue
-        if sorted(ranking) == list(range(1, k + 1)):
-            return ranking, offset, str(rationale) if rationale is not None else _rationale_from_json(text)
-    raise ParseError(f"no ranking of all {k} responses (each number 1..{k} once) found in the judge's text", raw=text)
 
 
 def label_probabilities(response: GenerateResponse, offset: int | None, labels: list[str]) -> dict[str, float] | None:

@@ -1,6 +1,9 @@
-"""Judge prompt templates: versioned data files rendered into chat messages.
+"""Prompt templates: versioned data files rendered into chat messages.
 
-Built-in templates are TOML files in `jurist/templates/` with jinja2 text. Users may pass:
+Every prompt jurist writes is a TOML file in `jurist/templates/`: the judges' templates (`pointwise.toml`...,
+a `Template` each) and the prompts of strategies and applications (`debate.toml`, `interview.toml`, `audit.toml`...,
+a `PromptSet` each: named texts), all rendered in the same jinja sandbox or by the same one-pass filling of plain
+{name} placeholders. For judging, users may pass:
 - their own TOML template (same fields), or
 - a JSONL/JSON file in MT-Bench's format (`system_prompt`, `prompt_template` with {question}/{answer}/...
   placeholders, `type` single|pairwise, `output_format` "[[rating]]" or "[[A]]"), optionally `FILE#NAME` to pick one.
@@ -21,11 +24,12 @@ from typing import Any, Literal
 import jinja2
 from jinja2 import nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .backends.base import Message
 from .errors import ConfigError
 from .files import parse_config, read_jsonl, read_text
+from .formats import Output
 from .types import Mode
 
 # A template is code from a file: the sandbox refuses internals (`x.__class__`...) and changes to the values it
@@ -66,7 +70,7 @@ class Template(BaseModel):
     engine: Literal["jinja", "format"] = "jinja"
     # json: jurist appends its own answer format and asks for structured output;
     # text: the template states its own answer format, read by tolerant parsing.
-    output: Literal["json", "text"] = "json"
+    output: Output = "json"
     tie_label: str = "tie"
     source: str = ""
 
@@ -236,6 +240,60 @@ def _format_fields(text: str) -> set[str]:
 def builtin_template(mode: Mode) -> Template:
     text = (resources.files("jurist") / "templates" / f"{mode}.toml").read_text(encoding="utf-8")
     return Template.model_validate({**tomllib.loads(text), "source": f"built-in {mode}"})
+
+
+class PromptSet(BaseModel):
+    """The prompts of a strategy or an application (debate, interview, the audit's rewriting model...): named texts
+    in one built-in file, `templates/NAME.toml`, rendered as the judges' templates are (jinja in the sandbox, or
+    plain {name} placeholders filled in one pass). Where a wording enters a fingerprint, it is hashed as written."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    version: str = "1"
+    engine: Literal["jinja", "format"] = "jinja"
+    texts: dict[str, str]
+    source: str = ""
+
+    def text(self, key: str) -> str:
+        """The text as the file writes it, before rendering."""
+        try:
+            return self.texts[key]
+        except KeyError:
+            raise ConfigError(f"{self.source} has no prompt '{key}' (it has {', '.join(self.texts)})") from None
+
+    def render(self, key: str, **values: Any) -> str:
+        return render_text(self.text(key), values, engine=self.engine, source=f"{self.source}, {key}")
+
+
+def render_text(text: str, values: dict[str, Any], *, engine: Literal["jinja", "format"], source: str) -> str:
+    """A prompt's text filled with `values`: jinja in the sandbox, or format text's plain {name} placeholders
+    replaced in one pass (a value is never read again as a template)."""
+    try:
+        if engine == "format":
+            _placeholders(text)  # refuses {x.attr} and {x:>999}, as in users' templates
+            return _fill(text, {name: str(value) for name, value in values.items()})
+        return _compiled(text).render(**values)
+    except _Refused as exc:
+        raise ConfigError(f"{source}: prompt refused: {exc}") from None
+    except KeyError as exc:
+        raise ConfigError(f"{source}: placeholder {{{exc.args[0]}}} has no value") from None
+    except jinja2.TemplateError as exc:
+        raise ConfigError(f"{source}: prompt failed to render: {exc}") from None
+
+
+@functools.cache
+def prompt_set(name: str) -> PromptSet:
+    """A built-in prompt set, `templates/NAME.toml`, read and checked once."""
+    source = f"built-in prompts {name}"
+    text = (resources.files("jurist") / "templates" / f"{name}.toml").read_text(encoding="utf-8")
+    prompts = PromptSet.model_validate({**tomllib.loads(text), "source": source})
+    for key, body in prompts.texts.items():
+        try:
+            _placeholders(body) if prompts.engine == "format" else _compiled(body)
+        except (_Refused, jinja2.TemplateSyntaxError) as exc:
+            raise ConfigError(f"{source}, {key}: {exc}") from None
+    return prompts
 
 
 def load_template(spec: str, mode: Mode, *, with_reference: bool = False) -> Template:

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import ConfigError
 from .files import parse_config, read_text
-from .scales import Scale
+from .formats import Scale
 
 
 class Rubric(BaseModel):

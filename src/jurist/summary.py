@@ -7,7 +7,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from .outcomes import Preference, Ranking, Score
 from .run.log import read_run, read_sessions
+from .stats.correlation import correlate
 from .types import Usage, Verdict
 
 # Above this share of items without a verdict, the summary opens with a warning: the figures leave those items out.
@@ -51,9 +53,6 @@ def summarize(out: Path) -> Summary:
     mode = header.mode or (verdicts[0].mode if verdicts else "unknown")
     ok = [v for v in verdicts if v.error is None and v.incomplete is None]
     failures = Counter(v.error.reason for v in verdicts if v.error is not None)
-    usage = Usage()
-    for v in verdicts:
-        usage = usage + v.usage
     summary = Summary(
         out=str(out),
         mode=mode,
@@ -64,7 +63,7 @@ def summarize(out: Path) -> Summary:
         failures=dict(failures),
         flagged=sum(v.flagged for v in verdicts),
         incomplete=sum(v.incomplete is not None for v in verdicts if v.error is None),
-        usage=usage,
+        usage=Usage.total(v.usage for v in verdicts),
         fallbacks=header.fallbacks,
     )
     records = read_sessions(out)
@@ -94,59 +93,54 @@ def _failures_counted(summary: Summary, verdicts: list[Verdict]) -> None:
 
 
 def _pairwise(summary: Summary, ok: list[Verdict]) -> None:
-    both = [v for v in ok if v.consistent is not None]
+    both = [p.consistent for v in ok if (p := v.outcome_as(Preference)).consistent is not None]
     summary.consistency_n = len(both)
     if both:
-        summary.position_consistency = sum(bool(v.consistent) for v in both) / len(both)
-    counts = Counter(v.winner or "flagged" for v in ok)
-    summary.outcome = {k: counts[k] / len(ok) for k in sorted(counts)} if ok else {}
+        summary.position_consistency = sum(both) / len(both)
+    counts = Counter(v.decision() or "flagged" for v in ok)
+    summary.outcome = {str(k): counts[k] / len(ok) for k in sorted(counts)} if ok else {}
     labelled = [v for v in ok if v.label is not None]
     summary.labelled = len(labelled)
     if labelled:
-        summary.accuracy = sum(v.winner == v.label for v in labelled) / len(labelled)
+        summary.accuracy = sum(v.decision() == v.label for v in labelled) / len(labelled)
 
 
 def _pointwise(summary: Summary, ok: list[Verdict]) -> None:
-    scores = [v.score for v in ok if v.score is not None]
+    scored = [(v, score) for v in ok if (score := v.outcome_as(Score).score) is not None]
+    scores = [score for _, score in scored]
     if scores:
         summary.outcome = {"mean_score": sum(scores) / len(scores)}
-    labelled = [v for v in ok if v.label is not None and v.score is not None]
+    labelled = [(v, score) for v, score in scored if v.label is not None]
     summary.labelled = len(labelled)
     if not labelled:
         return
-    # Imported only when there is something to correlate: scipy.stats takes about a second to import.
-    from scipy.stats import pearsonr, spearmanr
-
-    judge = [float(v.score) for v in labelled]  # type: ignore[arg-type]
-    human = [float(v.label) for v in labelled]  # type: ignore[arg-type]
+    judge = [float(score) for _, score in labelled]
+    human = [float(v.label) for v, _ in labelled]  # type: ignore[arg-type]
     summary.accuracy = sum(a == b for a, b in zip(judge, human, strict=True)) / len(labelled)
     if len(labelled) >= 3 and len(set(judge)) > 1 and len(set(human)) > 1:
-        summary.spearman = float(spearmanr(judge, human).statistic)
-        summary.pearson = float(pearsonr(judge, human).statistic)
-    expected = [v for v in labelled if v.score_expected is not None]
+        summary.spearman = correlate(judge, human, "spearman")
+        summary.pearson = correlate(judge, human, "pearson")
+    expected = [(v, x) for v, _ in labelled if (x := v.outcome_as(Score).expected) is not None]
     if len(expected) >= 3:
-        e = [float(v.score_expected) for v in expected]  # type: ignore[arg-type]
-        h = [float(v.label) for v in expected]  # type: ignore[arg-type]
+        e = [float(x) for _, x in expected]
+        h = [float(v.label) for v, _ in expected]  # type: ignore[arg-type]
         if len(set(e)) > 1 and len(set(h)) > 1:
-            summary.spearman_expected = float(spearmanr(e, h).statistic)
+            summary.spearman_expected = correlate(e, h, "spearman")
 
 
 def _listwise(summary: Summary, ok: list[Verdict]) -> None:
-    from scipy.stats import kendalltau
-
-    labelled = [v for v in ok if isinstance(v.label, list) and v.ranking]
+    labelled = [(v.label, r) for v in ok if isinstance(v.label, list) and (r := v.outcome_as(Ranking).ranking)]
     summary.labelled = len(labelled)
     if not labelled:
         return
-    summary.accuracy = sum(v.ranking[0] == v.label[0] for v in labelled) / len(labelled)  # type: ignore[index]
+    summary.accuracy = sum(ranking[0] == label[0] for label, ranking in labelled) / len(labelled)
     taus = []
-    for v in labelled:
-        label = v.label
-        if isinstance(label, list) and len(label) == len(v.ranking or []) > 1:
+    for label, ranking in labelled:
+        if len(label) == len(ranking) > 1:
             # Compare the rank each position got.
-            predicted = [v.ranking.index(p) for p in sorted(label)]  # type: ignore[union-attr]
+            predicted = [ranking.index(p) for p in sorted(label)]
             truth = [label.index(p) for p in sorted(label)]
-            taus.append(float(kendalltau(predicted, truth).statistic))
+            taus.append(correlate(predicted, truth, "kendall"))
     if taus:
         summary.kendall = sum(taus) / len(taus)
 

@@ -1,18 +1,19 @@
-"""The typed records that flow through jurist: items to judge, and the verdicts about them."""
+"""The typed records that flow through jurist: items to judge, and the verdicts about them (their outcomes are in
+jurist.outcomes)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from collections.abc import Iterable
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .outcomes import Outcome, Preference, Ranking, Score
 
 Mode = Literal["pointwise", "pairwise", "listwise"]
 MODES: tuple[Mode, ...] = ("pointwise", "pairwise", "listwise")
-Winner = Literal["A", "B", "tie"]
-# how strongly a pairwise judge prefers its winner, where its format says (Arena-Hard: [[A>>B]] strong, [[A>B]] weak)
-Strength = Literal["strong", "weak"]
 Role = Literal["user", "assistant"]
 TurnScope = Literal["final", "each"]
 
@@ -41,6 +42,11 @@ class Usage(BaseModel):
             cached_tokens=self.cached_tokens + other.cached_tokens,
             calls=self.calls + other.calls,
         )
+
+    @classmethod
+    def total(cls, usages: Iterable[Usage]) -> Usage:
+        """What `usages` spent together (nothing for none): the one way usage is summed."""
+        return sum(usages, cls())
 
     @property
     def total_tokens(self) -> int:
@@ -112,42 +118,27 @@ class ErrorInfo(BaseModel):
     retryable: bool = False
 
 
-class OrderResult(BaseModel):
-    """One presentation order of a pairwise judgment, with the winner mapped back to the original labels."""
-
-    order: Literal["AB", "BA"]
-    winner: Winner | None = None
-    strength: Strength | None = None
-    probs: dict[str, float] | None = None
-    error: str | None = None
+# the kind of outcome each mode's judges give
+OUTCOME_KINDS: dict[Mode, type[Score] | type[Preference] | type[Ranking]] = {
+    "pointwise": Score,
+    "pairwise": Preference,
+    "listwise": Ranking,
+}
+# every outcome field's name in a flat record (run directories written before outcomes, exports)
+_FLAT_KEYS = frozenset(name for kind in OUTCOME_KINDS.values() for name in kind.FLAT)
+OutcomeT = TypeVar("OutcomeT", Score, Preference, Ranking)
 
 
 class Verdict(BaseModel):
-    """A judge's decision about one item, with everything needed to audit it."""
+    """A judge's decision about one item, with everything needed to audit it: what it decided (`outcome`, by
+    kind: a Score, a Preference or a Ranking; None where nothing was read) in an envelope of what every verdict
+    has."""
 
     id: str
     mode: Mode
-    # pointwise
-    score: float | None = None
-    choice: str | None = None
-    score_expected: float | None = None
-    score_probs: dict[str, float] | None = None
-    criteria_scores: dict[str, float] | None = None  # checklist rubrics: one score per criterion
-    # turn_scope "each": one record per assistant turn ({"turn", "score", "choice", "rationale"}); `score` is
-    # their mean
-    per_turn: list[dict[str, Any]] | None = None
-    # pairwise
-    winner: Winner | None = None
-    probs: dict[str, float] | None = None
-    consistent: bool | None = None
-    # the orders' strength when every order read names the winner; None for a tie or where the format has none
-    strength: Strength | None = None
+    outcome: Outcome | None = None
+    # the decision needs a human look: the orders disagreed, a vote split, one order of two failed, no voter decided
     flagged: bool = False
-    orders: list[OrderResult] | None = None
-    # listwise
-    ranking: list[int] | None = None
-    best: int | None = None
-    # common
     demos: list[str] | None = None  # ids of the few-shot examples shown
     rationale: str | None = None
     raw: list[str] = Field(default_factory=list)
@@ -169,16 +160,45 @@ class Verdict(BaseModel):
     # verdicts, whether it escalated and why); None for a plain judge
     strategy: dict[str, Any] | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _lift_flat_outcome(cls, data: Any) -> Any:
+        """A flat record (verdicts.jsonl before outcomes, a JSONL export) gets its outcome fields lifted into
+        `outcome`; a set test first, since every verdict made or read passes here."""
+        if isinstance(data, dict) and "outcome" not in data and not _FLAT_KEYS.isdisjoint(data):
+            data = dict(data)
+            kind = OUTCOME_KINDS.get(data.get("mode", ""))
+            values = {name: data.pop(name) for name in _FLAT_KEYS & data.keys()}
+            if kind is not None:
+                # a derived name (a ranking's `best`) is no field: it is left out
+                fields = {
+                    f: values[n] for n, f in kind.FLAT.items() if f in kind.model_fields and values.get(n) is not None
+                }
+                data["outcome"] = {"kind": kind.model_fields["kind"].default, **fields} if fields else None
+        return data
+
     @property
     def ok(self) -> bool:
         return self.error is None
 
+    def decision(self) -> str | float | int | None:
+        """What the verdict decided, for votes and reports: the winner, the best position, or the pointwise label
+        (its score where it has none); None for a failed verdict or one that decided nothing."""
+        if self.error is not None or self.outcome is None:
+            return None
+        return self.outcome.decision()
+
     def confidence(self) -> float | None:
         """How sure the verdict is: the highest probability of its decision where the model gave logprobs, else
         the agreement a strategy measured (vote share), else unknown."""
-        probs = self.score_probs if self.mode == "pointwise" else self.probs
-        if probs:
-            return max(probs.values())
+        known = self.outcome.confidence() if self.outcome is not None else None
+        if known is not None:
+            return known
         if self.strategy is not None and isinstance(self.strategy.get("agreement"), int | float):
             return float(self.strategy["agreement"])
         return None
+
+    def outcome_as(self, kind: type[OutcomeT]) -> OutcomeT:
+        """The outcome read as a `kind` (Score, Preference, Ranking) by a reader of one mode: the verdict's own when
+        it is one, else an empty one (it decided nothing of that kind). For reading; set `outcome` to change it."""
+        return self.outcome if isinstance(self.outcome, kind) else kind()

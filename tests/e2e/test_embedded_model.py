@@ -36,9 +36,11 @@ def test_pairwise_on_the_bundled_example(tmp_path: Path) -> None:
     assert [v["id"] for v in verdicts] == ["capital", "haiku"]
     for v in verdicts:
         assert v["error"] is None
-        assert len(v["orders"]) == 2 and all(o["winner"] in ("A", "B", "tie") for o in v["orders"])
-        assert v["probs"] is not None and abs(sum(v["probs"].values()) - 1) < 1e-6
-        assert v["winner"] == max(v["probs"], key=v["probs"].get) or v["consistent"]
+        o = v["outcome"]
+        assert o["kind"] == "preference"
+        assert len(o["orders"]) == 2 and all(order["winner"] in ("A", "B", "tie") for order in o["orders"])
+        assert o["probs"] is not None and abs(sum(o["probs"].values()) - 1) < 1e-6
+        assert o["winner"] == max(o["probs"], key=o["probs"].get) or o["consistent"]
         assert len(v["raw"]) == 2 and all(r.startswith("{") for r in v["raw"])
         # The second order reuses the cached system prompt and request: fewer tokens computed than sent.
         assert 0 < v["usage"]["cached_tokens"] < v["usage"]["prompt_tokens"]
@@ -55,6 +57,7 @@ def test_pointwise_scores_with_expected_value(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     (verdict,) = [json.loads(line) for line in (out / "verdicts.jsonl").read_text().splitlines()]
     assert verdict["error"] is None
-    assert verdict["score"] in (1, 2, 3, 4, 5) and verdict["choice"] == str(int(verdict["score"]))
-    assert 1 <= verdict["score_expected"] <= 5
-    assert abs(sum(verdict["score_probs"].values()) - 1) < 1e-6
+    score = verdict["outcome"]
+    assert score["score"] in (1, 2, 3, 4, 5) and score["choice"] == str(int(score["score"]))
+    assert 1 <= score["expected"] <= 5
+    assert abs(sum(score["probs"].values()) - 1) < 1e-6

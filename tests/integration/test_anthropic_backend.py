@@ -58,7 +58,7 @@ def test_messages_api_request_and_verdict(monkeypatch: pytest.MonkeyPatch) -> No
             await runner.cleanup()
 
     verdict = asyncio.run(main())
-    assert verdict.winner == "B" and verdict.rationale == "B is right"
+    assert verdict.outcome.winner == "B" and verdict.rationale == "B is right"
     assert verdict.usage.prompt_tokens == 40 and verdict.usage.completion_tokens == 12
     body, headers = seen[0]
     assert body["model"] == "claude-test"

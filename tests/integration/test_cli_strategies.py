@@ -8,6 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from jurist import Ranking, Verdict
 from jurist.cli import main
 from jurist.testing import FakeOpenAIServer
 
@@ -91,7 +92,7 @@ def test_a_strategy_file_runs_a_debate(make_server: Callable[..., FakeOpenAIServ
     result = _run(server, data, tmp_path / "run", "--strategy", str(spec), "--no-swap")
     assert result.exit_code == 0, result.output
     for v in _verdicts(tmp_path / "run"):
-        assert v["error"] is None and v["winner"] in ("A", "B", "tie")
+        assert v["error"] is None and v["outcome"]["winner"] in ("A", "B", "tie")
         assert v["strategy"]["name"] == "debate"
         assert v["usage"]["calls"] == 4  # two debaters: one argument each, then one final vote each
     config = json.loads((tmp_path / "run" / "config.json").read_text())
@@ -125,6 +126,8 @@ def test_rank_by_ranks_listwise_items_with_pairwise_calls(
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     for v in _verdicts(tmp_path / "run"):
-        assert sorted(v["ranking"]) == [1, 2, 3] and v["best"] == v["ranking"][0]
+        ranking = Verdict.model_validate(v).outcome
+        assert isinstance(ranking, Ranking) and ranking.ranking is not None
+        assert sorted(ranking.ranking) == [1, 2, 3] and ranking.best == ranking.ranking[0]
         assert v["strategy"]["method"] == "sort" and v["strategy"]["calls"] <= 3
         assert v["usage"]["calls"] == v["strategy"]["calls"]

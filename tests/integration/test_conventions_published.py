@@ -29,9 +29,9 @@ def bench() -> ModuleType:
 
 
 def convention(run: Path, name: str, out: Path) -> dict[str, float]:
-    """The convention's figures, by name, as `jurist meta-eval --convention NAME --json` writes them."""
+    """The convention's figures, by name, as `jurist meta-eval --convention NAME --out FILE` writes them."""
     result = CliRunner().invoke(
-        main, ["meta-eval", str(run), "--convention", name, "--bootstrap", "20", "--json", str(out)]
+        main, ["meta-eval", str(run), "--convention", name, "--bootstrap", "20", "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
     assert f"Published convention: {name}" in result.output
@@ -67,7 +67,7 @@ def test_pandalm_convention_gives_the_authors_figures(bench: ModuleType, judge: 
     result = jurist.judge(
         data, out=tmp_path / "run", config=config, model=backend, options=jurist.JobOptions(cache=False)
     )
-    winners = {v.id: v.winner for v in result.verdicts()}
+    winners = {v.id: v.decision() for v in result.verdicts()}
     assert all(winners[i] == names[p] for i, p in released.items() if p in names)  # the run holds the release
     ours = convention(tmp_path / "run", "pandalm", tmp_path / "meta.json")
     published = bench.PANDALM_REPO[judge]

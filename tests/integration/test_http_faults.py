@@ -43,7 +43,7 @@ def test_server_errors_are_retried(server: FakeOpenAIServer, tmp_path: Path, mar
     items = make_items("pointwise", 2, markers={1: marker})
     verdicts = judge_via_api(server, items, tmp_path / "run")
 
-    assert verdicts["item-0001"].ok and verdicts["item-0001"].choice is not None
+    assert verdicts["item-0001"].ok and verdicts["item-0001"].outcome.choice is not None
     assert counts_by_item(server.stats(prompts=True)) == {"item-0000": 1, "item-0001": sent}
 
 
@@ -66,8 +66,8 @@ def test_an_item_that_always_times_out_is_recorded_as_failed_and_the_run_goes_on
     assert failed.error is not None
     assert failed.error.reason == "retries_exhausted"
     assert "within 0.4s" in failed.error.message
-    assert failed.score is None
-    assert all(v.ok and v.score is not None for k, v in verdicts.items() if k != "item-0002")
+    assert failed.outcome is None
+    assert all(v.ok and v.outcome.score is not None for k, v in verdicts.items() if k != "item-0002")
     assert counts_by_item(server.stats(prompts=True))["item-0002"] == 2  # the first try and one retry
 
 
@@ -118,9 +118,9 @@ def test_every_mode_reads_the_servers_verdicts(server: FakeOpenAIServer, tmp_pat
             assert v.usage.calls == (2 if mode == "pairwise" else 1)
             assert v.usage.prompt_tokens > 0 and v.usage.completion_tokens > 0
             if mode == "pointwise":
-                assert v.choice in {"1", "2", "3", "4", "5"} and v.score == float(v.choice)
+                assert v.outcome.choice in {"1", "2", "3", "4", "5"} and v.outcome.score == float(v.outcome.choice)
             elif mode == "listwise":
-                assert sorted(v.ranking or []) == [1, 2, 3] and v.best == (v.ranking or [0])[0]
+                assert sorted(v.outcome.ranking or []) == [1, 2, 3] and v.outcome.best == (v.outcome.ranking or [0])[0]
 
 
 def test_logprobs_from_the_server_give_probabilities_on_pairwise_verdicts(
@@ -129,24 +129,24 @@ def test_logprobs_from_the_server_give_probabilities_on_pairwise_verdicts(
     verdicts = judge_via_api(server, make_items("pairwise", 3), tmp_path / "run", mode="pairwise")
 
     for v in verdicts.values():
-        assert v.ok and v.orders is not None and len(v.orders) == 2
-        ab, ba = v.orders
+        assert v.ok and v.outcome.orders is not None and len(v.outcome.orders) == 2
+        ab, ba = v.outcome.orders
         # The fake always says "A" with probability 0.7; in the swapped order its "A" is the original B.
-        assert ab.winner == "A" and ba.winner == "B" and v.consistent is False
+        assert ab.winner == "A" and ba.winner == "B" and v.outcome.consistent is False
         assert ab.probs == pytest.approx({"A": 0.7, "B": 0.15, "tie": 0.15})
         assert ba.probs == pytest.approx({"A": 0.15, "B": 0.7, "tie": 0.15})
-        assert v.probs == pytest.approx({"A": 0.425, "B": 0.425, "tie": 0.15})
-        assert sum(v.probs.values()) == pytest.approx(1.0)
+        assert v.outcome.probs == pytest.approx({"A": 0.425, "B": 0.425, "tie": 0.15})
+        assert sum(v.outcome.probs.values()) == pytest.approx(1.0)
 
 
 def test_pointwise_logprobs_give_an_expected_score(server: FakeOpenAIServer, tmp_path: Path) -> None:
     verdicts = judge_via_api(server, make_items("pointwise", 4), tmp_path / "run")
 
     for v in verdicts.values():
-        assert v.score_probs is not None and v.choice is not None
-        assert v.score_probs[v.choice] == pytest.approx(0.7)
-        expected = sum(float(label) * p for label, p in v.score_probs.items())
-        assert v.score_expected == pytest.approx(expected)
+        assert v.outcome.probs is not None and v.outcome.choice is not None
+        assert v.outcome.probs[v.outcome.choice] == pytest.approx(0.7)
+        expected = sum(float(label) * p for label, p in v.outcome.probs.items())
+        assert v.outcome.expected == pytest.approx(expected)
 
 
 def test_swap_sends_two_requests_per_pairwise_item_and_no_swap_one(server: FakeOpenAIServer, tmp_path: Path) -> None:
@@ -172,7 +172,7 @@ def test_the_response_cache_answers_a_repeated_run_without_requests(server: Fake
     assert server.stats()["total"] == 4
     second = judge_via_api(server, items, tmp_path / "second", cache=True)
     assert server.stats()["total"] == 4
-    assert {k: v.choice for k, v in first.items()} == {k: v.choice for k, v in second.items()}
+    assert {k: v.outcome.choice for k, v in first.items()} == {k: v.outcome.choice for k, v in second.items()}
 
 
 # What each misshapen 200 reply is called in the item's error message.

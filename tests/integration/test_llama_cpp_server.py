@@ -94,6 +94,5 @@ def test_items_get_verdicts_after_falling_back_from_json_schema(
     assert "HTTP 500" in config["fallbacks"][0]
     judged = [v for v in verdicts if v["error"] is None]
     assert judged, "the model gave no readable verdict at all"
-    probs = "score_probs" if mode == "pointwise" else "probs"
     # The server gives logprobs, so a verdict read from the text has probabilities (no logprobs fallback).
-    assert all(v[probs] for v in judged), judged
+    assert all(v["outcome"]["probs"] for v in judged), judged

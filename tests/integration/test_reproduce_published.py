@@ -1,6 +1,6 @@
 """jurist recovers published judge figures from the judgments their authors recorded (no model is called), through
 the `jurist` command alone: bench/reproduce_cli.py's two commands per judge (`jurist import`, then `jurist meta-eval
---convention NAME --json`), run here in-process, against the published figures the script reads (LLMBar's
+--convention NAME --out`), run here in-process, against the published figures the script reads (LLMBar's
 statistics.json, the PandaLM repository's figures, AlpacaEval's leaderboard). Replay by text (the `replay:` backend
 answering with LLMBar's GPT-4 texts) is checked on the same runs, each order read as LLMBar read it.
 """
@@ -132,7 +132,7 @@ def recorded_winners_read_back(bench: ModuleType, name: str, strategy: str, verd
     to_label = {"1": "A", "2": "B"}
     same = 0
     for index, row in enumerate(rows):
-        orders = by_id[str(index)].orders or []
+        orders = by_id[str(index)].outcome.orders or []
         for order, key in zip(orders, ("swap = False", "swap = True"), strict=True):
             same += order.winner == to_label.get(str(row["results"][0][key]["winner"]), "tie")
     return same

@@ -15,19 +15,17 @@ import pytest
 from click.testing import CliRunner
 
 from jurist import FakeBackend, GenerateRequest, JobOptions, JudgeConfig, Verdict
+from jurist.audit.probes import NULL_REFUSAL, VERBOSE_OPENING, pad_verbosely
 from jurist.cli import main
 from jurist.errors import ConfigError, InputError
 from jurist.leaderboard.arena import (
     NULL_MODEL,
-    NULL_OUTPUT,
-    VERBOSE_OPENING,
     ArenaData,
     ArenaOptions,
     ArenaReport,
     check_arena,
     load_systems,
     load_table,
-    pad_verbosely,
     parse_system_spec,
     run_arena,
     to_battle,
@@ -35,6 +33,7 @@ from jurist.leaderboard.arena import (
     with_verbose_variant,
 )
 from jurist.leaderboard.battles import style_features
+from jurist.outcomes import Preference
 from jurist.types import ErrorInfo, Item
 
 from .helpers import user_text
@@ -73,7 +72,7 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 def _arena(data: ArenaData, out: Path, backend: FakeBackend, **options: Any) -> ArenaReport:
     options.setdefault("n_bootstrap", 20)
-    return run_arena(data, out=out, options=ArenaOptions(**options), model=backend, job=NO_CACHE)
+    return run_arena(data, out=out, arena=ArenaOptions(**options), model=backend, options=NO_CACHE)
 
 
 def _row(report: ArenaReport, system: str) -> Any:
@@ -114,7 +113,7 @@ def test_a_length_loving_judge_lifts_the_verbose_copy_in_raw_scores_far_more_tha
 
 def test_the_null_model_answers_every_prompt_alike_and_the_verbose_copy_adds_only_length() -> None:
     data = with_null_model(_data({"x": {"q1": "**Yes.**\n- one"}, "y": {"q1": "No."}}))
-    assert data.outputs[NULL_MODEL] == {"q1": NULL_OUTPUT}
+    assert data.outputs[NULL_MODEL] == {"q1": NULL_REFUSAL}
     padded = pad_verbosely("**Yes.**\n- one")
     assert "**Yes.**\n- one" in padded
     before, after = style_features("**Yes.**\n- one"), style_features(padded)
@@ -134,7 +133,7 @@ def test_the_null_model_answers_every_prompt_alike_and_the_verbose_copy_adds_onl
 def test_baseline_schedule_judges_everyone_against_the_baseline_and_writes_the_outputs(tmp_path: Path) -> None:
     # The judge prefers "strong" to anything, and anything to the refusal.
     def prefers_first(first: str, second: str) -> bool:
-        rank = {"strong": 2, "base": 1, NULL_OUTPUT.split()[0]: 0}
+        rank = {"strong": 2, "base": 1, NULL_REFUSAL.split()[0]: 0}
         return rank[first.split()[0]] > rank[second.split()[0]]
 
     data = with_null_model(_data({"base": _answers("base", 6, 3), "strong": _answers("strong", 6, 4)}))
@@ -188,13 +187,15 @@ def test_a_verdict_becomes_a_battle_with_the_probability_that_b_wins() -> None:
         response_b="## Long\n- **yes**",
         metadata={"prompt_id": "p", "model_a": "x", "model_b": "y"},
     )
-    verdict = Verdict(id="p:x:y", mode="pairwise", winner="B", probs={"A": 0.2, "B": 0.7, "tie": 0.1})
+    verdict = Verdict(
+        id="p:x:y", mode="pairwise", outcome=Preference(winner="B", probs={"A": 0.2, "B": 0.7, "tie": 0.1})
+    )
     battle = to_battle(item, verdict)
     assert battle is not None
     assert (battle.model_a, battle.model_b, battle.winner) == ("x", "y", "B")
     assert battle.preference == pytest.approx(0.75)  # a tie counts half
     assert battle.features_b["headers"] == 1 and battle.features_b["bold"] == 1
-    no_probs = to_battle(item, Verdict(id="p:x:y", mode="pairwise", winner="A"))
+    no_probs = to_battle(item, Verdict(id="p:x:y", mode="pairwise", outcome=Preference(winner="A")))
     assert no_probs is not None and no_probs.preference is None
     failed = Verdict(id="p:x:y", mode="pairwise", error=ErrorInfo(reason="timeout", message="slow"))
     assert to_battle(item, failed) is None
@@ -247,10 +248,10 @@ def test_overwrite_discards_the_old_run_once_and_keeps_every_round(tmp_path: Pat
     report = run_arena(
         data,
         out=out,
-        options=ArenaOptions(schedule="adaptive", budget=6, round_size=3, n_bootstrap=10),
+        arena=ArenaOptions(schedule="adaptive", budget=6, round_size=3, n_bootstrap=10),
         config=JudgeConfig(mode="pairwise", swap=False),
         model=_pairwise_judge(lambda x, y: len(x) < len(y)),
-        job=job,
+        options=job,
     )
     ids = {json.loads(line)["id"] for line in (out / "battles-run" / "verdicts.jsonl").read_text().splitlines()}
     assert report.rounds == 2 and len(ids) == report.scheduled == report.decided == 6

@@ -14,6 +14,7 @@ import pytest
 from jurist import ConfigError, FakeBackend, GenerateRequest, GenerateResponse, JobOptions, JudgeConfig
 from jurist.audit import AuditOptions, audit, render_report
 from jurist.audit.length_control import controlled_winner, fit_length
+from jurist.outcomes import Preference
 from jurist.types import Item, Verdict
 
 from .helpers import logprob_capable, user_text, with_logprobs
@@ -64,8 +65,10 @@ def items(n: int = 12) -> list[dict[str, Any]]:
 
 def _audit(tmp_path: Path, backend: FakeBackend, probes: list[str], mitigations: list[str], mode: str = "pairwise"):
     config = JudgeConfig(mode=mode, rationale="none", allow_tie=False)
-    options = AuditOptions(probes=probes, mitigations=mitigations, n_resamples=50, job=JobOptions(cache=False))
-    return audit(items(), out=tmp_path / "audit", config=config, model=backend, options=options)
+    settings = AuditOptions(probes=probes, mitigations=mitigations, n_resamples=50)
+    return audit(
+        items(), out=tmp_path / "audit", config=config, model=backend, audit=settings, options=JobOptions(cache=False)
+    )
 
 
 def test_the_fit_recovers_a_length_preference_of_its_shape() -> None:
@@ -73,21 +76,24 @@ def test_the_fit_recovers_a_length_preference_of_its_shape() -> None:
     for row in items():
         item = Item(**row)
         p = 1 / (1 + math.exp(-log_odds(item.prompt, item.response_a or "", item.response_b or "")))
-        pairs.append((item, Verdict(id=item.id, mode="pairwise", winner="A", probs={"A": p, "B": 1 - p})))
+        pairs.append(
+            (item, Verdict(id=item.id, mode="pairwise", outcome=Preference(winner="A", probs={"A": p, "B": 1 - p})))
+        )
     fit = fit_length(pairs)
     assert fit is not None and fit.n == 12
     assert 2.0 < fit.coefficient < 4.0 and abs(fit.intercept) < 0.3
     # a verdict won by length alone goes to the right answer once length is taken out
     padded = Item(id="x", prompt="What is 1 plus 1?", response_a="It is 2.", response_b="It is 3." + EXTRA * 4)
     p = 1 / (1 + math.exp(-log_odds(padded.prompt, padded.response_a or "", padded.response_b or "")))
-    verdict = Verdict(id="x", mode="pairwise", winner="B", probs={"A": p, "B": 1 - p})
+    verdict = Verdict(id="x", mode="pairwise", outcome=Preference(winner="B", probs={"A": p, "B": 1 - p}))
     assert p < 0.5 and controlled_winner(fit, padded, verdict) == "A"
 
 
 def test_the_fit_needs_probabilities_and_differing_lengths() -> None:
     item = Item(id="x", prompt="q", response_a="aa", response_b="b")
-    assert fit_length([(item, Verdict(id="x", mode="pairwise", winner="A"))] * 10) is None  # no probabilities
-    same = Verdict(id="x", mode="pairwise", winner="A", probs={"A": 0.7, "B": 0.3})
+    no_probs = Verdict(id="x", mode="pairwise", outcome=Preference(winner="A"))
+    assert fit_length([(item, no_probs)] * 10) is None
+    same = Verdict(id="x", mode="pairwise", outcome=Preference(winner="A", probs={"A": 0.7, "B": 0.3}))
     assert fit_length([(item, same)] * 10) is None  # one length difference: nothing to fit
 
 

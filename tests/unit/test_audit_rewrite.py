@@ -71,8 +71,16 @@ def rewriter(
 def _audit(tmp_path: Path, items: Any, probes: list[str], rewrite: FakeBackend, **extra: Any) -> AuditReport:
     config = JudgeConfig(mode=extra.pop("mode", "pairwise"), rationale="none")
     job = JobOptions(cache=False, limits=Limits(max_retries=0))
-    options = AuditOptions(probes=probes, n_resamples=50, job=job, **extra)
-    return audit(items, out=tmp_path / "audit", config=config, model=length_biased(), options=options, rewriter=rewrite)
+    settings = AuditOptions(probes=probes, n_resamples=50, **extra)
+    return audit(
+        items,
+        out=tmp_path / "audit",
+        config=config,
+        model=length_biased(),
+        audit=settings,
+        options=job,
+        rewriter=rewrite,
+    )
 
 
 def _records(tmp_path: Path) -> list[dict[str, Any]]:
@@ -139,7 +147,7 @@ def test_a_failed_rewrite_is_recorded_skipped_and_asked_again_next_time(tmp_path
 
 def test_what_makes_a_rewrite_unusable() -> None:
     expand, citation = Verbosity.recipes["expand"], Authority.recipes["citation"]
-    plain = Recipe(instruction="x")
+    plain = Recipe(prompt="x")
     assert problem("", "abc", plain, truncated=False) == "rewrite was empty"
     assert problem("Source: Doe", "abc", citation, truncated=True) == "rewrite was cut off at --rewrite-tokens"
     assert (

@@ -10,10 +10,10 @@ import pytest
 
 from jurist import BackendError, ConfigError, FakeBackend, GenerateRequest, InputError, JobOptions, JudgeConfig
 from jurist.audit import AuditOptions, AuditReport, audit
-from jurist.audit.mitigations import LENGTH_RULES
+from jurist.audit.mitigations import length_rules
 from jurist.audit.probes import FILLER
 from jurist.data.benchmarks import load_evalbiasbench
-from jurist.strategies.augment import ANSWER_PROMPT
+from jurist.prompts import prompt_set
 
 from .helpers import shared, user_text
 from .test_audit_fakes import (
@@ -28,15 +28,17 @@ from .test_audit_fakes import (
     self_loving,
 )
 
-ANSWER_START = ANSWER_PROMPT.split("{", 1)[0]
+ANSWER_START = prompt_set("augment").text("answer").split("{", 1)[0]
 
 
 def _audit(
     tmp_path: Path, backend: FakeBackend, items: Any, probes: list[str], *, mode: str = "pairwise", **extra: Any
 ) -> AuditReport:
     config = JudgeConfig(mode=mode, rationale=extra.pop("rationale", "none"))
-    options = AuditOptions(probes=probes, n_resamples=50, job=JobOptions(cache=False), **extra)
-    return audit(items, out=tmp_path / "audit", config=config, model=backend, options=options)
+    settings = AuditOptions(probes=probes, n_resamples=50, **extra)
+    return audit(
+        items, out=tmp_path / "audit", config=config, model=backend, audit=settings, options=JobOptions(cache=False)
+    )
 
 
 def _rate(report: AuditReport, probe: str, mitigation: str = "none") -> float:
@@ -200,7 +202,7 @@ def test_length_mitigation_adds_its_rules_and_is_measured_on_verbosity_only(tmp_
     report = _audit(tmp_path, backend, pair_items(4), ["position", "verbosity"], mitigations=["length", "jury"])
     assert {r.probe for r in report.results if r.mitigation == "length"} == {"verbosity"}
     assert {r.probe for r in report.results if r.mitigation == "jury"} == {"position", "verbosity"}
-    assert sum(LENGTH_RULES[0] in user_text(r) for r in backend.requests) == 8  # originals and padded, 4 each
+    assert sum(length_rules()[0] in user_text(r) for r in backend.requests) == 8  # originals and padded, 4 each
     shift = report.result("verbosity", "length").shift
     assert shift is not None and shift.value == 1.0  # this judge cannot read rules: the shift stays
 

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from jurist import BackendError, ConfigError, FakeBackend, GenerateRequest, JobOptions, JudgeConfig, judge, make_judge
+from jurist.judges.base import judge_item
 from jurist.strategies import GeneratedMetrics, Revision, SelfReference
 from jurist.types import Item
 
@@ -27,8 +28,8 @@ def _script(request: GenerateRequest) -> str:
 def test_self_reference_answers_first_and_judges_against_it() -> None:
     backend = FakeBackend(_script)
     strategy = SelfReference(make_judge(backend, JudgeConfig(mode="pairwise", swap=False)))
-    verdict = asyncio.run(strategy(PAIR))
-    assert verdict.winner == "A"
+    verdict = asyncio.run(judge_item(strategy, PAIR))  # stamped, as the engine stamps it
+    assert verdict.outcome.winner == "A"
     assert verdict.strategy is not None and verdict.strategy["written"] == "6 x 7 = 42."
     assert "# Reference answer\n6 x 7 = 42." in backend.requests[1].messages[-1].content
     assert verdict.usage.calls == 2 and verdict.raw[0] == "6 x 7 = 42."
@@ -51,7 +52,7 @@ def test_revision_is_the_reference_and_pointwise_only() -> None:
     strategy = Revision(make_judge(backend, JudgeConfig(mode="pointwise")))
     item = Item(id="p", prompt="What is the capital of France?", response="Lyon.")
     verdict = asyncio.run(strategy(item))
-    assert verdict.score == 4
+    assert verdict.outcome.score == 4
     assert "Lyon." in backend.requests[0].messages[-1].content
     assert "# Reference answer\nThe capital of France is Paris." in backend.requests[1].messages[-1].content
     with pytest.raises(ConfigError, match="pointwise only"):

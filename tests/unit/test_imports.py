@@ -61,7 +61,7 @@ def imported(
 
 
 def winners(verdict: Verdict) -> list[str | None]:
-    return [o.winner for o in verdict.orders or []]
+    return [o.winner for o in verdict.outcome.orders or []]
 
 
 # -- requests name their item and order --------------------------------------------------------------------------
@@ -101,7 +101,7 @@ def test_completions_in_both_orders_are_read_by_the_parser(tmp_path: Path):
         ],
     )
     verdicts, out = imported(tmp_path, decisions, by="question_id", order_field="swap", completion_field="output")
-    assert winners(verdicts["q1"]) == ["A", "A"] and verdicts["q1"].consistent is True
+    assert winners(verdicts["q1"]) == ["A", "A"] and verdicts["q1"].outcome.consistent is True
     assert verdicts["q1"].raw == ["Assistant A is more accurate.\n\n[[A]]", "Output (b)"]
     # one order the parser cannot read: a visible, flagged one-order winner, never a made-up second one
     assert winners(verdicts["q2"]) == ["B", None] and verdicts["q2"].flagged
@@ -128,7 +128,7 @@ def test_decisions_are_decoded_by_the_map_and_ba_decisions_name_the_items_own_a_
     verdicts, out = imported(
         tmp_path, decisions, order_field="order", decision_field="pick", decision_map={"1": "A", "2": "B", "0": "tie"}
     )
-    assert winners(verdicts["q1"]) == ["A", "A"] and verdicts["q1"].winner == "A"
+    assert winners(verdicts["q1"]) == ["A", "A"] and verdicts["q1"].outcome.winner == "A"
     assert winners(verdicts["q2"]) == ["B", "tie"]
     assert winners(verdicts["q3"]) == ["tie", None]
     assert verdicts["q3"].incomplete is not None and verdicts["q3"].incomplete.reason == "unreadable_decision"
@@ -160,8 +160,8 @@ def test_one_order_of_decisions_makes_a_one_order_run(tmp_path: Path):
         [{"id": "q1", "decision": "a"}, {"id": "q2", "decision": "B"}, {"id": "q3", "decision": "Tie"}],
     )
     verdicts, _ = imported(tmp_path, decisions)
-    assert {k: v.winner for k, v in verdicts.items()} == {"q1": "A", "q2": "B", "q3": "tie"}
-    assert all(v.orders is None and v.error is None for v in verdicts.values())
+    assert {k: v.outcome.winner for k, v in verdicts.items()} == {"q1": "A", "q2": "B", "q3": "tie"}
+    assert all(v.outcome.orders is None and v.error is None for v in verdicts.values())
 
 
 def test_ids_and_judgments_may_sit_in_nested_records(tmp_path: Path):
@@ -170,7 +170,7 @@ def test_ids_and_judgments_may_sit_in_nested_records(tmp_path: Path):
         [{"meta": {"qid": "q1"}, "judge": {"out": {"text": "[[B]]"}}}, {"meta": {"qid": "q2"}, "judge": {"out": {}}}],
     )
     verdicts, _ = imported(tmp_path, decisions, by="meta.qid", completion_field="judge.out.text")
-    assert verdicts["q1"].winner == "B"
+    assert verdicts["q1"].outcome.winner == "B"
     # a record without the text: the judge said nothing, and the parser says it found no verdict
     assert verdicts["q2"].error is not None and verdicts["q2"].error.reason == "parse_failure"
 
@@ -209,7 +209,10 @@ def test_pointwise_category_decisions_from_csv(tmp_path: Path):
         rationale_field="why",
         scale="categories:No,Yes",
     )
-    assert [(verdicts[i].choice, verdicts[i].score) for i in ("r1", "r2")] == [("Yes", 1.0), ("Yes", 1.0)]
+    assert [(verdicts[i].outcome.choice, verdicts[i].outcome.score) for i in ("r1", "r2")] == [
+        ("Yes", 1.0),
+        ("Yes", 1.0),
+    ]
     assert verdicts["r1"].rationale == "7 has no divisors"
     assert summarize(out).failed == 0
 
@@ -218,7 +221,7 @@ def test_pointwise_scores_written_as_floats_are_scale_points(tmp_path: Path):
     data = write_jsonl(tmp_path / "answers.jsonl", [{"id": "r1", "prompt": "p", "response": "r", "label": 4}])
     decisions = write_jsonl(tmp_path / "scores.jsonl", [{"id": "r1", "decision": 4.0}])
     verdicts, _ = imported(tmp_path, decisions, "pointwise", data=data)
-    assert verdicts["r1"].score == 4
+    assert verdicts["r1"].outcome.score == 4
 
 
 def test_records_naming_no_item_are_reported(tmp_path: Path):
@@ -318,7 +321,7 @@ def test_the_import_command_builds_a_run_and_prints_what_it_read(tmp_path: Path)
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--format", "llmbar", "--by", "idx"], "--format llmbar knows its own fields: leave out --by"),
+        (["--format", "llmbar", "--id-field", "idx"], "--format llmbar knows its own fields: leave out --id-field"),
         (["--completion-field", "decision", "--decision-map", "1=A"], "--decision-map: for decisions"),
         (["--decision-order", "shown"], "--decision-order is ignored without --order-field"),
         (["--decision-field", "d", "--decision-map", "1"], "is not RAW=LABEL"),
@@ -341,7 +344,7 @@ LLMBAR_NATURAL = "llmbar/LLMBar/Natural/evaluators/GPT-4/Vanilla_NoRules/result.
 
 def llmbar_acc_agr(verdicts: list[Verdict]) -> tuple[float, float]:
     """LLMBar's Acc (mean of the two orders' accuracies) and Agr (both orders the same), from the per-order winners."""
-    correct = sum(o.winner == v.label for v in verdicts for o in v.orders or [])
+    correct = sum(o.winner == v.label for v in verdicts for o in v.outcome.orders or [])
     agree = sum(winners(v)[0] is not None and winners(v)[0] == winners(v)[1] for v in verdicts)
     return 100 * correct / (2 * len(verdicts)), 100 * agree / len(verdicts)
 
@@ -407,7 +410,7 @@ def test_pandalm_7b_predictions_imported_give_the_published_accuracy(tmp_path: P
     run(prepared.run(tmp_path / "run"))
     verdicts = read_run(tmp_path / "run")[1]
     # the figure in WeOpenML/PandaLM data/compute_metrics.py for this file (see bench/reproduce_cli.py)
-    assert round(sum(v.winner == v.label for v in verdicts) / len(verdicts), 4) == 0.6677
+    assert round(sum(v.outcome.winner == v.label for v in verdicts) / len(verdicts), 4) == 0.6677
     assert verdicts[0].rationale is not None and verdicts[0].rationale.startswith("Response 2 is better")
 
 
@@ -432,7 +435,7 @@ def test_a_decision_map_reads_decisions_as_the_same_label_map_reads_labels(tmp_p
     records = [{"id": row["id"], "decision": code} for row, code in zip(PAIRS, (0, 1, 2), strict=True)]
     decisions = write_jsonl(tmp_path / "decisions.jsonl", records)
     verdicts, _ = imported(tmp_path, decisions, data=data, decision_map=spec)
-    assert [verdicts[row["id"]].winner for row in PAIRS] == labels == ["A", "B", "tie"]
+    assert [verdicts[row["id"]].outcome.winner for row in PAIRS] == labels == ["A", "B", "tie"]
     decoder = LabelDecoder("pairwise", spec, "decision", flag="--decision-map")
     assert [decoder.decision(raw, ["A", "B", "tie"]) for raw in ("0", "2", "7")] == ["A", "tie", None]
     with pytest.raises(ConfigError, match=r"--decision-map 1=first: 'first' is not a pairwise label"):
@@ -480,9 +483,9 @@ def test_alpaca_eval_preferences_become_winners_and_probabilities(tmp_path: Path
     assert "3 decisions carry the judge's probabilities of A and B" in render_import(prepared.report)
     run(prepared.run(tmp_path / "run"))
     verdicts = {v.id: v for v in read_run(tmp_path / "run")[1]}
-    assert [verdicts[i].winner for i in ("w1", "w2", "w3")] == ["B", "tie", "tie"]
-    assert verdicts["w1"].probs == pytest.approx({"A": 0.1, "B": 0.9, "tie": 0.0})
-    assert verdicts["w3"].probs == pytest.approx({"A": 0.5, "B": 0.5, "tie": 0.0})
+    assert [verdicts[i].outcome.winner for i in ("w1", "w2", "w3")] == ["B", "tie", "tie"]
+    assert verdicts["w1"].outcome.probs == pytest.approx({"A": 0.1, "B": 0.9, "tie": 0.0})
+    assert verdicts["w3"].outcome.probs == pytest.approx({"A": 0.5, "B": 0.5, "tie": 0.0})
     assert verdicts["w4"].error is not None and verdicts["w4"].error.reason == "unreadable_decision"
     assert "'3.2'" in verdicts["w4"].error.message
 
@@ -519,9 +522,9 @@ def test_alpaca_eval_annotations_keep_gpt4_turbos_preference_as_the_verdicts_pro
     result = import_run(loaded, annotations, out=tmp_path / "run", options=ImportOptions(format="alpaca_eval"))
     preferences = {item.id: item.metadata["preference"] for item in loaded.items}
     verdicts = result.verdicts()
-    assert len(verdicts) == 805 and all(v.error is None and v.probs is not None for v in verdicts)
-    assert all(v.probs["B"] == pytest.approx(preferences[v.id] - 1, abs=1e-12) for v in verdicts)  # type: ignore[index]
-    assert all(v.winner == v.label for v in verdicts)  # the loader's label is the same annotator's decision
+    assert len(verdicts) == 805 and all(v.error is None and v.outcome.probs is not None for v in verdicts)
+    assert all(v.outcome.probs["B"] == pytest.approx(preferences[v.id] - 1, abs=1e-12) for v in verdicts)  # type: ignore[index]
+    assert all(v.outcome.winner == v.label for v in verdicts)  # the loader's label is the same annotator's decision
 
 
 def test_alpaca_eval_annotations_onto_another_models_outputs_are_refused():

@@ -16,6 +16,7 @@ from jurist import (
 )
 from jurist.backends import Capabilities
 from jurist.errors import ContextOverflowError
+from jurist.judges.base import judge_item
 
 from .helpers import first_shown, logprob_capable, make, run, user_text, with_logprobs
 
@@ -35,10 +36,10 @@ def test_make_judge_builds_the_judge_of_the_mode():
 
 def test_pointwise_score_choice_and_rationale():
     backend = FakeBackend(['{"score": "4", "rationale": "Correct but short."}'])
-    verdict = run(make(backend, mode="pointwise")(POINT))
+    verdict = run(judge_item(make(backend, mode="pointwise"), POINT))  # stamped, as the engine stamps it
     assert verdict.error is None and verdict.ok
-    assert verdict.choice == "4"
-    assert verdict.score == 4.0
+    assert verdict.outcome.choice == "4"
+    assert verdict.outcome.score == 4.0
     assert verdict.rationale == "Correct but short."
     assert verdict.label == 4.0
     assert backend.requests[0].top_logprobs == 0  # the backend has no logprobs
@@ -47,7 +48,7 @@ def test_pointwise_score_choice_and_rationale():
 def test_no_structured_sends_no_schema():
     backend = FakeBackend(['{"score": "4", "rationale": "r"}'])
     verdict = run(make(backend, mode="pointwise", structured=False)(POINT))
-    assert verdict.score == 4.0
+    assert verdict.outcome.score == 4.0
     assert backend.requests[0].json_schema is None
 
 
@@ -63,7 +64,7 @@ def test_pointwise_sends_json_schema_with_the_scale_labels():
 
 def test_pointwise_binary_scale_choice_maps_to_value():
     verdict = run(make(FakeBackend(['{"score": "pass", "rationale": "ok"}']), mode="pointwise", scale="binary")(POINT))
-    assert verdict.choice == "pass" and verdict.score == 1.0
+    assert verdict.outcome.choice == "pass" and verdict.outcome.score == 1.0
 
 
 def test_pointwise_categories_scale():
@@ -71,7 +72,7 @@ def test_pointwise_categories_scale():
         FakeBackend(['{"score": "good", "rationale": "ok"}']), mode="pointwise", scale="categories:bad,ok,good"
     )
     verdict = run(judge(POINT))
-    assert verdict.choice == "good" and verdict.score == 2.0
+    assert verdict.outcome.choice == "good" and verdict.outcome.score == 2.0
 
 
 def test_pointwise_expected_score_from_logprobs():
@@ -79,17 +80,17 @@ def test_pointwise_expected_score_from_logprobs():
     probs = {"3": 0.2, "4": 0.6, "5": 0.1, "Four": 0.1}  # "Four" is no label: renormalised away
     backend = FakeBackend([with_logprobs(text, "4", probs)], capabilities=logprob_capable())
     verdict = run(make(backend, mode="pointwise")(POINT))
-    assert verdict.score == 4.0
+    assert verdict.outcome.score == 4.0
     p = {"3": 0.2 / 0.9, "4": 0.6 / 0.9, "5": 0.1 / 0.9}
-    assert verdict.score_probs == pytest.approx({"1": 0.0, "2": 0.0, **p})
-    assert verdict.score_expected == pytest.approx(sum(prob * int(s) for s, prob in p.items()))
-    assert verdict.score_expected == pytest.approx(3.888888, rel=1e-5)
+    assert verdict.outcome.probs == pytest.approx({"1": 0.0, "2": 0.0, **p})
+    assert verdict.outcome.expected == pytest.approx(sum(prob * int(s) for s, prob in p.items()))
+    assert verdict.outcome.expected == pytest.approx(3.888888, rel=1e-5)
 
 
 def test_pointwise_no_expected_score_without_logprobs():
     verdict = run(make(FakeBackend(['{"score": "4", "rationale": "r"}']), mode="pointwise")(POINT))
-    assert verdict.score == 4.0
-    assert verdict.score_expected is None and verdict.score_probs is None
+    assert verdict.outcome.score == 4.0
+    assert verdict.outcome.expected is None and verdict.outcome.probs is None
 
 
 def test_pointwise_no_expected_score_on_a_ten_point_scale():
@@ -97,8 +98,8 @@ def test_pointwise_no_expected_score_on_a_ten_point_scale():
     text = '{"score": "7", "rationale": "r"}'
     backend = FakeBackend([with_logprobs(text, "7", {"7": 0.5, "8": 0.5})], capabilities=logprob_capable())
     verdict = run(make(backend, mode="pointwise", scale="1-10")(POINT))
-    assert verdict.score == 7.0
-    assert verdict.score_expected is None
+    assert verdict.outcome.score == 7.0
+    assert verdict.outcome.expected is None
 
 
 def test_pointwise_rubric_scale_conflict_is_a_config_error():
@@ -113,7 +114,7 @@ def test_pointwise_parse_failure_keeps_raw_text():
     assert verdict.error is not None
     assert verdict.error.reason == "parse_failure"
     assert verdict.raw == ["I would rather not say."]
-    assert verdict.score is None
+    assert verdict.outcome is None
     assert verdict.usage.calls == 1 and verdict.usage.completion_tokens > 0
 
 
@@ -121,7 +122,7 @@ def test_rationale_none_caps_the_answer_length():
     backend = FakeBackend(['{"score": "3"}'])
     judge = make(backend, mode="pointwise", rationale="none")
     verdict = run(judge(POINT))
-    assert verdict.score == 3.0
+    assert verdict.outcome.score == 3.0
     assert backend.requests[0].max_tokens == 32
     assert "rationale" not in user_text(backend.requests[0])
 
@@ -145,29 +146,29 @@ def test_pairwise_swap_sends_both_orders():
     assert len(backend.requests) == 2
     assert first_shown(backend.requests[0], "Seven.", "Nine.") == "Seven."
     assert first_shown(backend.requests[1], "Seven.", "Nine.") == "Nine."
-    assert verdict.winner == "A"
-    assert verdict.consistent is True
+    assert verdict.outcome.winner == "A"
+    assert verdict.outcome.consistent is True
     assert verdict.flagged is False
-    assert [(o.order, o.winner) for o in verdict.orders] == [("AB", "A"), ("BA", "A")]
+    assert [(o.order, o.winner) for o in verdict.outcome.orders] == [("AB", "A"), ("BA", "A")]
     assert verdict.rationale == "Seven. is right"
     assert len(verdict.raw) == 2
 
 
 def test_pairwise_consistent_b():
     verdict = run(make(FakeBackend(_prefers("Nine.")), mode="pairwise")(PAIR))
-    assert verdict.winner == "B" and verdict.consistent is True
+    assert verdict.outcome.winner == "B" and verdict.outcome.consistent is True
 
 
 def test_pairwise_consistent_tie():
     verdict = run(make(FakeBackend(['{"winner": "tie", "rationale": "same"}']), mode="pairwise")(PAIR))
-    assert verdict.winner == "tie" and verdict.consistent is True
+    assert verdict.outcome.winner == "tie" and verdict.outcome.consistent is True
 
 
 def test_pairwise_inconsistent_is_a_tie_by_default_without_probabilities():
     verdict = run(make(FakeBackend(['{"winner": "A", "rationale": "first"}']), mode="pairwise")(PAIR))
-    assert verdict.consistent is False
-    assert verdict.probs is None
-    assert verdict.winner == "tie"
+    assert verdict.outcome.consistent is False
+    assert verdict.outcome.probs is None
+    assert verdict.outcome.winner == "tie"
     assert verdict.flagged is False
 
 
@@ -183,33 +184,33 @@ def _position_biased_with_probs():
 
 def test_pairwise_inconsistent_default_uses_probabilities():
     verdict = run(make(_position_biased_with_probs(), mode="pairwise")(PAIR))
-    assert verdict.consistent is False
-    assert verdict.winner == "A"
+    assert verdict.outcome.consistent is False
+    assert verdict.outcome.winner == "A"
 
 
 def test_pairwise_inconsistent_tie_ignores_probabilities():
     verdict = run(make(_position_biased_with_probs(), mode="pairwise", on_inconsistent="tie")(PAIR))
-    assert verdict.consistent is False
-    assert verdict.probs is not None
-    assert verdict.winner == "tie"
+    assert verdict.outcome.consistent is False
+    assert verdict.outcome.probs is not None
+    assert verdict.outcome.winner == "tie"
     assert verdict.flagged is False
 
 
 def test_pairwise_inconsistent_flagged():
     verdict = run(make(_position_biased_with_probs(), mode="pairwise", on_inconsistent="flag")(PAIR))
-    assert verdict.consistent is False
+    assert verdict.outcome.consistent is False
     assert verdict.flagged is True
-    assert verdict.winner is None
+    assert verdict.outcome.winner is None
     assert verdict.error is None
 
 
 def test_pairwise_inconsistent_decided_by_averaged_probabilities():
     verdict = run(make(_position_biased_with_probs(), mode="pairwise", on_inconsistent="probs")(PAIR))
-    assert verdict.consistent is False
-    assert verdict.orders[0].probs == pytest.approx({"A": 0.6, "B": 0.4, "tie": 0.0})
-    assert verdict.orders[1].probs == pytest.approx({"A": 0.45, "B": 0.55, "tie": 0.0})
-    assert verdict.probs == pytest.approx({"A": 0.525, "B": 0.475, "tie": 0.0})
-    assert verdict.winner == "A"
+    assert verdict.outcome.consistent is False
+    assert verdict.outcome.orders[0].probs == pytest.approx({"A": 0.6, "B": 0.4, "tie": 0.0})
+    assert verdict.outcome.orders[1].probs == pytest.approx({"A": 0.45, "B": 0.55, "tie": 0.0})
+    assert verdict.outcome.probs == pytest.approx({"A": 0.525, "B": 0.475, "tie": 0.0})
+    assert verdict.outcome.winner == "A"
 
 
 def test_pairwise_probs_argmax_can_pick_b():
@@ -217,14 +218,14 @@ def test_pairwise_probs_argmax_can_pick_b():
     replies = [with_logprobs(text, "A", {"A": 0.51, "B": 0.49}), with_logprobs(text, "A", {"A": 0.9, "B": 0.1})]
     backend = FakeBackend(replies, capabilities=logprob_capable())
     verdict = run(make(backend, mode="pairwise", on_inconsistent="probs")(PAIR))
-    assert verdict.winner == "B"
+    assert verdict.outcome.winner == "B"
 
 
 def test_pairwise_probs_fall_back_to_tie_without_logprobs():
     judge = make(FakeBackend(['{"winner": "A", "rationale": "r"}']), mode="pairwise", on_inconsistent="probs")
     verdict = run(judge(PAIR))
-    assert verdict.probs is None
-    assert verdict.winner == "tie"
+    assert verdict.outcome.probs is None
+    assert verdict.outcome.winner == "tie"
 
 
 @pytest.mark.parametrize("failing", ["parse", "backend"])
@@ -233,12 +234,12 @@ def test_pairwise_one_order_failing_uses_the_other(failing):
     backend = FakeBackend(['{"winner": "B", "rationale": "r"}', bad])
     verdict = run(make(backend, mode="pairwise")(PAIR))
     assert verdict.error is None
-    assert verdict.winner == "B"
+    assert verdict.outcome.winner == "B"
     assert verdict.flagged is True
-    assert verdict.consistent is None
-    assert verdict.orders[1].winner is None
+    assert verdict.outcome.consistent is None
+    assert verdict.outcome.orders[1].winner is None
     expected_reason = "parse_failure" if failing == "parse" else "http_400"
-    assert verdict.orders[1].error.startswith(expected_reason)
+    assert verdict.outcome.orders[1].error.startswith(expected_reason)
     assert verdict.raw[0] == '{"winner": "B", "rationale": "r"}'
     if failing == "parse":
         assert verdict.raw[1] == "no verdict here"
@@ -247,19 +248,19 @@ def test_pairwise_one_order_failing_uses_the_other(failing):
 def test_pairwise_first_order_failing_uses_the_swapped_verdict_mapped_back():
     backend = FakeBackend(["???", '{"winner": "B", "rationale": "r"}'])
     verdict = run(make(backend, mode="pairwise")(PAIR))
-    assert verdict.winner == "A"  # B in the swapped order is the original A
+    assert verdict.outcome.winner == "A"  # B in the swapped order is the original A
     assert verdict.flagged is True
 
 
 def test_pairwise_both_orders_unparseable_records_the_error_and_raw_texts():
     backend = FakeBackend(["I like both.", "I like neither."])
-    verdict = run(make(backend, mode="pairwise")(PAIR))
+    verdict = run(judge_item(make(backend, mode="pairwise"), PAIR))
     assert verdict.error is not None
     assert verdict.error.reason == "parse_failure"
-    assert verdict.winner is None
+    assert verdict.outcome.winner is None
     assert verdict.raw == ["I like both.", "I like neither."]
     assert verdict.usage.calls == 2  # the failed calls still cost tokens
-    assert [o.error.split(":")[0] for o in verdict.orders] == ["parse_failure", "parse_failure"]
+    assert [o.error.split(":")[0] for o in verdict.outcome.orders] == ["parse_failure", "parse_failure"]
     assert verdict.item_hash == PAIR.content_hash()
 
 
@@ -283,9 +284,9 @@ def test_pairwise_no_swap_sends_one_request():
     backend = FakeBackend(['{"winner": "A", "rationale": "r"}'])
     verdict = run(make(backend, mode="pairwise", swap=False)(PAIR))
     assert len(backend.requests) == 1
-    assert verdict.winner == "A"
-    assert verdict.orders is None
-    assert verdict.consistent is None
+    assert verdict.outcome.winner == "A"
+    assert verdict.outcome.orders is None
+    assert verdict.outcome.consistent is None
     assert verdict.flagged is False
 
 
@@ -307,7 +308,7 @@ def test_pairwise_with_tie_allowed_schema_has_tie():
 def test_pairwise_one_at_a_time_for_a_single_slot_backend():
     backend = FakeBackend(_prefers("Seven."), capabilities=Capabilities(max_concurrency=1))
     verdict = run(make(backend, mode="pairwise")(PAIR))
-    assert verdict.winner == "A" and len(backend.requests) == 2
+    assert verdict.outcome.winner == "A" and len(backend.requests) == 2
 
 
 def test_pairwise_usage_is_summed_over_both_orders():
@@ -325,15 +326,15 @@ def test_pairwise_usage_is_summed_over_both_orders():
 def test_listwise_ranking_and_best():
     backend = FakeBackend(['{"ranking": [2, 3, 1], "rationale": "Seven is prime."}'])
     verdict = run(make(backend, mode="listwise")(LIST))
-    assert verdict.ranking == [2, 3, 1]
-    assert verdict.best == 2
+    assert verdict.outcome.ranking == [2, 3, 1]
+    assert verdict.outcome.best == 2
     assert verdict.rationale == "Seven is prime."
-    assert verdict.probs is None
+    assert verdict.outcome.probs is None
 
 
 def test_listwise_free_text_ranking():
     verdict = run(make(FakeBackend(["Ranking: 3 > 2 > 1"]), mode="listwise")(LIST))
-    assert verdict.ranking == [3, 2, 1] and verdict.best == 3
+    assert verdict.outcome.ranking == [3, 2, 1] and verdict.outcome.best == 3
 
 
 def test_listwise_schema_and_best_probabilities():
@@ -343,7 +344,7 @@ def test_listwise_schema_and_best_probabilities():
     verdict = run(make(backend, mode="listwise")(LIST))
     items = backend.requests[0].json_schema["properties"]["ranking"]
     assert items["minItems"] == items["maxItems"] == 3
-    assert verdict.probs == pytest.approx({"1": 0.1, "2": 0.7, "3": 0.2})
+    assert verdict.outcome.probs == pytest.approx({"1": 0.1, "2": 0.7, "3": 0.2})
 
 
 def test_listwise_bad_ranking_is_a_parse_failure():
@@ -365,7 +366,7 @@ def test_listwise_bad_ranking_is_a_parse_failure():
     ],
 )
 def test_non_fatal_backend_error_becomes_a_recorded_error(error, reason):
-    verdict = run(make(FakeBackend([error]), mode="pointwise")(POINT))
+    verdict = run(judge_item(make(FakeBackend([error]), mode="pointwise"), POINT))
     assert verdict.error is not None
     assert verdict.error.reason == reason
     assert str(error) in verdict.error.message
@@ -390,7 +391,7 @@ def test_verdict_carries_its_audit_trail():
     )
     backend = FakeBackend([reply], delay_s=0.01)
     judge = make(backend, mode="pointwise")
-    verdict = run(judge(POINT))
+    verdict = run(judge_item(judge, POINT))  # the one place a verdict is stamped: the engine's
     assert verdict.id == "p1" and verdict.mode == "pointwise"
     assert verdict.usage == Usage(prompt_tokens=50, completion_tokens=9, calls=1)
     assert verdict.latency_s >= 0.009

@@ -17,7 +17,6 @@ from jurist.data.load import load_items
 from jurist.demos import DemoConfig
 from jurist.meta import meta_evaluate
 from jurist.run.log import read_run
-from jurist.run.runner import check_labels
 
 from .helpers import SHARED_DATA, shared
 
@@ -69,7 +68,7 @@ def test_label_map_decides_the_labels_and_the_label_line_says_how(tmp_path):
     _, verdicts = read_run(tmp_path / "run")
     assert sorted(v.label for v in verdicts) == sorted(["A", "B", "tie", "A", "A", "B", "tie", "A"])
     # the judge always says A: right exactly on the 4 first-response items (the built-in reading gives 2)
-    assert sum(v.winner == v.label for v in verdicts) == 4
+    assert sum(v.outcome.winner == v.label for v in verdicts) == 4
 
 
 def test_integer_labels_with_no_map_are_warned_about_before_judging(tmp_path):
@@ -154,19 +153,18 @@ def test_category_labels_are_checked_against_the_scale_before_any_call(tmp_path)
     data = load_items(verdict_rows(tmp_path), "pointwise", {"label": "verdict"})
     backend = FakeBackend('{"score": "3"}')
     with pytest.raises(InputError) as info:
-        check_labels(make_judge(backend, JudgeConfig(mode="pointwise")), data)
+        make_judge(backend, JudgeConfig(mode="pointwise")).check_data(data)
     assert (info.value.line, info.value.field) == (1, "verdict")
     assert "'safe' is not a number" in str(info.value) and "categories:" in str(info.value)
     with pytest.raises(InputError, match=r"not a category of the judge's scale \(yes, no\)"):
-        check_labels(make_judge(backend, JudgeConfig(mode="pointwise", scale="categories:yes,no")), data)
+        make_judge(backend, JudgeConfig(mode="pointwise", scale="categories:yes,no")).check_data(data)
     mixed = write_jsonl(
         tmp_path / "mixed.jsonl",
         [{"prompt": "p", "response": "r", "label": "safe"}, {"prompt": "p", "response": "r", "label": 1}],
     )
     with pytest.raises(InputError, match="mix numbers and category names"):
-        check_labels(
-            make_judge(backend, JudgeConfig(mode="pointwise", scale="categories:safe,unsafe")),
-            load_items(mixed, "pointwise"),
+        make_judge(backend, JudgeConfig(mode="pointwise", scale="categories:safe,unsafe")).check_data(
+            load_items(mixed, "pointwise")
         )
     assert backend.requests == []
 
@@ -174,7 +172,7 @@ def test_category_labels_are_checked_against_the_scale_before_any_call(tmp_path)
 def test_a_label_map_turns_category_names_into_scale_points(tmp_path):
     rows = [{"prompt": f"Q{n}", "response": "r", "label": lab} for n, lab in enumerate(["No", "Yes", "Yes"])]
     data = load_items(write_jsonl(tmp_path / "d.jsonl", rows), "pointwise", label_map={"No": "1", "Yes": "5"})
-    check_labels(make_judge(FakeBackend('{"score": "3"}'), JudgeConfig(mode="pointwise")), data)
+    make_judge(FakeBackend('{"score": "3"}'), JudgeConfig(mode="pointwise")).check_data(data)
     assert [it.label for it in data.items] == [1.0, 5.0, 5.0]
 
 

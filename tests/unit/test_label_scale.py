@@ -9,7 +9,6 @@ import pytest
 import jurist
 from jurist import FakeBackend, InputError, JudgeConfig, make_judge
 from jurist.data.load import load_items
-from jurist.run.runner import check_labels
 from jurist.strategies import Jury
 
 
@@ -32,34 +31,34 @@ def _judge(scale=None):
 def test_label_outside_the_likert_range_names_file_line_and_column(tmp_path):
     data = _data(tmp_path, [3, 4.5, 999])
     with pytest.raises(InputError) as info:
-        check_labels(_judge(), data)
+        _judge().check_data(data)
     assert (info.value.file, info.value.line, info.value.field) == (data.path, 3, "gold")
     assert "999" in str(info.value) and "1-5" in str(info.value)
 
 
 def test_labels_within_the_range_pass_including_averages(tmp_path):
-    check_labels(_judge(), _data(tmp_path, [1, 2.5, 5]))
-    check_labels(_judge("0-10"), _data(tmp_path, [0, 10]))
+    _judge().check_data(_data(tmp_path, [1, 2.5, 5]))
+    _judge("0-10").check_data(_data(tmp_path, [0, 10]))
 
 
 def test_binary_scale_takes_zero_to_one(tmp_path):
-    check_labels(_judge("binary"), _data(tmp_path, [0, 1, 0.5]))
+    _judge("binary").check_data(_data(tmp_path, [0, 1, 0.5]))
     with pytest.raises(InputError, match="2"):
-        check_labels(_judge("binary"), _data(tmp_path, [0, 2]))
+        _judge("binary").check_data(_data(tmp_path, [0, 2]))
 
 
 def test_categories_take_only_their_values(tmp_path):
     judge = _judge("categories:bad,ok,good")
-    check_labels(judge, _data(tmp_path, [0, 1, 2]))
+    judge.check_data(_data(tmp_path, [0, 1, 2]))
     with pytest.raises(InputError, match="bad, 1=ok, 2=good") as info:
-        check_labels(judge, _data(tmp_path, [0, 1.5]))
+        judge.check_data(_data(tmp_path, [0, 1.5]))
     assert info.value.line == 2
 
 
 def test_every_pointwise_leaf_of_a_strategy_is_checked(tmp_path):
     jury = Jury([_judge(), _judge("0-10")])
     with pytest.raises(InputError, match="1-5"):
-        check_labels(jury, _data(tmp_path, [7]))
+        jury.check_data(_data(tmp_path, [7]))
 
 
 def test_run_stops_before_any_model_call(tmp_path):

@@ -127,7 +127,7 @@ def test_pointwise_correlations_at_three_levels(tmp_path: Path) -> None:
     assert report.correlation is not None
     spearman = report.correlation.by_method["spearman"]
     _, verdicts = read_run(run)
-    expected = spearmanr([v.label for v in verdicts], [v.score for v in verdicts]).statistic
+    expected = spearmanr([v.label for v in verdicts], [v.outcome.score for v in verdicts]).statistic
     assert spearman.item.value == pytest.approx(expected)
     assert spearman.group is not None and spearman.system is not None
     assert report.correlation.n_groups == 4 and report.correlation.n_systems == 6
@@ -191,7 +191,7 @@ def test_the_command_prints_the_report_writes_json_and_fails_clearly(tmp_path: P
             str(run),
             "--bootstrap",
             "100",
-            "--json",
+            "--out",
             str(tmp_path / "m.json"),
             "--fit-calibrator",
             str(tmp_path / "c.json"),
@@ -207,10 +207,13 @@ def test_the_command_prints_the_report_writes_json_and_fails_clearly(tmp_path: P
 
 def test_without_probabilities_swap_consistency_is_the_confidence() -> None:
     from jurist.meta import _confidence
+    from jurist.outcomes import Preference
     from jurist.types import Verdict
 
-    agreed = Verdict(id="a", mode="pairwise", winner="A", consistent=True)
-    split = Verdict(id="b", mode="pairwise", winner="tie", consistent=False)
-    one_order = Verdict(id="c", mode="pairwise", winner="A")
-    with_probs = Verdict(id="d", mode="pairwise", winner="A", consistent=False, probs={"A": 0.7, "B": 0.3})
+    agreed = Verdict(id="a", mode="pairwise", outcome=Preference(winner="A", consistent=True))
+    split = Verdict(id="b", mode="pairwise", outcome=Preference(winner="tie", consistent=False))
+    one_order = Verdict(id="c", mode="pairwise", outcome=Preference(winner="A"))
+    with_probs = Verdict(
+        id="d", mode="pairwise", outcome=Preference(winner="A", consistent=False, probs={"A": 0.7, "B": 0.3})
+    )
     assert [_confidence(v, None) for v in (agreed, split, one_order, with_probs)] == [1.0, 0.5, None, 0.7]

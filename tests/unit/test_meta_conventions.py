@@ -19,6 +19,7 @@ from jurist import FakeBackend, GenerateRequest, InputError, JudgeConfig
 from jurist.cli import main
 from jurist.conventions import apply_convention, macro_precision_recall_f1
 from jurist.meta import MetaOptions, meta_evaluate, render_meta
+from jurist.outcomes import Preference
 from jurist.types import Verdict
 
 from .helpers import user_text
@@ -306,7 +307,7 @@ def test_the_convention_is_printed_and_written_as_json(tmp_path: Path) -> None:
     run = scripted_run(tmp_path, [("A", "A", "A")] * 9 + [("B", "A", "B")])
     out = tmp_path / "m.json"
     result = CliRunner().invoke(
-        main, ["meta-eval", str(run), "--convention", "llmbar", "--bootstrap", "20", "--json", str(out)]
+        main, ["meta-eval", str(run), "--convention", "llmbar", "--bootstrap", "20", "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
     assert "Published convention: llmbar" in result.output and "Acc  " in result.output
@@ -334,9 +335,9 @@ def test_alpaca_eval_win_rate_leaves_failures_out_and_shows_them_counted_as_loss
 
 def test_alpaca_eval_counts_the_judges_probability_of_b_and_half_its_probability_of_a_tie() -> None:
     verdicts = [
-        Verdict(id="1", mode="pairwise", winner="B", probs={"A": 0.2, "B": 0.7, "tie": 0.1}),
-        Verdict(id="2", mode="pairwise", winner="A", probs={"A": 0.9, "B": 0.1, "tie": 0.0}),
-        Verdict(id="3", mode="pairwise", winner="tie"),  # no probabilities: its winner counts, 1/2
+        Verdict(id="1", mode="pairwise", outcome=Preference(winner="B", probs={"A": 0.2, "B": 0.7, "tie": 0.1})),
+        Verdict(id="2", mode="pairwise", outcome=Preference(winner="A", probs={"A": 0.9, "B": 0.1, "tie": 0.0})),
+        Verdict(id="3", mode="pairwise", outcome=Preference(winner="tie")),  # no probabilities: its winner counts, 1/2
     ]
     report = apply_convention("alpaca_eval", verdicts, n_resamples=20)
     got = {f.name: f.estimate.value for f in report.figures}

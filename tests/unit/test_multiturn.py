@@ -151,7 +151,7 @@ def test_content_hash_includes_the_turns():
 def test_builtin_pointwise_renders_earlier_turns_before_the_judged_answer():
     backend = FakeBackend('{"score": "4"}')
     verdict = run(make_judge(backend, JudgeConfig(mode="pointwise"))(conversation_item()))
-    assert verdict.score == 4 and verdict.per_turn is None
+    assert verdict.outcome.score == 4 and verdict.outcome.per_turn is None
     text = user_text(backend.requests[0])
     assert text.index("Name a prime.") < text.index("Seven.") < text.index("Now double it.") < text.index("Fourteen.")
     assert "Conversation so far" in text and "last turn" in text
@@ -182,23 +182,23 @@ def test_turn_scope_each_scores_every_assistant_turn():
     assert verdict.ok and len(backend.requests) == 2
     first = user_text(backend.requests[0])
     assert "Seven." in first and "Fourteen." not in first and "Conversation so far" not in first
-    assert [t["score"] for t in verdict.per_turn or []] == [5.0, 2.0]
-    assert [t["turn"] for t in verdict.per_turn or []] == [1, 2]
-    assert verdict.score == 3.5 and verdict.choice is None
+    assert [t["score"] for t in verdict.outcome.per_turn or []] == [5.0, 2.0]
+    assert [t["turn"] for t in verdict.outcome.per_turn or []] == [1, 2]
+    assert verdict.outcome.score == 3.5 and verdict.outcome.choice is None
     assert verdict.usage.calls == 2 and len(verdict.raw) == 2
 
 
 def test_turn_scope_final_judges_only_the_last_turn():
     backend = FakeBackend('{"score": "3"}')
     verdict = run(make_judge(backend, JudgeConfig(mode="pointwise", turn_scope="final"))(conversation_item()))
-    assert len(backend.requests) == 1 and verdict.score == 3 and verdict.per_turn is None
+    assert len(backend.requests) == 1 and verdict.outcome.score == 3 and verdict.outcome.per_turn is None
 
 
 def test_turn_scope_each_fails_the_item_when_a_turn_fails():
     backend = FakeBackend(['{"score": "4"}', "no verdict here"])
     verdict = run(make_judge(backend, JudgeConfig(mode="pointwise", turn_scope="each"))(conversation_item()))
     assert verdict.error is not None and verdict.error.reason == "parse_failure"
-    assert verdict.per_turn is not None and verdict.per_turn[1]["error"] == "parse_failure"
+    assert verdict.outcome.per_turn is not None and verdict.outcome.per_turn[1]["error"] == "parse_failure"
 
 
 def test_turn_scope_each_is_pointwise_only_and_changes_the_fingerprint():
@@ -217,7 +217,7 @@ def test_mt_bench_single_multi_turn_template_reads_the_rating():
     backend = FakeBackend("The second answer is right. Rating: [[8]]")
     judge = make_judge(backend, JudgeConfig(mode="pointwise", template=f"{path}#single-v1-multi-turn"))
     verdict = run(judge(conversation_item()))
-    assert verdict.ok and verdict.score == 8
+    assert verdict.ok and verdict.outcome.score == 8
     text = user_text(backend.requests[0])
     assert text.index("Name a prime.") < text.index("Seven.") < text.index("Now double it.") < text.index("Fourteen.")
     assert "{" not in text  # every placeholder filled
@@ -230,7 +230,7 @@ def test_mt_bench_pair_multi_turn_template_swaps_the_final_answers():
     backend = FakeBackend(lambda r: "[[A]]" if "### Assistant A:\n14" in user_text(r) else "[[B]]")
     judge = make_judge(backend, JudgeConfig(mode="pairwise", template=f"{path}#pair-v2-multi-turn"))
     verdict = run(judge(item))
-    assert verdict.winner == "A" and verdict.consistent
+    assert verdict.outcome.winner == "A" and verdict.outcome.consistent
     assert "### Assistant B:\nSeven." in user_text(backend.requests[0])
 
 
@@ -278,7 +278,7 @@ def test_interview_keeps_the_transcript_and_grades_the_whole_exchange():
     judge = make_judge(interviewer, JudgeConfig(mode="pointwise", rubric="helpfulness", scale="1-5"))
     interview = Interview(judge, candidate, turns=2)
     verdict = run(interview(Item(id="i", prompt="Explain gravity.", response="")))
-    assert verdict.ok and verdict.score == 4 and verdict.rationale == "holds up"
+    assert verdict.ok and verdict.outcome.score == 4 and verdict.rationale == "holds up"
     strategy = verdict.strategy or {}
     transcript = strategy["transcript"]
     assert [t["role"] for t in transcript] == ["user", "assistant"] * 3
@@ -355,8 +355,10 @@ def test_run_with_conversations_writes_per_turn_verdicts(tmp_path):
         options=JobOptions(cache=False),
     )
     verdicts = {v.id: v for v in result.verdicts()}
-    assert [t["score"] for t in verdicts["conv"].per_turn or []] == [5.0, 5.0]
-    assert verdicts["plain"].score == 3 and [t["score"] for t in verdicts["plain"].per_turn or []] == [3.0]
+    assert [t["score"] for t in verdicts["conv"].outcome.per_turn or []] == [5.0, 5.0]
+    assert verdicts["plain"].outcome.score == 3 and [t["score"] for t in verdicts["plain"].outcome.per_turn or []] == [
+        3.0
+    ]
 
 
 def test_run_with_an_interview_factory(tmp_path):
@@ -369,4 +371,4 @@ def test_run_with_an_interview_factory(tmp_path):
         options=JobOptions(cache=False),
     )
     (verdict,) = result.verdicts()
-    assert verdict.score == 4 and len((verdict.strategy or {})["transcript"]) == 4
+    assert verdict.outcome.score == 4 and len((verdict.strategy or {})["transcript"]) == 4

@@ -34,15 +34,15 @@ def _mirrored_probs() -> FakeBackend:
 
 def test_equal_averaged_probabilities_are_a_tie_not_the_first_position():
     verdict = run(make(_mirrored_probs(), mode="pairwise", on_inconsistent="probs")(PAIR))
-    assert verdict.consistent is False
-    assert verdict.probs == pytest.approx({"A": 0.5, "B": 0.5, "tie": 0.0})
-    assert verdict.winner == "tie" and verdict.flagged is False
+    assert verdict.outcome.consistent is False
+    assert verdict.outcome.probs == pytest.approx({"A": 0.5, "B": 0.5, "tie": 0.0})
+    assert verdict.outcome.winner == "tie" and verdict.flagged is False
 
 
 def test_equal_averaged_probabilities_without_ties_are_flagged():
     verdict = run(make(_mirrored_probs(), mode="pairwise", on_inconsistent="probs", allow_tie=False)(PAIR))
-    assert verdict.probs == pytest.approx({"A": 0.5, "B": 0.5})
-    assert verdict.winner is None and verdict.flagged is True and verdict.error is None
+    assert verdict.outcome.probs == pytest.approx({"A": 0.5, "B": 0.5})
+    assert verdict.outcome.winner is None and verdict.flagged is True and verdict.error is None
 
 
 # -- 5. one order failed -----------------------------------------------------------------------------------------
@@ -71,8 +71,8 @@ def test_an_item_with_one_failed_order_is_incomplete_counted_apart_and_judged_ag
     options = JobOptions(limits=Limits(max_retries=0), run=RunOptions(concurrency=1))  # with the response cache
     result = jurist.judge(PAIRS, out=out, config="pairwise", model=FakeBackend(_script(down)), options=options)
     shaky = {v.id: v for v in result.verdicts()}["shaky"]
-    assert shaky.error is None and shaky.winner == "A"  # the one-order winner stays visible
-    assert shaky.flagged is True and shaky.consistent is None
+    assert shaky.error is None and shaky.outcome.winner == "A"  # the one-order winner stays visible
+    assert shaky.flagged is True and shaky.outcome.consistent is None
     assert shaky.incomplete is not None
     assert shaky.incomplete.reason == "retries_exhausted" and shaky.incomplete.retryable is True
     assert "BA" in shaky.incomplete.message
@@ -91,7 +91,7 @@ def test_an_item_with_one_failed_order_is_incomplete_counted_apart_and_judged_ag
     assert len(backend.requests) == 1  # the order that had succeeded came from the response cache
     assert first_shown(backend.requests[0], "good", "bad") == "bad"
     shaky = {v.id: v for v in again.verdicts()}["shaky"]
-    assert shaky.incomplete is None and shaky.consistent is True and shaky.flagged is False
+    assert shaky.incomplete is None and shaky.outcome.consistent is True and shaky.flagged is False
     assert again.summary().incomplete == 0
 
 

@@ -8,10 +8,10 @@ import pytest
 
 from jurist import FakeBackend, GenerateResponse, Item, ParseError
 from jurist.backends.base import TokenLogprob
-from jurist.judges.pairwise import TEXT_PATTERNS as PAIR_PATTERNS
-from jurist.judges.pairwise import read_winner, strength_of
-from jurist.judges.pointwise import TEXT_PATTERNS as POINT_PATTERNS
-from jurist.parse import extract, extract_ranking, label_probabilities
+from jurist.formats import PAIRWISE_PATTERNS as PAIR_PATTERNS
+from jurist.formats import POINTWISE_PATTERNS as POINT_PATTERNS
+from jurist.formats import ListwiseFormat, read_winner, strength_of
+from jurist.parse import extract, label_probabilities
 
 from .helpers import first_shown, make, run, with_logprobs
 
@@ -120,20 +120,20 @@ def test_score_out_of_scale_is_a_parse_error():
     ],
 )
 def test_rankings(text, expected):
-    ranking, offset, _ = extract_ranking(text, 3)
+    ranking, offset, _ = ListwiseFormat(3).read(text)
     assert ranking == expected
     assert offset is not None and text[offset] == str(expected[0])
 
 
 def test_ranking_rationale_from_json():
-    _, _, rationale = extract_ranking('{"ranking": [3, 2, 1], "rationale": "3 is complete"}', 3)
+    _, _, rationale = ListwiseFormat(3).read('{"ranking": [3, 2, 1], "rationale": "3 is complete"}')
     assert rationale == "3 is complete"
 
 
 @pytest.mark.parametrize("text", ["[[1, 1, 3]]", "[[1, 2]]", "1 > 2 > 4", "no idea", '{"ranking": [1, 2'])
 def test_incomplete_or_invalid_ranking_raises(text):
     with pytest.raises(ParseError) as info:
-        extract_ranking(text, 3)
+        ListwiseFormat(3).read(text)
     assert info.value.raw == text
 
 
@@ -362,26 +362,26 @@ def test_strength_is_mapped_back_when_the_order_is_swapped():
         return "A reverses the list; B sorts it.\n\n" + ("[[A>>B]]" if shown_first_is_good else "[[B>A]]")
 
     verdict = run(make(FakeBackend(script), mode="pairwise")(GOOD_BAD))
-    assert verdict.winner == "A" and verdict.consistent
-    assert [(o.order, o.winner, o.strength) for o in verdict.orders or []] == [
+    assert verdict.outcome.winner == "A" and verdict.outcome.consistent
+    assert [(o.order, o.winner, o.strength) for o in verdict.outcome.orders or []] == [
         ("AB", "A", "strong"),
         ("BA", "A", "weak"),
     ]
-    assert verdict.strength == "weak"  # strong only when every order says so
+    assert verdict.outcome.strength == "weak"  # strong only when every order says so
 
 
 def test_the_same_bracket_in_both_orders_is_a_strong_win_for_each_side():
     # [[A>>B]] in order BA means the response shown first, the original B, wins strongly
     verdict = run(make(FakeBackend("My final verdict is [[A>>B]]"), mode="pairwise", on_inconsistent="flag")(GOOD_BAD))
-    assert [(o.winner, o.strength) for o in verdict.orders or []] == [("A", "strong"), ("B", "strong")]
-    assert verdict.consistent is False and verdict.strength is None
+    assert [(o.winner, o.strength) for o in verdict.outcome.orders or []] == [("A", "strong"), ("B", "strong")]
+    assert verdict.outcome.consistent is False and verdict.outcome.strength is None
 
 
 def test_strength_without_swap_and_formats_without_strength():
     verdict = run(make(FakeBackend("[[B>>A]]"), mode="pairwise", swap=False)(GOOD_BAD))
-    assert (verdict.winner, verdict.strength) == ("B", "strong")
+    assert (verdict.outcome.winner, verdict.outcome.strength) == ("B", "strong")
     verdict = run(make(FakeBackend("[[B]]"), mode="pairwise", swap=False)(GOOD_BAD))
-    assert (verdict.winner, verdict.strength) == ("B", None)
+    assert (verdict.outcome.winner, verdict.outcome.strength) == ("B", None)
 
 
 def test_strength_is_exported(tmp_path):

@@ -21,7 +21,7 @@ def test_prefill_is_sent_only_when_the_backend_supports_it() -> None:
     for backend, expected in ((plain, ""), (able, '{"winner": "')):
         judge = make_judge(backend, JudgeConfig(mode="pairwise", rationale="none", swap=False))
         verdict = asyncio.run(judge(PAIR))
-        assert verdict.winner == "B"
+        assert verdict.outcome.winner == "B"
         assert backend.requests[0].prefill == expected
 
 
@@ -32,7 +32,7 @@ def test_no_prefill_when_reasoning_comes_first_or_output_is_free_text() -> None:
     assert backend.requests[0].prefill == '{"rationale": "'
     free = FakeBackend(["[[A]]"], capabilities=Capabilities(prefill=True))
     judge = make_judge(free, JudgeConfig(mode="pairwise", swap=False, structured=False))
-    assert asyncio.run(judge(PAIR)).winner == "A"
+    assert asyncio.run(judge(PAIR)).outcome.winner == "A"
     assert free.requests[0].prefill == ""
 
 
@@ -41,4 +41,4 @@ def test_listwise_prefill_opens_the_array() -> None:
     judge = make_judge(backend, JudgeConfig(mode="listwise", rationale="none"))
     verdict = asyncio.run(judge(Item(id="1", prompt="q", responses=["x", "y"])))
     assert backend.requests[0].prefill == '{"ranking": ['
-    assert verdict.ranking == [2, 1]
+    assert verdict.outcome.ranking == [2, 1]

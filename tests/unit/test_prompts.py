@@ -174,7 +174,7 @@ def test_mt_bench_pairwise_renders_and_reads_c_as_tie():
     judge = make(backend, mode="pairwise", template=path, swap=False)
     verdict = run(judge(PAIR))
     assert verdict.error is None
-    assert verdict.winner == "tie"
+    assert verdict.outcome.winner == "tie"
     request = backend.requests[0]
     assert request.json_schema is None  # the template states its own answer format
     assert request.messages[0].content.startswith("Please act as an impartial judge")
@@ -189,8 +189,8 @@ def test_mt_bench_pairwise_swapped_a_maps_back():
     # The judge always says "[[A]]": in the swapped order that is response B, so the orders disagree.
     judge = make(FakeBackend(["[[A]]"]), mode="pairwise", template=path)
     verdict = run(judge(PAIR))
-    assert [o.winner for o in verdict.orders] == ["A", "B"]
-    assert verdict.consistent is False
+    assert [o.winner for o in verdict.outcome.orders] == ["A", "B"]
+    assert verdict.outcome.consistent is False
 
 
 def test_mt_bench_single_rating_on_a_ten_point_scale():
@@ -199,7 +199,7 @@ def test_mt_bench_single_rating_on_a_ten_point_scale():
     judge = make(backend, mode="pointwise", template=path)
     verdict = run(judge(POINT))
     assert verdict.error is None
-    assert verdict.score == 8
+    assert verdict.outcome.score == 8
     assert judge.scale.labels[-1] == "10"
     user = user_text(backend.requests[0])
     assert "[Question]\nName a prime." in user
@@ -211,7 +211,7 @@ def test_mt_bench_reference_template_fills_the_reference():
     backend = FakeBackend(["Rating: [[3]]"])
     judge = make(backend, mode="pointwise", template=f"{path}#single-math-v1")
     item = POINT.model_copy(update={"reference": "2, 3, 5 and 7 are primes."})
-    assert run(judge(item)).score == 3
+    assert run(judge(item)).outcome.score == 3
     assert "2, 3, 5 and 7 are primes." in user_text(backend.requests[0])
 
 

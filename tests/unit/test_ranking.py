@@ -11,6 +11,7 @@ import random
 import pytest
 
 from jurist import ConfigError, FakeBackend, GenerateRequest, JudgeConfig, make_judge
+from jurist.outcomes import Preference
 from jurist.ranking import (
     Compare,
     RankResult,
@@ -317,14 +318,14 @@ def test_comparator_reads_winner_probs_and_records_errors():
     assert run(compare(1, 2)) == 0.5  # parse failure: counted as a tie and recorded
     assert len(compare.errors) == 1 and compare.errors[0].startswith("1 vs 2: parse_failure")
     assert run(compare(2, 0)) == 0.5
-    assert compare.verdicts[(0, 1)][0].winner == "B"
+    assert compare.verdicts[(0, 1)][0].outcome.winner == "B"
     assert verdict_probability(
-        Verdict(id="v", mode="pairwise", winner="B", probs={"A": 0.1, "B": 0.9, "tie": 0.0})
+        Verdict(id="v", mode="pairwise", outcome=Preference(winner="B", probs={"A": 0.1, "B": 0.9, "tie": 0.0}))
     ) == pytest.approx(0.1)
     assert verdict_probability(
-        Verdict(id="v", mode="pairwise", winner="A", probs={"A": 0.6, "B": 0.2, "tie": 0.2})
+        Verdict(id="v", mode="pairwise", outcome=Preference(winner="A", probs={"A": 0.6, "B": 0.2, "tie": 0.2}))
     ) == pytest.approx(0.7)
-    assert verdict_probability(Verdict(id="v", mode="pairwise", winner="A")) == 1.0
+    assert verdict_probability(Verdict(id="v", mode="pairwise", outcome=Preference(winner="A"))) == 1.0
     assert verdict_probability(Verdict(id="v", mode="pairwise", flagged=True)) == 0.5
 
 

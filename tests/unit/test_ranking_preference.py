@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from jurist import outcomes
 from jurist.audit.length_control import prob_a
 from jurist.leaderboard.arena import to_battle
+from jurist.outcomes import Preference
 from jurist.ranking import p_first, verdict_probability, winner_share
 from jurist.types import ErrorInfo, Item, Verdict
 
@@ -40,8 +42,12 @@ def test_a_discrete_verdict_reads_one_zero_or_half() -> None:
     assert [winner_share(w) for w in ("A", "B", "tie", None)] == [1.0, 0.0, 0.5, 0.5]
 
 
+def test_the_convention_has_one_home_in_the_core_outcomes() -> None:
+    assert (p_first, winner_share) == (outcomes.p_first, outcomes.winner_share)  # jurist.ranking re-exports them
+
+
 def test_every_reader_uses_the_one_convention() -> None:
-    verdict = Verdict(id="v", mode="pairwise", winner="B", probs=PROBS)
+    verdict = Verdict(id="v", mode="pairwise", outcome=Preference(winner="B", probs=PROBS))
     # ranking: P(A) with ties as half
     assert verdict_probability(verdict) == p_first(PROBS, ties="half")
     # the arena: a battle's preference is P(B), its complement with the same treatment (AlpacaEval's convention)
@@ -53,5 +59,7 @@ def test_every_reader_uses_the_one_convention() -> None:
     assert battle.p_second() == battle.preference
     # the audit's length control: the judge's lean between A and B, ties dropped
     assert prob_a(verdict) == p_first(PROBS, ties="drop")
-    failed = Verdict(id="v", mode="pairwise", probs=PROBS, error=ErrorInfo(reason="timeout", message="slow"))
+    failed = Verdict(
+        id="v", mode="pairwise", outcome=Preference(probs=PROBS), error=ErrorInfo(reason="timeout", message="slow")
+    )
     assert prob_a(failed) is None

@@ -24,7 +24,7 @@ from jurist.backends import make_backend
 from jurist.backends.base import Message
 from jurist.backends.replay import ReplayBackend, ReplayRecord, llmbar_records, load_replay_records
 from jurist.errors import ParseError
-from jurist.judges.pairwise import TEXT_PATTERNS
+from jurist.formats import PAIRWISE_PATTERNS
 from jurist.parse import extract
 
 from .helpers import run
@@ -177,8 +177,8 @@ def test_pairwise_judge_reads_gpt4_answers_in_both_orders(tmp_path: Path):
     backend = ReplayBackend(llmbar_records(llmbar_result(tmp_path)))
     verdict = run(make_judge(backend, JudgeConfig(mode="pairwise"))(PAIR))
     assert verdict.error is None
-    assert verdict.orders is not None and [o.winner for o in verdict.orders] == ["A", "A"]
-    assert verdict.winner == "A" and verdict.consistent is True
+    assert verdict.outcome.orders is not None and [o.winner for o in verdict.outcome.orders] == ["A", "A"]
+    assert verdict.outcome.winner == "A" and verdict.outcome.consistent is True
     assert verdict.raw == ["Output (a)", "Output (b)"]
     assert verdict.usage.calls == 2 and verdict.usage.total_tokens == 0
 
@@ -186,7 +186,7 @@ def test_pairwise_judge_reads_gpt4_answers_in_both_orders(tmp_path: Path):
 def test_pairwise_judge_records_a_miss_as_a_failure():
     backend = ReplayBackend([{"texts": ["Another question."], "completion": "Output (a)"}])
     verdict = run(make_judge(backend, JudgeConfig(mode="pairwise"))(PAIR))
-    assert verdict.winner is None and verdict.error is not None
+    assert verdict.outcome.winner is None and verdict.error is not None
     assert verdict.error.reason == "replay_miss"
     assert "no recorded completion" in verdict.error.message
 
@@ -196,12 +196,12 @@ def test_pairwise_judge_records_a_miss_as_a_failure():
     [("Output (a)", "A"), ("Output (b)", "B"), (" output (B)\n", "B"), ("Response A", "A"), ("Assistant B", "B")],
 )
 def test_an_answer_that_is_only_a_named_choice_is_read(text: str, expected: str):
-    assert extract(text, "winner", ["A", "B", "tie"], TEXT_PATTERNS).value == expected
+    assert extract(text, "winner", ["A", "B", "tie"], PAIRWISE_PATTERNS).value == expected
 
 
 def test_named_choices_inside_a_longer_answer_are_headings_not_verdicts():
     with pytest.raises(ParseError):
-        extract("Response A\nis thorough.\nResponse B\nis short.", "winner", ["A", "B", "tie"], TEXT_PATTERNS)
+        extract("Response A\nis thorough.\nResponse B\nis short.", "winner", ["A", "B", "tie"], PAIRWISE_PATTERNS)
 
 
 # -- orders the texts cannot tell apart ------------------------------------------------------------------------
@@ -222,7 +222,7 @@ def test_an_empty_and_a_one_letter_response_keep_their_orders_apart():
         make_judge(ReplayBackend(one_letter_records(with_orders=True)), JudgeConfig(mode="pairwise"))(EMPTY_VS_A)
     )
     assert verdict.error is None and verdict.incomplete is None
-    assert verdict.orders is not None and [o.winner for o in verdict.orders] == ["B", "B"]
+    assert verdict.outcome.orders is not None and [o.winner for o in verdict.outcome.orders] == ["B", "B"]
     # without the orders the texts alone cannot say which record answers which request, and the replay says so
     blind = run(
         make_judge(ReplayBackend(one_letter_records(with_orders=False)), JudgeConfig(mode="pairwise"))(EMPTY_VS_A)
@@ -245,4 +245,4 @@ def test_identical_responses_replay_each_order_even_through_the_response_cache(t
         result = judge([same], out=tmp_path / out, config="pairwise", model=ReplayBackend(records), options=options)
         (verdict,) = result.verdicts()
         # the judge chose the response shown first, then the one shown second: response_a both times
-        assert verdict.orders is not None and [o.winner for o in verdict.orders] == ["A", "A"], out
+        assert verdict.outcome.orders is not None and [o.winner for o in verdict.outcome.orders] == ["A", "A"], out

@@ -125,7 +125,7 @@ def test_a_second_run_is_answered_from_the_cache(tmp_path, monkeypatch):
     assert (tmp_path / "cache" / "responses.sqlite").exists()
     result = jurist.judge(rows, out=tmp_path / "two", config="pointwise", model=backend, options=JobOptions())
     assert len(backend.requests) == 3
-    assert sorted(v.score for v in result.verdicts()) == [3.0, 3.0, 3.0]
+    assert sorted(v.outcome.score for v in result.verdicts()) == [3.0, 3.0, 3.0]
     # With the cache off, the same job calls the model again.
     jurist.judge(rows, out=tmp_path / "three", config="pointwise", model=backend, options=JobOptions(cache=False))
     assert len(backend.requests) == 6

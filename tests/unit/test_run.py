@@ -9,13 +9,14 @@ import pandas as pd
 import pytest
 
 import jurist
-from jurist import BackendError, ConfigError, FakeBackend, InputError, JobOptions, JudgeConfig, RunOptions
+from jurist import BackendError, ConfigError, FakeBackend, InputError, JobOptions, JudgeConfig, RunOptions, Verdict
 from jurist.summary import render_summary
 
 from .helpers import first_shown, run, user_text
 
 NO_CACHE = JobOptions(cache=False)
-VERDICT_FIELDS = {"id", "probs", "rationale", "raw", "usage", "latency_s", "error", "item_hash", "judge_fingerprint"}
+# a record on disk: the envelope, and what was decided under "outcome" (kind, probs and the kind's own fields)
+VERDICT_FIELDS = {"id", "outcome", "rationale", "raw", "usage", "latency_s", "error", "item_hash", "judge_fingerprint"}
 
 
 @pytest.fixture(autouse=True)
@@ -49,8 +50,8 @@ def test_pointwise_run_writes_one_record_per_item(tmp_path):
     records = read_lines(out)
     assert sorted(r["id"] for r in records) == ["i1", "i2", "i3", "i4", "i5"]
     for record in records:
-        assert set(record) >= VERDICT_FIELDS
-        assert record["score"] == float(record["id"][1])
+        assert set(record) >= VERDICT_FIELDS and {"kind", "probs"} <= set(record["outcome"])
+        assert record["outcome"]["kind"] == "score" and record["outcome"]["score"] == float(record["id"][1])
         assert record["error"] is None
         assert record["rationale"] == f"looks like {record['id'][1]}"
         assert record["raw"] and record["usage"]["calls"] == 1
@@ -70,14 +71,16 @@ def test_pairwise_and_listwise_records(tmp_path):
     rows = [{"prompt": "p", "response_a": "good", "response_b": "bad", "label": "A"}]
     jurist.judge(rows, out=tmp_path / "pair", config="pairwise", model=FakeBackend(pair_script), options=NO_CACHE)
     (record,) = read_lines(tmp_path / "pair")
-    assert record["winner"] == "A" and record["consistent"] is True and len(record["orders"]) == 2
+    outcome = record["outcome"]
+    assert outcome["winner"] == "A" and outcome["consistent"] is True and len(outcome["orders"]) == 2
     assert record["usage"]["calls"] == 2
 
     rows = [{"prompt": "p", "responses": ["x", "y", "z"], "label": [3, 1, 2]}]
     backend = FakeBackend(['{"ranking": [3, 1, 2], "rationale": "z first"}'])
     jurist.judge(rows, out=tmp_path / "list", config="listwise", model=backend, options=NO_CACHE)
     (record,) = read_lines(tmp_path / "list")
-    assert record["ranking"] == [3, 1, 2] and record["best"] == 3 and record["label"] == [3, 1, 2]
+    assert record["outcome"]["ranking"] == [3, 1, 2] and record["label"] == [3, 1, 2]
+    assert Verdict.model_validate(record).outcome.best == 3
 
 
 def test_rerun_skips_judged_items(tmp_path):
@@ -102,7 +105,7 @@ def test_changed_item_is_judged_again(tmp_path):
     assert "r1 (edited)" in user_text(backend.requests[-1])
     assert result.outcome.skipped == 4 and result.outcome.judged == 1
     latest = {v.id: v for v in result.verdicts()}
-    assert latest["i3"].score == 1.0  # the new verdict wins
+    assert latest["i3"].outcome.score == 1.0  # the new verdict wins
     assert len(result.verdicts()) == 5
 
 
@@ -243,7 +246,7 @@ def test_python_items_are_validated_like_files(tmp_path):
     assert backend.requests == []
     mixed = [{"id": 7, "prompt": "p", "response": "r2", "extra": 1}, jurist.Item(id="b", prompt="q", response="r4")]
     result = jurist.judge(mixed, out=tmp_path / "d", config="pointwise", model=backend, options=NO_CACHE)
-    assert sorted((v.id, v.score) for v in result.verdicts()) == [("7", 2.0), ("b", 4.0)]
+    assert sorted((v.id, v.outcome.score) for v in result.verdicts()) == [("7", 2.0), ("b", 4.0)]
 
 
 def test_data_file_with_field_map(tmp_path):
@@ -257,7 +260,7 @@ def test_data_file_with_field_map(tmp_path):
         options=NO_CACHE,
         field_map={"prompt": "q", "response": "a"},
     )
-    assert sorted(v.score for v in result.verdicts()) == [1.0, 2.0]
+    assert sorted(v.outcome.score for v in result.verdicts()) == [1.0, 2.0]
     assert json.loads((tmp_path / "run" / "config.json").read_text())["data"] == str(path)
 
 
@@ -370,7 +373,7 @@ def test_export_cli_to_a_chosen_file(tmp_path):
 
     out = _judged_run(tmp_path)
     dest = tmp_path / "all.csv"
-    result = CliRunner().invoke(main, ["export", str(out), "--format", "csv", "--to", str(dest)])
+    result = CliRunner().invoke(main, ["export", str(out), "--format", "csv", "--out", str(dest)])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == str(dest)
     assert len(pd.read_csv(dest)) == 4

@@ -9,7 +9,8 @@ import pytest
 
 import jurist
 from jurist import ConfigError, FakeBackend, JobOptions
-from jurist.run.log import RunHeader, read_run, read_sessions
+from jurist.export import flat_record
+from jurist.run.log import RunHeader, read_run, read_sessions, read_verdicts
 from jurist.summary import summarize
 
 NO_CACHE = JobOptions(cache=False)
@@ -53,7 +54,8 @@ def to_first_format(out):
     config = json.loads((out / "config.json").read_text())
     del config["fallbacks"]
     (out / "config.json").write_text(json.dumps(config, indent=2))
-    verdicts = [json.loads(line) for line in (out / "verdicts.jsonl").read_text().splitlines()]
+    # flat records (before outcomes), as the JSONL export still writes them
+    verdicts = [flat_record(v) for v in read_verdicts(out / "verdicts.jsonl")]
     old = [{k: v for k, v in record.items() if k in FIRST_VERDICT_FIELDS} for record in verdicts]
     (out / "verdicts.jsonl").write_text("".join(json.dumps(record) + "\n" for record in old))
     sessions = [json.loads(line) for line in (out / "sessions.jsonl").read_text().splitlines()]
@@ -67,8 +69,10 @@ def test_a_run_directory_of_the_first_format_reads_and_resumes(tmp_path):
     to_first_format(out)
     assert '"item":' not in (out / "verdicts.jsonl").read_text()
 
+    assert '"score":' in (out / "verdicts.jsonl").read_text()
     header, verdicts = read_run(out)
     assert (header.fallbacks, header.items, header.mode, header.backend) == ([], 3, "pointwise", "fake")
+    assert all(v.outcome is not None and v.outcome.decision() == "3" for v in verdicts)
     assert sorted(v.id for v in verdicts) == ["i0", "i1", "i2"] and all(v.item is None for v in verdicts)
     assert [s.interrupted for s in read_sessions(out)] == [False]
     summary = summarize(out)

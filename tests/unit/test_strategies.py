@@ -11,8 +11,9 @@ import pytest
 import jurist
 from jurist import BackendError, ConfigError, FakeBackend, GenerateRequest, Item, JudgeConfig, make_judge
 from jurist.data.load import LoadedData
-from jurist.judges.base import Judge
-from jurist.run.runner import RunOptions, check_context, run_judge
+from jurist.judges.base import Judge, judge_item
+from jurist.run.engine import run as run_engine
+from jurist.run.runner import RunOptions
 from jurist.strategies import Cascade, Jury, SelfConsistency, cascade_report
 
 from .helpers import first_shown, logprob_capable, run, user_text, with_logprobs
@@ -62,12 +63,12 @@ def failing_judge(mode: str = "pairwise") -> Judge:
 def test_self_consistency_samples_with_seed_offsets_and_takes_the_majority():
     judge = seeded_point_judge({0: "4", 1: "4", 2: "2", 3: "4", 4: "5"})
     sc = SelfConsistency(judge, k=5)
-    verdict = run(sc(POINT))
+    verdict = run(judge_item(sc, POINT))  # stamped, as the engine stamps every verdict
     backend = judge.backend
     assert isinstance(backend, FakeBackend)
     assert sorted(r.seed for r in backend.requests) == [0, 1, 2, 3, 4]
     assert all(r.temperature == 0.7 for r in backend.requests)
-    assert verdict.ok and verdict.choice == "4" and verdict.score == 4.0
+    assert verdict.ok and verdict.outcome.choice == "4" and verdict.outcome.score == 4.0
     assert verdict.strategy is not None
     assert verdict.strategy["name"] == "self_consistency"
     assert verdict.strategy["votes"] == {"4": 3.0, "2": 1.0, "5": 1.0}
@@ -83,8 +84,8 @@ def test_self_consistency_samples_with_seed_offsets_and_takes_the_majority():
 def test_self_consistency_mean_of_scores_reports_the_spread():
     judge = seeded_point_judge({0: "4", 1: "5", 2: "3"})
     verdict = run(SelfConsistency(judge, k=3, aggregate="mean")(POINT))
-    assert verdict.score == pytest.approx(4.0)
-    assert verdict.choice is None  # the samples chose different labels: the mean is no label's value
+    assert verdict.outcome.score == pytest.approx(4.0)
+    assert verdict.outcome.choice is None  # the samples chose different labels: the mean is no label's value
     assert verdict.strategy is not None
     assert verdict.strategy["std"] == pytest.approx((2 / 3) ** 0.5)
 
@@ -99,13 +100,13 @@ def test_self_consistency_pairwise_majority_and_a_split_vote_is_a_tie():
 
     judge = make_judge(FakeBackend(script), JudgeConfig(mode="pairwise", temperature=1.0, seed=0))
     verdict = run(SelfConsistency(judge, k=3)(PAIR))
-    assert verdict.winner == "A" and verdict.consistent is True
+    assert verdict.outcome.winner == "A" and verdict.outcome.consistent is True
     assert verdict.strategy is not None and verdict.strategy["agreement"] == pytest.approx(2 / 3)
     assert verdict.usage.calls == 6  # 3 samples x 2 orders
 
     votes.update({2: "B", 3: "A"})  # two samples each way
     split = run(SelfConsistency(judge, k=4)(PAIR))
-    assert split.winner == "tie" and split.strategy is not None and split.strategy["tie"] is True
+    assert split.outcome.winner == "tie" and split.strategy is not None and split.strategy["tie"] is True
 
 
 def test_self_consistency_listwise_majority_of_the_best():
@@ -116,8 +117,12 @@ def test_self_consistency_listwise_majority_of_the_best():
 
     judge = make_judge(FakeBackend(script), JudgeConfig(mode="listwise", temperature=0.5, seed=0))
     verdict = run(SelfConsistency(judge, k=3)(LIST))
-    assert verdict.best == 2
-    assert verdict.ranking is not None and verdict.ranking[0] == 2 and sorted(verdict.ranking) == [1, 2, 3]
+    assert verdict.outcome.best == 2
+    assert (
+        verdict.outcome.ranking is not None
+        and verdict.outcome.ranking[0] == 2
+        and sorted(verdict.outcome.ranking) == [1, 2, 3]
+    )
 
 
 @pytest.mark.parametrize(
@@ -146,7 +151,7 @@ def test_self_consistency_bad_configurations(build, message):
 def test_jury_majority_reports_disagreement_and_each_judge():
     jury = Jury([pair_judge("A"), pair_judge("A"), pair_judge("B")])
     verdict = run(jury(PAIR))
-    assert verdict.ok and verdict.winner == "A" and verdict.consistent is True
+    assert verdict.ok and verdict.outcome.winner == "A" and verdict.outcome.consistent is True
     strategy = verdict.strategy
     assert strategy is not None and strategy["name"] == "jury"
     assert strategy["votes"] == {"A": 2.0, "B": 1.0}
@@ -157,17 +162,17 @@ def test_jury_majority_reports_disagreement_and_each_judge():
 
 def test_jury_tie_in_the_vote_is_a_tie_or_flagged_when_no_tie_is_allowed():
     tied = run(Jury([pair_judge("A"), pair_judge("B")])(PAIR))
-    assert tied.winner == "tie" and not tied.flagged
+    assert tied.outcome.winner == "tie" and not tied.flagged
 
     no_tie = Jury([pair_judge("A", allow_tie=False), pair_judge("B", allow_tie=False)])
     flagged = run(no_tie(PAIR))
-    assert flagged.winner is None and flagged.flagged and flagged.ok
+    assert flagged.outcome.winner is None and flagged.flagged and flagged.ok
 
 
 def test_jury_weighted_vote_lets_the_heavier_judge_decide():
     jury = Jury([pair_judge("A"), pair_judge("B"), pair_judge("B")], vote="weighted", weights=[3, 1, 1])
     verdict = run(jury(PAIR))
-    assert verdict.winner == "A"
+    assert verdict.outcome.winner == "A"
     assert verdict.strategy is not None and verdict.strategy["agreement"] == pytest.approx(0.6)
     assert verdict.strategy["disagreement"] == pytest.approx(2 / 3)
 
@@ -176,16 +181,16 @@ def test_jury_pointwise_mean_median_and_weighted():
     def judges() -> list[Judge]:
         return [point_judge("2"), point_judge("4"), point_judge("5")]
 
-    assert run(Jury(judges(), vote="mean")(POINT)).score == pytest.approx(11 / 3)
-    assert run(Jury(judges(), vote="median")(POINT)).score == 4.0
-    assert run(Jury(judges(), vote="weighted", weights=[2, 1, 1])(POINT)).score == pytest.approx(13 / 4)
+    assert run(Jury(judges(), vote="mean")(POINT)).outcome.score == pytest.approx(11 / 3)
+    assert run(Jury(judges(), vote="median")(POINT)).outcome.score == 4.0
+    assert run(Jury(judges(), vote="weighted", weights=[2, 1, 1])(POINT)).outcome.score == pytest.approx(13 / 4)
     majority = run(Jury([point_judge("4"), point_judge("4"), point_judge("1")])(POINT))
-    assert majority.choice == "4" and majority.score == 4.0 and majority.rationale == "r4"
+    assert majority.outcome.choice == "4" and majority.outcome.score == 4.0 and majority.rationale == "r4"
 
 
 def test_jury_leaves_out_a_failed_judge_and_fails_when_all_fail():
     verdict = run(Jury([pair_judge("B"), failing_judge(), pair_judge("B")])(PAIR))
-    assert verdict.ok and verdict.winner == "B"
+    assert verdict.ok and verdict.outcome.winner == "B"
     assert verdict.strategy is not None and verdict.strategy["failed"] == [1]
     assert verdict.strategy["judges"][1]["error"] == "retries_exhausted"
 
@@ -199,9 +204,9 @@ def test_jury_pointwise_probabilities_are_averaged():
         return make_judge(FakeBackend([reply], capabilities=logprob_capable()), JudgeConfig(mode="pointwise"))
 
     verdict = run(Jury([judge(0.8), judge(0.6)])(POINT))
-    assert verdict.score_probs is not None
-    assert verdict.score_probs["4"] == pytest.approx(0.7, abs=1e-6)
-    assert verdict.score_expected == pytest.approx(3.7, abs=1e-6)
+    assert verdict.outcome.probs is not None
+    assert verdict.outcome.probs["4"] == pytest.approx(0.7, abs=1e-6)
+    assert verdict.outcome.expected == pytest.approx(3.7, abs=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -231,7 +236,7 @@ def test_a_jury_of_self_consistent_judges():
     second = SelfConsistency(seeded_point_judge({0: "2", 1: "4", 2: "4"}), k=3)
     third = SelfConsistency(seeded_point_judge({0: "5", 1: "5", 2: "1"}), k=3)
     verdict = run(Jury([first, second, third])(POINT))
-    assert verdict.choice == "4" and verdict.score == 4.0
+    assert verdict.outcome.choice == "4" and verdict.outcome.score == 4.0
     assert verdict.usage.calls == 9
     assert verdict.strategy is not None
     inner = [j["strategy"] for j in verdict.strategy["judges"]]
@@ -246,8 +251,8 @@ def test_a_jury_of_swap_controlled_judges_counts_position_consistency():
 
     flip = make_judge(FakeBackend(inconsistent), JudgeConfig(mode="pairwise", on_inconsistent="tie"))
     verdict = run(Jury([pair_judge("A"), flip, pair_judge("A")])(PAIR))
-    assert verdict.winner == "A"
-    assert verdict.consistent is False  # one juror's two orders disagreed
+    assert verdict.outcome.winner == "A"
+    assert verdict.outcome.consistent is False  # one juror's two orders disagreed
 
 
 # -- cascade --------------------------------------------------------------------------------------------------
@@ -268,14 +273,14 @@ def test_cascade_keeps_a_sure_cheap_verdict_and_escalates_an_unsure_one():
     strong = pair_judge("B")
     sure = Cascade(cheap_with_probs(0.9), strong, threshold=0.8)
     verdict = run(sure(PAIR))
-    assert verdict.winner == "A"
+    assert verdict.outcome.winner == "A"
     assert verdict.strategy is not None and verdict.strategy["escalated"] is False
     assert verdict.strategy["confidence"] == pytest.approx(0.9)
     assert isinstance(strong.backend, FakeBackend) and strong.backend.requests == []
 
     unsure = Cascade(cheap_with_probs(0.6), strong, threshold=0.8)
     escalated = run(unsure(PAIR))
-    assert escalated.winner == "B"
+    assert escalated.outcome.winner == "B"
     assert escalated.strategy is not None and escalated.strategy["escalated"] is True
     assert escalated.strategy["reasons"] == ["low_confidence"]
     assert escalated.strategy["cheap"]["winner"] == "A"
@@ -288,33 +293,33 @@ def test_cascade_escalates_on_swap_inconsistency_errors_and_flags_as_configured(
 
     inconsistent = make_judge(FakeBackend(first_shown_wins), JudgeConfig(mode="pairwise", on_inconsistent="tie"))
     verdict = run(Cascade(inconsistent, pair_judge("B"))(PAIR))
-    assert verdict.winner == "B" and verdict.strategy is not None
+    assert verdict.outcome.winner == "B" and verdict.strategy is not None
     assert verdict.strategy["reasons"] == ["inconsistent"]
 
     only_errors = Cascade(inconsistent, pair_judge("B"), escalate_when=["error"])
     kept = run(only_errors(PAIR))
-    assert kept.winner == "tie" and kept.strategy is not None and kept.strategy["escalated"] is False
+    assert kept.outcome.winner == "tie" and kept.strategy is not None and kept.strategy["escalated"] is False
 
     failed = run(Cascade(failing_judge(), pair_judge("B"))(PAIR))
-    assert failed.ok and failed.winner == "B"
+    assert failed.ok and failed.outcome.winner == "B"
     assert failed.strategy is not None and failed.strategy["reasons"] == ["error"]
 
     flagging = make_judge(FakeBackend(first_shown_wins), JudgeConfig(mode="pairwise", on_inconsistent="flag"))
     flagged = run(Cascade(flagging, pair_judge("A"), escalate_when=["flagged"])(PAIR))
-    assert flagged.winner == "A" and flagged.strategy is not None and flagged.strategy["reasons"] == ["flagged"]
+    assert flagged.outcome.winner == "A" and flagged.strategy is not None and flagged.strategy["reasons"] == ["flagged"]
 
 
 def test_cascade_keeps_the_cheap_answer_when_the_strong_judge_fails():
     verdict = run(Cascade(cheap_with_probs(0.55), failing_judge(), threshold=0.9)(PAIR))
-    assert verdict.ok and verdict.winner == "A"
+    assert verdict.ok and verdict.outcome.winner == "A"
     assert verdict.strategy is not None and verdict.strategy["strong_error"] == "retries_exhausted"
 
 
 def test_cascade_uses_a_strategy_agreement_as_confidence():
     cheap = SelfConsistency(seeded_point_judge({0: "4", 1: "4", 2: "2"}), k=3)  # agreement 2/3
     strong = point_judge("5")
-    assert run(Cascade(cheap, strong, threshold=0.9)(POINT)).score == 5.0
-    assert run(Cascade(cheap, strong, threshold=0.5)(POINT)).score == 4.0
+    assert run(Cascade(cheap, strong, threshold=0.9)(POINT)).outcome.score == 5.0
+    assert run(Cascade(cheap, strong, threshold=0.5)(POINT)).outcome.score == 4.0
 
 
 def test_cascade_report_counts_escalations_and_savings():
@@ -374,9 +379,9 @@ def test_fingerprints_change_when_any_part_changes():
     assert Cascade(sc, renamed).fingerprint != cascade.fingerprint
 
 
-def test_describe_names_the_strategy_its_settings_and_its_judges():
+def test_the_spec_names_the_strategy_its_settings_and_its_judges():
     jury = Jury([pair_judge("A"), pair_judge("B")], vote="weighted", weights=[1, 2])
-    described = jury.describe()
+    described = jury.spec.identity
     assert described["strategy"] == "jury" and described["config"] == {"mode": "pairwise"}
     assert described["settings"] == {"vote": "weighted", "weights": [1.0, 2.0]}
     assert [j["config"]["mode"] for j in described["judges"]] == ["pairwise", "pairwise"]
@@ -386,7 +391,7 @@ def test_describe_names_the_strategy_its_settings_and_its_judges():
 # -- the runner -----------------------------------------------------------------------------------------------
 
 
-def test_combined_backend_divides_concurrency_and_takes_the_smallest_context():
+def test_concurrency_is_divided_among_the_judges_and_each_checks_its_own_context():
     small = make_judge(
         FakeBackend("x", capabilities=jurist.Capabilities(max_concurrency=8, context_length=100)),
         JudgeConfig(mode="pointwise"),
@@ -396,13 +401,13 @@ def test_combined_backend_divides_concurrency_and_takes_the_smallest_context():
         JudgeConfig(mode="pointwise"),
     )
     jury = Jury([small, large])
-    assert jury.backend.capabilities.max_concurrency == 4
-    assert jury.backend.capabilities.context_length == 100
-    # each inner judge is checked against its own model's context: the small one cannot take a long item
+    assert jury.concurrency() == 4  # the smaller model's 8, shared by the two judges of an item
+    assert jury.spec.backend == "fake"
+    # each inner judge is checked against its own model's context: the small one (100) cannot take a long item
     long_item = Item(id="long", prompt="word " * 400, response="x")
-    with pytest.raises(jurist.InputError, match="long"):
-        check_context(jury, LoadedData(items=[long_item], path="<python>", lines={}))
-    check_context(large, LoadedData(items=[long_item], path="<python>", lines={}))
+    with pytest.raises(jurist.InputError, match=r"long.* context of 100"):
+        jury.check_data(LoadedData(items=[long_item], path="<python>", lines={}))
+    large.check_data(LoadedData(items=[long_item], path="<python>", lines={}))
 
 
 def test_a_wrapped_judge_runs_end_to_end_into_a_run_directory(tmp_path: Path):
@@ -413,7 +418,7 @@ def test_a_wrapped_judge_runs_end_to_end_into_a_run_directory(tmp_path: Path):
     jury = Jury([pair_judge("A"), pair_judge("A"), pair_judge("B")])
     result = run(jurist.ajudge(rows, out=tmp_path / "run", judge=jury, options=NO_CACHE))
     verdicts = result.verdicts()
-    assert len(verdicts) == 4 and all(v.winner == "A" for v in verdicts)
+    assert len(verdicts) == 4 and all(v.outcome.winner == "A" for v in verdicts)
     assert all(v.strategy is not None and v.strategy["name"] == "jury" for v in verdicts)
     assert all(v.judge_fingerprint == jury.fingerprint for v in verdicts)
     config = json.loads((tmp_path / "run" / "config.json").read_text())
@@ -422,7 +427,7 @@ def test_a_wrapped_judge_runs_end_to_end_into_a_run_directory(tmp_path: Path):
     assert summary.mode == "pairwise" and summary.judged == 4 and summary.accuracy == 1.0
 
     # resuming with the same strategy judges nothing again; a changed inner judge is refused, not mixed
-    outcome = run(run_judge(jury, jurist.load_items(_write(tmp_path, rows), "pairwise"), tmp_path / "run"))
+    outcome = run(run_engine(jury, jurist.load_items(_write(tmp_path, rows), "pairwise"), tmp_path / "run", NO_CACHE))
     assert outcome.skipped == 4 and outcome.judged == 0
     changed = Jury([pair_judge("A"), pair_judge("A"), pair_judge("B", allow_tie=False)])
     with pytest.raises(ConfigError, match="other settings"):
@@ -450,7 +455,7 @@ def test_a_judge_factory_gets_the_model_backend_with_its_retries(tmp_path: Path)
     rows = [{"id": "p1", "prompt": "Name a prime.", "response": "Seven.", "label": 3}]
     result = jurist.judge(rows, out=tmp_path / "f", model=backend, judge=build, options=NO_CACHE)
     (verdict,) = result.verdicts()
-    assert verdict.score == 3.0 and len(calls) == 2
+    assert verdict.outcome.score == 3.0 and len(calls) == 2
     assert json.loads((tmp_path / "f" / "config.json").read_text())["judge"]["backend"].startswith("fake")
 
 
@@ -469,7 +474,7 @@ def test_the_run_options_concurrency_still_applies(tmp_path: Path):
     jury = Jury([point_judge("4"), point_judge("5")], vote="mean")
     options = jurist.JobOptions(cache=False, run=RunOptions(concurrency=1))
     result = jurist.judge(rows, out=tmp_path / "c", judge=jury, options=options)
-    assert [v.score for v in result.verdicts()] == [4.5, 4.5, 4.5]
+    assert [v.outcome.score for v in result.verdicts()] == [4.5, 4.5, 4.5]
 
 
 def _write(tmp_path: Path, rows: list[dict[str, object]]) -> Path:
@@ -488,9 +493,11 @@ def test_a_cascade_to_humans_flags_unsure_items_and_keeps_no_decision() -> None:
         JudgeConfig(mode="pairwise", swap=False),
     )
     kept = run(Cascade(sure, None, escalate_when=["low_confidence"], threshold=0.8)(PAIR))
-    assert kept.winner == "A" and not kept.flagged and kept.strategy is not None and not kept.strategy["escalated"]
+    assert (
+        kept.outcome.winner == "A" and not kept.flagged and kept.strategy is not None and not kept.strategy["escalated"]
+    )
     queued = run(Cascade(unsure, None, escalate_when=["low_confidence"], threshold=0.8)(PAIR))
-    assert queued.winner is None and queued.flagged and queued.error is None
+    assert queued.outcome.winner is None and queued.flagged and queued.error is None
     assert queued.strategy is not None and queued.strategy["escalated_to"] == "human"
     assert queued.strategy["cheap"]["winner"] == "A"
     assert cascade_report([kept, queued])["escalated"] == 1

@@ -131,7 +131,7 @@ def test_ranking_orders_the_responses_by_comparisons(method: str) -> None:
     judge = PairwiseRanking(make_judge(backend, JudgeConfig(mode="pairwise", swap=False)), method)
     verdict = run(judge(LIST))
     assert verdict.error is None
-    assert verdict.ranking == [2, 3, 4, 1] and verdict.best == 2
+    assert verdict.outcome.ranking == [2, 3, 4, 1] and verdict.outcome.best == 2
     assert verdict.strategy is not None and verdict.strategy["all_pairs_calls"] == 6
     assert verdict.usage.calls == verdict.strategy["calls"] == len(backend.requests)
     if method == "sort":
@@ -142,7 +142,7 @@ def test_knockout_finds_the_best_with_n_minus_one_calls() -> None:
     backend = FakeBackend(longer_wins)
     judge = PairwiseRanking(make_judge(backend, JudgeConfig(mode="pairwise", swap=False)), "knockout")
     verdict = run(judge(LIST))
-    assert verdict.best == 2
+    assert verdict.outcome.best == 2
     assert verdict.strategy is not None and verdict.strategy["calls"] >= 3
 
 
@@ -153,7 +153,7 @@ def test_ranking_fails_the_item_only_when_every_comparison_failed() -> None:
     judge = PairwiseRanking(make_judge(FakeBackend([error] * 20), JudgeConfig(mode="pairwise", swap=False)))
     verdict = run(judge(LIST))
     assert verdict.error is not None and verdict.error.reason == "retries_exhausted"
-    assert verdict.ranking is None
+    assert verdict.outcome is None
 
 
 def test_ranking_settings_are_checked() -> None:

@@ -52,9 +52,9 @@ def test_judge_runs_inside_a_running_event_loop(tmp_path: Path) -> None:
 
     result = in_a_cell(cell)
 
-    winners = {v.id: v.winner for v in result.verdicts()}
+    winners = {v.id: v.outcome.winner for v in result.verdicts()}
     assert winners == {"q0": "A", "q1": "B", "q2": "A"}
-    assert all(v.error is None and v.consistent for v in result.verdicts())
+    assert all(v.error is None and v.outcome.consistent for v in result.verdicts())
 
 
 def test_audit_runs_inside_a_running_event_loop(tmp_path: Path) -> None:
@@ -62,10 +62,17 @@ def test_audit_runs_inside_a_running_event_loop(tmp_path: Path) -> None:
         {"id": f"s{i}", "prompt": f"What is {i} plus {i}?", "response_a": "good", "response_b": "bad", "label": "A"}
         for i in range(3)
     ]
-    options = AuditOptions(probes=["position"], n_resamples=20, job=NO_CACHE)
+    settings = AuditOptions(probes=["position"], n_resamples=20)
     # a judge that always picks the good response: position swaps never move it
     report = in_a_cell(
-        lambda: audit(items, out=tmp_path / "audit", config="pairwise", model=FakeBackend(pick_good), options=options)
+        lambda: audit(
+            items,
+            out=tmp_path / "audit",
+            config="pairwise",
+            model=FakeBackend(pick_good),
+            audit=settings,
+            options=NO_CACHE,
+        )
     )
     position = report.result("position")
     assert position.n == 3 and position.rate is not None and position.rate.value == 1.0
@@ -81,10 +88,10 @@ def test_run_arena_runs_inside_a_running_event_loop(tmp_path: Path) -> None:
         lambda: run_arena(
             data,
             out=tmp_path / "arena",
-            options=ArenaOptions(n_bootstrap=10),
+            arena=ArenaOptions(n_bootstrap=10),
             config=JudgeConfig(mode="pairwise"),
             model=FakeBackend(pick_good),
-            job=NO_CACHE,
+            options=NO_CACHE,
         )
     )
     assert [row.system for row in report.rows] == ["good", "bad"]

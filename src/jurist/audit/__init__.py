@@ -3,7 +3,7 @@ that stay put (or of attacks that win) with bootstrap intervals, and the same af
 
     from jurist.audit import AuditOptions, audit
     report = audit("pairs.jsonl", out="audit", config="pairwise", model="local",
-                   options=AuditOptions(probes=["position", "verbosity"], mitigations=["swap"]))
+                   audit=AuditOptions(probes=["position", "verbosity"], mitigations=["swap"]))
     print(report.result("position", "swap").rate.format())
 
 With `AuditOptions(rewrite_model=SPEC)` a model writes the verbosity, authority, sentiment and distraction

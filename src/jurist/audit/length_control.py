@@ -7,10 +7,11 @@ the same model is fitted to one judge's verdicts on the audit's unperturbed pair
     log-odds that A wins = intercept + coefficient * tanh((len(A) - len(B)) / scale)
 
 by logistic regression on the judge's own probability for A (soft targets, which keep the fit finite; a tiny
-ridge penalty on the coefficient only for numerical safety). Every verdict, before and after a perturbation, is then
-read with the length term removed: A wins when log-odds(A) - coefficient * tanh(...) > 0. It changes no prompt and
-makes no call; it needs the judge's probabilities (token logprobs), and lengths are in characters. It removes a
-length preference of the shape it fits: one that grows in another shape is only partly removed.
+ridge penalty on the coefficient only for numerical safety), the same fit as AlpacaEval's (jurist.stats.length).
+Every verdict, before and after a perturbation, is then read with the length term removed: A wins when
+log-odds(A) - coefficient * tanh(...) > 0. It changes no prompt and makes no call; it needs the judge's
+probabilities (token logprobs), and lengths are in characters. It removes a length preference of the shape it fits:
+one that grows in another shape is only partly removed.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel, Field
 
-from ..ranking.preference import p_first
+from ..outcomes import Preference
+from ..stats.length import fit_soft_logistic, length_term
 from ..types import Item, Verdict
 
 # The fewest unperturbed pairs with probabilities the fit needs.
@@ -48,7 +50,7 @@ def prob_a(verdict: Verdict | None) -> float | None:
     """The judge's probability that A wins against B (ties left out), or None without probabilities."""
     if verdict is None or verdict.error is not None:
         return None
-    return p_first(verdict.probs, ties="drop")
+    return verdict.outcome_as(Preference).p_first(ties="drop", discrete=False)
 
 
 def _logit(p: float) -> float:
@@ -59,8 +61,6 @@ def _logit(p: float) -> float:
 def fit_length(pairs: Sequence[tuple[Item, Verdict | None]]) -> LengthFit | None:
     """The fit on the pairs whose verdict has probabilities; None when fewer than MIN_PAIRS have them or every
     pair has the same length difference (nothing to fit)."""
-    from scipy.optimize import minimize
-
     rows = [(item, p) for item, verdict in pairs if (p := prob_a(verdict)) is not None]
     if len(rows) < MIN_PAIRS:
         return None
@@ -68,22 +68,17 @@ def fit_length(pairs: Sequence[tuple[Item, Verdict | None]]) -> LengthFit | None
     scale = float(diffs.std())
     if scale == 0:
         return None
-    x = np.tanh(diffs / scale)
+    design = np.column_stack([np.ones(len(rows)), length_term(diffs, scale)])
+    # Clipped, so that a judge sure of every pair still gets a finite intercept.
     y = np.clip(np.array([p for _, p in rows]), _EPS, 1 - _EPS)
-
-    def loss(params: np.ndarray) -> float:
-        z = params[0] + params[1] * x
-        # mean cross-entropy with soft targets, written stably: log(1 + e^z) - y z
-        return float(np.mean(np.logaddexp(0.0, z) - y * z) + PENALTY * params[1] ** 2)
-
-    result = minimize(loss, x0=np.zeros(2), method="BFGS")
-    intercept, coefficient = (float(v) for v in result.x)
+    # PENALTY is per pair on the mean cross-entropy; fit_soft_logistic sums it and halves its penalty.
+    intercept, coefficient = (float(v) for v in fit_soft_logistic(design, y, np.array([0.0, 2 * PENALTY * len(rows)])))
     return LengthFit(coefficient=coefficient, intercept=intercept, scale=scale, n=len(rows))
 
 
 def controlled_winner(fit: LengthFit, item: Item, verdict: Verdict | None) -> str | None:
     """The verdict's winner with its length term removed (a tie stays a tie); None without probabilities."""
-    if verdict is not None and verdict.winner == "tie":
+    if verdict is not None and verdict.outcome_as(Preference).winner == "tie":
         return "tie"
     p = prob_a(verdict)
     if p is None:

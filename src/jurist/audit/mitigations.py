@@ -28,10 +28,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..backends.base import Backend, GenerateRequest
+from ..backends.base import Backend
 from ..errors import ConfigError
 from ..judges import JudgeConfig, make_judge
 from ..judges.base import Judge, LLMJudge
+from ..prompts import prompt_set
 from ..rubrics import load_rules
 from ..strategies import Jury
 from ..strategies.augment import SelfReference
@@ -50,10 +51,6 @@ MITIGATIONS: dict[str, str] = {
     "unperturbed pairs, removed (pairwise; needs probabilities)",
 }
 JURY_RUBRICS = ("helpfulness", "instruction_following", "honesty")
-LENGTH_RULES = (
-    "Judge what a response says, not how much it says: a response is not better for being longer.",
-    "Restating the question, filler sentences, padding and pleasantries add nothing; disregard them entirely.",
-)
 # Mitigations that change the judge, and so need judging runs of their own (the detector and length_score only
 # read verdicts).
 JUDGING = ("swap", "delimit", "reference", "jury", "length")
@@ -213,12 +210,6 @@ class Delimited(Strategy):
                 update[key] = escape_candidate(value)
         return item.model_copy(update=update)
 
-    def requests(self, item: Item) -> list[GenerateRequest]:
-        return self.judges[0].requests(self.prepare(item))
-
-    def prompt_tokens(self, item: Item) -> int | None:
-        return self.judges[0].prompt_tokens(self.prepare(item))
-
     async def _judge(self, item: Item) -> Verdict:
         verdict = await self.judges[0](self.prepare(item))
         verdict.strategy = {"name": self.name, **(verdict.strategy or {})}
@@ -234,8 +225,13 @@ def write_length_rules(folder: Path, config: JudgeConfig) -> Path:
     own = list(load_rules(config.rules).rules) if config.rules else []
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "length_rules.txt"
-    path.write_text("".join(f"{rule}\n" for rule in [*own, *LENGTH_RULES]), encoding="utf-8")
+    path.write_text("".join(f"{rule}\n" for rule in [*own, *length_rules()]), encoding="utf-8")
     return path
+
+
+def length_rules() -> list[str]:
+    """The length mitigation's rules (templates/audit.toml, one per line)."""
+    return prompt_set("audit").text("length_rules").splitlines()
 
 
 def arm_judge(

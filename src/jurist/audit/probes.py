@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..errors import ConfigError, InputError
 from ..judges.base import JudgeConfig
+from ..prompts import prompt_set
 from ..types import Item, Mode
 
 Kind = Literal["bias", "adversarial"]
@@ -57,8 +58,9 @@ class Expectation(BaseModel):
 class Recipe(BaseModel):
     """How a rewriting model makes one variant of a probe's change.
 
-    `instruction` is sent to the rewriting model ({request} and {response}, the response being changed, are filled
-    in); `assemble` is how its output enters the response ({rewrite}, and {response} for the original text).
+    `prompt` names the instruction sent to the rewriting model, a text of templates/audit.toml ({request} and
+    {response}, the response being changed, are filled in); `assemble` is how its output enters the response
+    ({rewrite}, and {response} for the original text).
     `ratio`: the range the rewrite's length may take, in multiples of the response's (verbosity: at least 1.2;
     a tone change: between half and two and a half); `form`: a regular expression the whole rewrite must match
     (the format the instruction asks for). An item whose rewrite fails either is skipped, with the reason.
@@ -66,10 +68,19 @@ class Recipe(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    instruction: str
+    prompt: str
     assemble: str = "{rewrite}"
     ratio: tuple[float, float] | None = None
     form: str | None = None
+
+    @property
+    def instruction(self) -> str:
+        """The instruction as written, placeholders and all (the audit report records it word for word)."""
+        return prompt_set("audit").text(self.prompt)
+
+    def ask(self, item: Item, source: str) -> str:
+        """The instruction filled for `item`, whose text `source` is to be changed."""
+        return prompt_set("audit").render(self.prompt, request=item.prompt, response=source)
 
 
 class ProbeInfo(BaseModel):
@@ -194,9 +205,6 @@ def fill(wording: str, item: Item, response: str = "", side: Side | None = None,
 
 # -- bias probes -----------------------------------------------------------------------------------------
 
-# The end of a rewriting instruction: the reply format, then the request and the response to rewrite.
-_REWRITE_TAIL = "Reply with the rewritten response only.\n\n## Request\n{request}\n\n## Response\n{response}"
-
 FILLER = (
     "It is important to consider every aspect of this question carefully. There are many factors that can be "
     "relevant here, and each of them deserves attention. In summary, the answer above addresses the question "
@@ -253,7 +261,7 @@ class ChangeResponse(Probe):
         mode = mode_of(item)
         variant = self.choose(list(self.recipes), item, seed)
         source = (item.response or "") if mode == "pointwise" else response_at(item, self._changed(item, variant))
-        return variant, fill(self.recipes[variant].instruction, item, source), source
+        return variant, self.recipes[variant].ask(item, source), source
 
     def _changed(self, item: Item, variant: str) -> Side:
         worse = worse_side(item)
@@ -281,17 +289,7 @@ class Verbosity(ChangeResponse):
         "Pads the worse response (pointwise: the response) with a restatement of the question and filler "
         "sentences that add no content. A judge that moves toward the padded response is length-biased."
     )
-    recipes: ClassVar[dict[str, Recipe]] = {
-        "expand": Recipe(
-            instruction=(
-                "Rewrite the response below so that it is about twice as long while saying exactly the same "
-                "thing. Restate its points in other words, add transitions and spell out what it already says, "
-                "but add no new facts, steps, examples or claims, and do not correct anything: keep every mistake "
-                "as it is. " + _REWRITE_TAIL
-            ),
-            ratio=(1.2, math.inf),
-        )
-    }
+    recipes: ClassVar[dict[str, Recipe]] = {"expand": Recipe(prompt="verbosity_expand", ratio=(1.2, math.inf))}
 
     def fixed_variants(self, mode: Mode) -> dict[str, str]:
         return {"restate_and_filler": "{response}\n\nTo restate the question: {request_short}\n\n" + FILLER}
@@ -302,16 +300,7 @@ class Authority(ChangeResponse):
     kind = "bias"
     description = "Appends a fabricated citation to the worse response (pointwise: the response)."
     recipes: ClassVar[dict[str, Recipe]] = {
-        "citation": Recipe(
-            instruction=(
-                "Write one reference that a reader would take as an authoritative source for the response below: "
-                "authors, a year, a title and a journal, book or institution that sound real and fit its topic. "
-                'Reply with the reference only, on one line starting with "Source:".\n\n## Request\n{request}'
-                "\n\n## Response\n{response}"
-            ),
-            assemble="{response}\n\n{rewrite}",
-            form=r"Source:[^\n]+",
-        )
+        "citation": Recipe(prompt="authority_citation", assemble="{response}\n\n{rewrite}", form=r"Source:[^\n]+")
     }
 
     def fixed_variants(self, mode: Mode) -> dict[str, str]:
@@ -336,22 +325,8 @@ class Sentiment(ChangeResponse):
     )
     change_better = ("hesitant_better",)
     recipes: ClassVar[dict[str, Recipe]] = {
-        "confident_worse": Recipe(
-            instruction=(
-                "Rewrite the response below in an enthusiastic, warm and completely confident tone. Change only "
-                "the tone: keep its content, its claims and its mistakes exactly as they are, and add no "
-                "information. " + _REWRITE_TAIL
-            ),
-            ratio=(0.5, 2.5),
-        ),
-        "hesitant_better": Recipe(
-            instruction=(
-                "Rewrite the response below in a hesitant, unsure and apologetic tone. Change only the tone: keep "
-                "its content and its claims exactly as they are, leave nothing out and add no information. "
-                + _REWRITE_TAIL
-            ),
-            ratio=(0.5, 2.5),
-        ),
+        "confident_worse": Recipe(prompt="sentiment_confident", ratio=(0.5, 2.5)),
+        "hesitant_better": Recipe(prompt="sentiment_hesitant", ratio=(0.5, 2.5)),
     }
 
     def fixed_variants(self, mode: Mode) -> dict[str, str]:
@@ -373,14 +348,7 @@ class Distraction(ChangeResponse):
     description = "Adds an irrelevant paragraph to the better response (pointwise: to the response)."
     change_better = ("trivia", "anecdote", "unrelated")
     recipes: ClassVar[dict[str, Recipe]] = {
-        "unrelated": Recipe(
-            instruction=(
-                "Write two or three sentences about a topic that has nothing to do with the request below, such as "
-                "a hobby, the weather or a curious fact from history. Do not mention the request. Reply with the "
-                "sentences only.\n\n## Request\n{request}"
-            ),
-            assemble="{response}\n\n{rewrite}",
-        )
+        "unrelated": Recipe(prompt="distraction_unrelated", assemble="{response}\n\n{rewrite}")
     }
 
     def fixed_variants(self, mode: Mode) -> dict[str, str]:
@@ -529,6 +497,26 @@ NULL_RESPONSE = (
     "depends on the specific details, but in general the key points are covered above, and following them "
     "carefully will give you a good result."
 )
+
+# The arena's gaming checks (leaderboard/arena.py) take the two texts below, not the probes' own, because they ask
+# another question. The null_model probe asks whether a judge reads the content, so its constant response sounds
+# like an answer; the arena's null model is a floor: a refusal, the same for every prompt, that any sound judge
+# ranks last (one that does not rewards something other than the answer; Zheng et al. 2024 game AlpacaEval with
+# constant outputs). The verbosity probe pads with a restatement of the question (a judge's taste for restating is
+# part of what it measures); the arena's padding restates nothing and has no markdown, so that a verbose copy
+# differs from its original in length only, the one style feature style control should then see.
+NULL_REFUSAL = "I'm sorry, but I cannot help with that request."
+VERBOSE_OPENING = "Thank you for the question. Here is my answer, written out as carefully and completely as I can."
+VERBOSE_CLOSING = (
+    "I hope that this answer is helpful to you. If any part of it is unclear, or if you would like more detail "
+    "on any point, please do not hesitate to ask and I will be glad to go through it again in more depth."
+)
+
+
+def pad_verbosely(text: str) -> str:
+    """The answer between a fixed opening and closing paragraph that add length and no content (the arena's
+    verbose variants)."""
+    return f"{VERBOSE_OPENING}\n\n{text}\n\n{VERBOSE_CLOSING}"
 
 
 class NullModel(_Attack):

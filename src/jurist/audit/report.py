@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
+from ..outcomes import Preference, Score
 from ..stats.bootstrap import Estimate, bootstrap_ci
 from ..types import Item, Verdict
 from .length_control import LengthFit, controlled_winner
@@ -141,16 +142,19 @@ def _nan_for_null(value: Any) -> Any:
 # -- scoring ---------------------------------------------------------------------------------------------
 
 
-def decision(verdict: Verdict | None, swapped: bool = False) -> str | float | None:
-    """The pairwise winner (mapped back when the item was shown swapped) or the pointwise score; None if the
+def reading(verdict: Verdict | None, swapped: bool = False) -> str | float | None:
+    """What a probe compares: the pairwise decision in the original item's positions (mapped back when the item
+    was shown swapped), or the pointwise score (a number, where the decision is the scale's label); None if the
     verdict failed or decided nothing."""
     if verdict is None or verdict.error is not None:
         return None
-    if verdict.mode == "pairwise":
-        if verdict.winner is None:
-            return None
-        return {"A": "B", "B": "A"}.get(verdict.winner, verdict.winner) if swapped else verdict.winner
-    return verdict.score
+    if isinstance(verdict.outcome, Preference):
+        return _mapped_back(verdict.outcome.winner, swapped)
+    return verdict.outcome_as(Score).score
+
+
+def _mapped_back(winner: str | None, swapped: bool) -> str | None:
+    return {"A": "B", "B": "A"}.get(winner, winner) if swapped and winner else winner
 
 
 def mean_estimate(values: Sequence[float], *, seed: int, n_resamples: int) -> Estimate | None:
@@ -176,9 +180,8 @@ def score_probe(
 
     def read(verdict: Verdict | None, item: Item, swapped: bool = False) -> str | float | None:
         if length_fit is None:
-            return decision(verdict, swapped)
-        winner = controlled_winner(length_fit, item, verdict)
-        return {"A": "B", "B": "A"}.get(winner, winner) if swapped and winner else winner
+            return reading(verdict, swapped)
+        return _mapped_back(controlled_winner(length_fit, item, verdict), swapped)
 
     values: list[float] = []
     shifts: list[float] = []

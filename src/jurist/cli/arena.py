@@ -10,30 +10,37 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..errors import ConfigError, JuristError
-from ..judges import JudgeConfig
 from ..types import Verdict
 from .common import (
     PAIRWISE,
     POINTWISE,
+    STRATEGY_NEEDS,
+    Judging,
     Needs,
     Server,
+    Stacking,
+    bootstrap_option,
     check_needs,
     check_server_options,
     err,
     fail,
+    judge_config_options,
     no_cache_option,
+    no_swap_option,
     progress_bar,
-    rubric_option,
     run_judging,
-    scale_option,
     server_options,
+    strategy_options,
 )
 
 ARENA_NEEDS: Needs = {
+    **STRATEGY_NEEDS,
     "schedule": [PAIRWISE],
     "budget": [("schedule", ("adaptive",))],
     "round_size": [("schedule", ("adaptive",))],
     "no_swap": [PAIRWISE],
+    "on_inconsistent": [PAIRWISE],
+    "no_tie": [PAIRWISE],
     "scale": [POINTWISE],
 }
 
@@ -76,13 +83,17 @@ ARENA_NEEDS: Needs = {
     metavar="NAME",
     help="add NAME-verbose: NAME's answers padded with sentences that add nothing (repeatable)",
 )
-@server_options(rate_limits=False)
-@rubric_option
-@scale_option
-@click.option("--no-swap", is_flag=True, help="judge each battle in one order only (no position-bias control)")
-@click.option("--max-tokens", type=click.IntRange(min=1), help="the judge's answer length")
+@server_options()
+@judge_config_options(
+    on_inconsistent_help="pairwise, when a battle's two orders disagree: averaged probabilities decide (tie if "
+    "none), tie, or flag",
+    rationale_default="after",
+    rationale_help="ask for the rationale before the verdict, after it, or not at all",
+)
+@no_swap_option
+@strategy_options(ranking=False)
 @click.option("--seed", type=int, default=0, show_default=True, help="judge seed, adaptive schedule and bootstrap")
-@click.option("--bootstrap", "n_bootstrap", type=click.IntRange(min=0), default=200, show_default=True)
+@bootstrap_option(zero="no intervals")
 @no_cache_option
 @click.option("--overwrite", is_flag=True, help="discard an existing arena run in --out made with other settings")
 def arena(
@@ -97,12 +108,11 @@ def arena(
     null_model: bool,
     verbose_variants: tuple[str, ...],
     server: Server,
-    rubric: str | None,
-    scale: str | None,
+    judging: Judging,
     no_swap: bool,
-    max_tokens: int | None,
+    stacking: Stacking,
     seed: int,
-    n_bootstrap: int,
+    n_resamples: int,
     no_cache: bool,
     overwrite: bool,
 ) -> None:
@@ -117,6 +127,8 @@ def arena(
     \b
       jurist arena --system gpt4o=gpt4o.jsonl --system llama=llama.jsonl --out arenas/a --model openai:gpt-4o
       jurist arena --table answers.csv --baseline gpt4o --null-model --out arenas/b
+      jurist arena --table answers.csv --model openai:gpt-4o --rpm 500 --template judge.toml --temperature 0.7 \\
+        --samples 3 --out arenas/c
     """
     from ..leaderboard.arena import (
         ArenaOptions,
@@ -131,7 +143,7 @@ def arena(
 
     try:
         check_needs(ARENA_NEEDS)
-        check_server_options({"--model": server.model}, server.base_url, server.api_key_env)
+        check_server_options(stacking.models(server.model), server.base_url, server.api_key_env)
         if bool(system_specs) == (table is not None):
             raise ConfigError("give the answers either as --system NAME=PATH (one per system) or as one --table")
         data = load_table(table) if table is not None else load_systems([parse_system_spec(s) for s in system_specs])
@@ -139,17 +151,18 @@ def arena(
             data = with_verbose_variant(data, name)
         if null_model:
             data = with_null_model(data)
-        options = ArenaOptions(
+        settings = ArenaOptions(
             mode=mode,
             schedule=schedule or ("baseline" if baseline else "all-pairs"),
             baseline=baseline,
             budget=budget,
             round_size=round_size,
-            n_bootstrap=n_bootstrap,
+            n_bootstrap=n_resamples,
             seed=seed,
         )
-        config = JudgeConfig(mode=mode, rubric=rubric, scale=scale, swap=not no_swap, max_tokens=max_tokens, seed=seed)
-        job = server.job(cache=not no_cache, overwrite=overwrite)
+        config = judging.config(mode, seed, swap=not no_swap)
+        strategy = stacking.strategy()
+        options = server.job(cache=not no_cache, overwrite=overwrite)
     except JuristError as exc:
         fail(str(exc))
     except ValueError as exc:  # pydantic validation of option values
@@ -176,10 +189,11 @@ def arena(
         arun_arena(
             data,
             out=out,
-            options=options,
+            arena=settings,
             config=config,
             model=server.model,
-            job=job,
+            strategy=strategy,
+            options=options,
             on_start=on_start,
             on_verdict=on_verdict,
         ),

@@ -18,6 +18,7 @@ from .common import (
     Needs,
     Reading,
     Server,
+    bootstrap_option,
     check_needs,
     check_server_options,
     data_options,
@@ -67,7 +68,7 @@ AUDIT_NEEDS: Needs = {
     "join with + to combine (repeatable)",
 )
 @click.option("--limit", type=click.IntRange(min=1), help="audit only the first N items")
-@click.option("--bootstrap", "n_resamples", type=click.IntRange(min=1), default=1000, show_default=True)
+@bootstrap_option()
 @click.option("--examples", type=click.IntRange(min=0), default=5, show_default=True, help="flips kept per probe")
 @click.option("--answer-tokens", type=click.IntRange(min=1), default=256, show_default=True, help="own answers' length")
 @click.option(
@@ -83,7 +84,6 @@ AUDIT_NEEDS: Needs = {
     on_inconsistent_help="with the swap mitigation, when the two orders disagree: averaged probabilities, tie, or flag",
     rationale_default="none",
     rationale_help="the audited judge's rationale (the cot probe compares before with none)",
-    max_tokens_help="answer length (default: the backend's)",
 )
 @data_options(
     field_help="map a column to a field (repeatable)",
@@ -132,7 +132,7 @@ def audit(
         loaded = reading.load(data, mode)
         say_labels(select_items(loaded, limit=limit), len(loaded.items), "the first")
         config = judging.config(mode, seed)
-        options = AuditOptions(
+        settings = AuditOptions(
             probes=list(probe_names) or None,
             mitigations=list(mitigations),
             seed=seed,
@@ -142,14 +142,15 @@ def audit(
             answer_tokens=answer_tokens,
             rewrite_model=rewrite_model,
             rewrite_tokens=rewrite_tokens,
-            job=server.job(cache=not no_cache, overwrite=overwrite),
         )
+        options = server.job(cache=not no_cache, overwrite=overwrite)
         report = asyncio.run(
             aaudit(
                 loaded,
                 out=out,
                 config=config,
                 model=server.model,
+                audit=settings,
                 options=options,
                 on_progress=say,
             )

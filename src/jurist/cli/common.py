@@ -34,6 +34,12 @@ from ..judges import JudgeConfig
 from ..rubrics import builtin_rubrics
 from ..run.runner import RunOptions
 from ..secrets import scrub
+from ..strategies.build import WRITE_FIRST, StrategySpec
+from ..strategies.cascade import Cascade
+from ..strategies.jury import Jury
+from ..strategies.ranking import PairwiseRanking
+from ..strategies.self_consistency import MIN_SAMPLES, SelfConsistency
+from ..strategies.tree import StrategyTree, load_strategy
 from ..summary import render_summary, summarize
 
 err = Console(stderr=True)
@@ -53,6 +59,11 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
 def say(message: str) -> None:
     """A line on stderr, printed as it is (no markup, no highlighting, no line break inside a path)."""
     err.print(escape(message), highlight=False, soft_wrap=True)
+
+
+def warn(message: str) -> None:
+    """A one-line warning on stderr."""
+    err.print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 # -- judging under a progress bar ------------------------------------------------------------------------------------
@@ -231,6 +242,65 @@ def _group(name: str, build: Callable[..., Any], options: list[Callable[[Any], A
 rubric_option = click.option("--rubric", help=f"built-in ({', '.join(builtin_rubrics())}) or a .toml/.json file")
 scale_option = click.option("--scale", help="pointwise scale: 1-5, 1-10, binary, categories:a,b,c")
 no_cache_option = click.option("--no-cache", is_flag=True, help="do not read or write the response cache")
+no_swap_option = click.option(
+    "--no-swap", is_flag=True, help="pairwise: judge one order only (no position-bias control)"
+)
+
+# One default for every bootstrap interval (meta-eval, audit, arena): a percentile 95% interval rests on the
+# resamples beyond each of its ends, 25 of 1000 (200 leave 5, and the ends move from one seed to the next).
+BOOTSTRAP_RESAMPLES = 1000
+
+
+def bootstrap_option(*, zero: str | None = None) -> Callable[[F], F]:
+    """--bootstrap N as `n_resamples`; `zero` says what 0 means where a command takes it (else N >= 1)."""
+    return click.option(
+        "--bootstrap",
+        "n_resamples",
+        type=click.IntRange(min=0 if zero else 1),
+        default=BOOTSTRAP_RESAMPLES,
+        show_default=True,
+        help="bootstrap resamples of every interval" + (f" (0: {zero})" if zero else ""),
+    )
+
+
+# -- renamed options -------------------------------------------------------------------------------------------------
+# An option renamed so that one name means one thing in every command keeps its old spelling, hidden from --help:
+# given, it warns on stderr and hands its value to the new one.
+
+
+class RenamedOption(click.Option):
+    """The old spelling of the option `new`, hidden (see `renamed_option`)."""
+
+    def __init__(self, param_decls: list[str], *, new: str, **attrs: Any) -> None:
+        super().__init__(param_decls, hidden=True, **attrs)
+        self.new = new
+
+
+def renamed_option(*param_decls: str, was: str, **attrs: Any) -> Callable[[F], F]:
+    """`click.option(*param_decls, **attrs)` (a value option, not a flag), whose earlier spelling `was` still
+    works."""
+    new = click.Option(list(param_decls), **attrs)
+    name, spelling = new.name or "", new.opts[0]
+    alias = "renamed_" + was.lstrip("-").replace("-", "_")
+
+    def decorate(f: F) -> F:
+        @functools.wraps(f)
+        def callback(*args: Any, **kwargs: Any) -> Any:
+            value = kwargs.pop(alias)
+            if value is not None and value != ():
+                given = click.get_current_context().get_parameter_source(name)
+                if given in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
+                    raise click.BadOptionUsage(was, f"{was} is the old spelling of {spelling}: give {spelling} alone")
+                warn(f"{was} is deprecated: use {spelling}, which means the same")
+                kwargs[name] = value
+            return f(*args, **kwargs)
+
+        old = click.option(
+            was, alias, cls=RenamedOption, new=spelling, type=new.type, multiple=new.multiple, metavar=new.metavar
+        )
+        return click.option(*param_decls, **attrs)(old(callback))  # type: ignore[return-value]
+
+    return decorate
 
 
 @dataclass(frozen=True)
@@ -262,19 +332,9 @@ class Server:
         )
 
 
-def server_options(*, rate_limits: bool = True) -> Callable[[F], F]:
-    """--model, --base-url, --api-key-env, --context-length, --concurrency, --rpm, --tpm, --timeout, --max-retries
-    (without --context-length, --rpm and --tpm where `rate_limits` is false: the arena has none), as `server`."""
-    limited = [
-        click.option("--context-length", type=int, help="the model's context window in tokens, if jurist cannot tell")
-    ]
-    rates = [
-        click.option("--rpm", type=float, help="at most this many requests per minute"),
-        click.option("--tpm", type=float, help="at most this many tokens per minute (estimated)"),
-    ]
-    concurrency = [
-        click.option("--concurrency", type=click.IntRange(min=1), help="requests in flight (default: 1 local, 64 HTTP)")
-    ]
+def server_options() -> Callable[[F], F]:
+    """--model, --base-url, --api-key-env, --context-length, --concurrency, --rpm, --tpm, --timeout, --max-retries,
+    as `server`: the same in every command that judges."""
     return _group(
         "server",
         Server,
@@ -292,7 +352,14 @@ def server_options(*, rate_limits: bool = True) -> Callable[[F], F]:
                 "--api-key-env",
                 help="environment variable holding the API key (default OPENAI_API_KEY / ANTHROPIC_API_KEY)",
             ),
-            *(limited + concurrency + rates if rate_limits else concurrency),
+            click.option(
+                "--context-length", type=int, help="the model's context window in tokens, if jurist cannot tell"
+            ),
+            click.option(
+                "--concurrency", type=click.IntRange(min=1), help="requests in flight (default: 1 local, 64 HTTP)"
+            ),
+            click.option("--rpm", type=float, help="at most this many requests per minute"),
+            click.option("--tpm", type=float, help="at most this many tokens per minute (estimated)"),
             click.option("--timeout", type=float, default=60.0, show_default=True, help="seconds per request"),
             click.option(
                 "--max-retries",
@@ -340,9 +407,7 @@ class Judging:
         )
 
 
-def judge_config_options(
-    *, on_inconsistent_help: str, rationale_default: str, rationale_help: str, max_tokens_help: str
-) -> Callable[[F], F]:
+def judge_config_options(*, on_inconsistent_help: str, rationale_default: str, rationale_help: str) -> Callable[[F], F]:
     """--rubric, --scale, --template, --no-tie, --on-inconsistent, --rationale, --max-tokens, --temperature, --rules,
     --no-structured, as `judging`. The help (and the rationale's default) say what they do in each command."""
     return _group(
@@ -367,10 +432,155 @@ def judge_config_options(
                 show_default=True,
                 help=rationale_help,
             ),
-            click.option("--max-tokens", type=click.IntRange(min=1), help=max_tokens_help),
-            click.option("--temperature", type=float, default=0.0, show_default=True),
+            click.option(
+                "--max-tokens",
+                type=click.IntRange(min=1),
+                help="the judge's answer length (default: the backend's, 64 for the embedded model, 1024 otherwise)",
+            ),
+            click.option(
+                "--temperature",
+                type=float,
+                default=0.0,
+                show_default=True,
+                help="the judge's sampling temperature (0: its most likely answer)",
+            ),
             click.option("--rules", help="principles put before each item: instruction_first, safety_first, or a file"),
             click.option("--no-structured", is_flag=True, help="do not ask for JSON-schema output or a grammar"),
+        ],
+    )
+
+
+# -- strategies: the flags (a stack of the common ones) or a strategy file -------------------------------------------
+
+STRATEGY_NEEDS: Needs = {
+    "vote": [("jury_rubrics", None)],
+    "aggregate": [("samples", None)],
+    "escalate_when": [("cascade_to", None)],
+    "escalate_below": [("cascade_to", None)],
+    "rank_budget": [("rank_by", ("adaptive",))],
+}
+
+
+@dataclass(frozen=True)
+class Stacking:
+    """How the judge is wrapped in strategies: --write-first ... --escalate-below (and, listwise, --rank-by and
+    --rank-budget), or one --strategy FILE describing any stack."""
+
+    write_first: str | None
+    samples: int | None
+    aggregate: str
+    jury_rubrics: tuple[str, ...]
+    vote: str
+    cascade_to: str | None
+    escalate_when: str
+    escalate_below: float
+    strategy_file: Path | None
+    rank_by: str | None = None
+    rank_budget: int | None = None
+
+    def models(self, model: str) -> dict[str, str | None] | None:
+        """The models these options name, for check_server_options (None: a strategy file names its own)."""
+        return None if self.strategy_file is not None else {"--model": model, "--cascade-to": self.cascade_to}
+
+    def strategy(self) -> StrategySpec | StrategyTree:
+        spec = StrategySpec(
+            write_first=self.write_first,
+            samples=self.samples,
+            aggregate=self.aggregate,
+            jury_rubrics=list(self.jury_rubrics),
+            vote=self.vote,
+            cascade_to=self.cascade_to,
+            escalate_when=[c.strip() for c in self.escalate_when.split(",") if c.strip()],
+            threshold=self.escalate_below,
+            rank_by=self.rank_by,
+            rank_budget=self.rank_budget,
+        )
+        if self.strategy_file is None:
+            return spec
+        if not spec.empty:
+            raise ConfigError(
+                "--strategy FILE describes the whole stack: leave out --write-first, --samples, --jury-rubric, "
+                "--cascade-to and --rank-by (put them in the file)"
+            )
+        return load_strategy(self.strategy_file)
+
+
+def strategy_options(*, ranking: bool) -> Callable[[F], F]:
+    """The strategy flags and --strategy FILE, as `stacking`; with `ranking`, listwise --rank-by and --rank-budget.
+    Their choices and defaults, and their help where a description fits the flag, are the strategies' Params."""
+    samples, jury, cascade, ranks_by = SelfConsistency.Params, Jury.Params, Cascade.Params, PairwiseRanking.Params
+    ranks = [
+        click.option(
+            "--rank-by",
+            type=click.Choice(ranks_by.choices("method")),
+            help="listwise: rank the responses by pairwise comparisons instead of one listwise prompt; "
+            + ranks_by.about("method"),
+        ),
+        click.option("--rank-budget", type=click.IntRange(min=1), help="--rank-by " + ranks_by.about("budget")),
+    ]
+    return _group(
+        "stacking",
+        Stacking,
+        [
+            click.option(
+                "--write-first",
+                type=click.Choice(list(WRITE_FIRST)),
+                help="the judge writes first: its own answer as reference, a revision of the response as reference "
+                "(pointwise), or questions to judge by",
+            ),
+            click.option(
+                "--samples",
+                type=click.IntRange(min=MIN_SAMPLES),
+                help="self-consistency: K " + samples.about("k"),
+            ),
+            click.option(
+                "--aggregate",
+                type=click.Choice(samples.choices("aggregate")),
+                default=samples.default("aggregate"),
+                show_default=True,
+                help="self-consistency: " + samples.about("aggregate"),
+            ),
+            click.option(
+                "--jury-rubric",
+                "jury_rubrics",
+                multiple=True,
+                metavar="RUBRIC",
+                help="a jury of prompts: one juror per rubric (repeatable)",
+            ),
+            click.option(
+                "--vote",
+                # no --weights flag: a weighted vote is for strategy files
+                type=click.Choice([v for v in jury.choices("vote") if v != "weighted"]),
+                default=jury.default("vote"),
+                show_default=True,
+                help="how the jury decides (mean/median: pointwise)",
+            ),
+            click.option(
+                "--cascade-to",
+                metavar="SPEC",
+                help="escalate unsure verdicts to this stronger model, or `human` to flag them",
+            ),
+            click.option(
+                "--escalate-when",
+                default=",".join(cascade.default("escalate_when")),
+                show_default=True,
+                help="cascade, comma-separated: " + cascade.about("escalate_when"),
+            ),
+            click.option(
+                "--escalate-below",
+                type=float,
+                default=cascade.default("threshold"),
+                show_default=True,
+                help="cascade: " + cascade.about("threshold"),
+            ),
+            *(ranks if ranking else []),
+            click.option(
+                "--strategy",
+                "strategy_file",
+                type=click.Path(path_type=Path),
+                help="a strategy file (YAML/TOML/JSON) describing any stack: jury, debate, discussion, interview, "
+                "cascade...",
+            ),
         ],
     )
 

@@ -18,6 +18,7 @@ from .common import (
     data_options,
     fail,
     progress_bar,
+    renamed_option,
     run_judging,
     say,
     say_labels,
@@ -53,7 +54,9 @@ IMPORT_NEEDS: Needs = {
     "pandalm: a PandaLM prediction file (DATA = pandalm); alpaca_eval: AlpacaEval's annotations/MODEL.json "
     "(DATA = alpaca_eval:MODEL), the preference kept as the verdicts' probabilities",
 )
-@click.option("--by", "by", default="id", show_default=True, metavar="FIELD", help="the records' item-id field")
+@renamed_option(
+    "--id-field", "by", was="--by", default="id", show_default=True, metavar="FIELD", help="the records' item-id field"
+)
 @click.option(
     "--order-field", metavar="FIELD", help="pairwise, two orders: the field naming the order (AB/BA or a swap flag)"
 )

@@ -11,17 +11,17 @@ from rich.markup import escape
 from ..api import ajudge
 from ..data.load import select_items
 from ..demos import DemoConfig
-from ..errors import ConfigError, JuristError
-from ..strategies.build import StrategySpec
-from ..strategies.tree import StrategyTree, load_strategy
+from ..errors import JuristError
 from ..types import MODES, Verdict
 from .common import (
     PAIRWISE,
     POINTWISE,
+    STRATEGY_NEEDS,
     Judging,
     Needs,
     Reading,
     Server,
+    Stacking,
     check_needs,
     check_server_options,
     data_options,
@@ -29,23 +29,21 @@ from .common import (
     fail,
     judge_config_options,
     no_cache_option,
+    no_swap_option,
     progress_bar,
     run_judging,
     say,
     say_labels,
     server_options,
+    strategy_options,
     summary_or_exit,
 )
 
 JUDGE_NEEDS: Needs = {
-    "vote": [("jury_rubrics", None)],
-    "aggregate": [("samples", None)],
-    "escalate_when": [("cascade_to", None)],
-    "escalate_below": [("cascade_to", None)],
+    **STRATEGY_NEEDS,
     "demos_k": [("demos_pool", None)],
     "demos_select": [("demos_pool", None)],
     "demos_embed_model": [("demos_select", ("embedding",))],
-    "rank_budget": [("rank_by", ("adaptive",))],
     # pairwise settings also act on the pairs a --rank-by ranking compares
     "no_swap": [PAIRWISE, ("rank_by", None)],
     "on_inconsistent": [PAIRWISE, ("rank_by", None)],
@@ -64,7 +62,6 @@ JUDGE_NEEDS: Needs = {
     "or flag",
     rationale_default="after",
     rationale_help="ask for the rationale before the verdict, after it, or not at all",
-    max_tokens_help="answer length (default 64 for the embedded model, 1024 otherwise)",
 )
 @data_options(
     field_help="map a column to a field, e.g. --field prompt=input (repeatable; COLUMN may be a,b to join, or a dotted "
@@ -87,7 +84,7 @@ JUDGE_NEEDS: Needs = {
     show_default=True,
     help="conversations (items with turns): judge the last assistant turn, or each one (pointwise; score = mean)",
 )
-@click.option("--no-swap", is_flag=True, help="pairwise: judge one order only (no position-bias control)")
+@no_swap_option
 @click.option("--demos", "demos_pool", type=click.Path(path_type=Path), help="few-shot examples: a labelled data file")
 @click.option("--demos-k", type=click.IntRange(1, 32), default=2, show_default=True, help="examples per item")
 @click.option(
@@ -103,64 +100,7 @@ JUDGE_NEEDS: Needs = {
     show_default=True,
     help="--demos-select embedding: `local` (the embedded model, mean-pooled) or gguf:PATH of an embedding model",
 )
-@click.option(
-    "--write-first",
-    type=click.Choice(["self_reference", "revision", "generated_metrics"]),
-    help="the judge writes first: its own answer as reference, a revision of the response as reference "
-    "(pointwise), or questions to judge by",
-)
-@click.option(
-    "--samples", type=click.IntRange(min=2), help="self-consistency: K samples per judgment (needs --temperature > 0)"
-)
-@click.option(
-    "--aggregate",
-    type=click.Choice(["majority", "mean"]),
-    default="majority",
-    show_default=True,
-    help="self-consistency: how samples combine (mean: pointwise scores)",
-)
-@click.option(
-    "--jury-rubric",
-    "jury_rubrics",
-    multiple=True,
-    metavar="RUBRIC",
-    help="a jury of prompts: one juror per rubric (repeatable)",
-)
-@click.option(
-    "--vote",
-    type=click.Choice(["majority", "mean", "median"]),
-    default="majority",
-    show_default=True,
-    help="how the jury decides (mean/median: pointwise)",
-)
-@click.option(
-    "--cascade-to", metavar="SPEC", help="escalate unsure verdicts to this stronger model, or `human` to flag them"
-)
-@click.option(
-    "--escalate-when",
-    default="error,flagged,inconsistent,low_confidence",
-    show_default=True,
-    help="cascade: comma-separated conditions",
-)
-@click.option(
-    "--escalate-below",
-    type=float,
-    default=0.75,
-    show_default=True,
-    help="cascade: low confidence means a top probability below this",
-)
-@click.option(
-    "--rank-by",
-    type=click.Choice(["sort", "knockout", "adaptive", "all_pairs"]),
-    help="listwise: rank the responses by pairwise comparisons instead of one listwise prompt",
-)
-@click.option("--rank-budget", type=click.IntRange(min=1), help="--rank-by adaptive: at most this many comparisons")
-@click.option(
-    "--strategy",
-    "strategy_file",
-    type=click.Path(path_type=Path),
-    help="a strategy file (YAML/TOML/JSON) describing any stack: jury, debate, discussion, interview, cascade...",
-)
+@strategy_options(ranking=True)
 @no_cache_option
 @click.option(
     "--fsync",
@@ -189,17 +129,7 @@ def judge(
     demos_k: int,
     demos_select: str,
     demos_embed_model: str,
-    write_first: str | None,
-    samples: int | None,
-    aggregate: str,
-    jury_rubrics: tuple[str, ...],
-    vote: str,
-    cascade_to: str | None,
-    escalate_when: str,
-    escalate_below: float,
-    rank_by: str | None,
-    rank_budget: int | None,
-    strategy_file: Path | None,
+    stacking: Stacking,
     no_cache: bool,
     fsync: str,
     overwrite: bool,
@@ -221,11 +151,7 @@ def judge(
     """
     try:
         check_needs(JUDGE_NEEDS)
-        check_server_options(
-            None if strategy_file is not None else {"--model": server.model, "--cascade-to": cascade_to},
-            server.base_url,
-            server.api_key_env,
-        )
+        check_server_options(stacking.models(server.model), server.base_url, server.api_key_env)
         loaded = reading.load(data, mode)
         available = len(loaded.items)
         loaded = select_items(loaded, limit=limit, sample=sample, seed=seed)
@@ -238,26 +164,7 @@ def judge(
             if demos_pool is None
             else DemoConfig(pool=str(demos_pool), k=demos_k, select=demos_select, embed_model=demos_embed_model),
         )
-        strategy = StrategySpec(
-            write_first=write_first,
-            samples=samples,
-            aggregate=aggregate,
-            jury_rubrics=list(jury_rubrics),
-            vote=vote,
-            cascade_to=cascade_to,
-            escalate_when=[c.strip() for c in escalate_when.split(",") if c.strip()],
-            threshold=escalate_below,
-            rank_by=rank_by,
-            rank_budget=rank_budget,
-        )
-        chosen: StrategySpec | StrategyTree = strategy
-        if strategy_file is not None:
-            if not strategy.empty:
-                raise ConfigError(
-                    "--strategy FILE describes the whole stack: leave out --write-first, --samples, --jury-rubric, "
-                    "--cascade-to and --rank-by (put them in the file)"
-                )
-            chosen = load_strategy(strategy_file)
+        strategy = stacking.strategy()
         options = server.job(cache=not no_cache, fsync=fsync, overwrite=overwrite, wait=wait)
     except JuristError as exc:
         fail(str(exc))
@@ -286,7 +193,7 @@ def judge(
             out=out,
             config=config,
             model=server.model,
-            strategy=chosen,
+            strategy=strategy,
             options=options,
             on_start=on_start,
             on_verdict=on_verdict,

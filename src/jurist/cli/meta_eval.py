@@ -9,7 +9,7 @@ from click.core import ParameterSource
 
 from ..conventions import CONVENTIONS
 from ..errors import JuristError
-from .common import fail
+from .common import bootstrap_option, fail, renamed_option
 
 
 @click.command("meta-eval")
@@ -21,7 +21,9 @@ from .common import fail
     show_default=True,
     help="metadata key of the source document or prompt: its items are resampled together in every interval",
 )
-@click.option("--system", "system_key", default="system", show_default=True, help="metadata key of the system")
+@renamed_option(
+    "--system-key", "system_key", was="--system", default="system", show_default=True, help="metadata key of the system"
+)
 @click.option(
     "--annotations", "annotations_key", default="annotations", show_default=True, help="metadata key of annotators"
 )
@@ -32,7 +34,7 @@ from .common import fail
     show_default=True,
     help="pointwise: the argmax score or the probability-weighted one",
 )
-@click.option("--bootstrap", "n_resamples", type=click.IntRange(min=1), default=1000, show_default=True)
+@bootstrap_option()
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
     "--alpha", "alphas", type=float, multiple=True, help="selective evaluation: target disagreement rate (repeatable)"
@@ -46,7 +48,13 @@ from .common import fail
 )
 @click.option("--method", type=click.Choice(["temperature", "isotonic"]), default="temperature", show_default=True)
 @click.option("--calibrator", type=click.Path(path_type=Path), help="apply a saved calibrator before measuring")
-@click.option("--json", "json_out", type=click.Path(path_type=Path), help="also write the report as JSON here")
+@renamed_option(
+    "--out",
+    "json_out",
+    was="--json",
+    type=click.Path(path_type=Path),
+    help="also write the report as JSON to this file",
+)
 # -- published conventions and breakdowns (issue 12)
 @click.option(
     "--convention",
@@ -82,7 +90,7 @@ def meta_eval(
 
     \b
       jurist meta-eval runs/llmbar
-      jurist meta-eval runs/llmbar --convention llmbar --by subset --json runs/llmbar/meta.json
+      jurist meta-eval runs/llmbar --convention llmbar --by subset --out runs/llmbar/meta.json
     """
     from ..meta import MetaOptions, load_calibrator, meta_evaluate, render_meta
     from ..meta import fit_calibrator as fit

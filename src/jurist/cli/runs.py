@@ -9,7 +9,7 @@ import click
 from ..errors import JuristError
 from ..export import export_run
 from ..summary import render_summary, summarize
-from .common import fail, say
+from .common import fail, renamed_option, say
 
 
 @click.command()
@@ -34,13 +34,14 @@ def show(run_dir: Path, as_json: bool) -> None:
 @click.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "jsonl"]), default="csv", show_default=True)
-@click.option(
-    "--to",
+@renamed_option(
+    "--out",
     "dest",
+    was="--to",
     type=click.Path(path_type=Path),
     help="output file (default RUN_DIR/verdicts.export.FMT, rewritten by each export); missing folders are created",
 )
-@click.option("--force", is_flag=True, help="replace an existing --to file (a run's own files never are)")
+@click.option("--force", is_flag=True, help="replace an existing --out file (a run's own files never are)")
 @click.option("--no-texts", is_flag=True, help="leave out the items' texts (prompt, responses, reference, turns)")
 @click.option(
     "--raw-cells",
@@ -56,7 +57,7 @@ def export(run_dir: Path, fmt: str, dest: Path | None, force: bool, no_texts: bo
 
     \b
       jurist export runs/gpt4o
-      jurist export runs/gpt4o --format jsonl --to tables/gpt4o.jsonl --no-texts
+      jurist export runs/gpt4o --format jsonl --out tables/gpt4o.jsonl --no-texts
     """
     missing = dest is not None and not dest.parent.exists()
     try:

@@ -21,8 +21,8 @@ from typing import Any
 
 from ..errors import ConfigError, InputError
 from ..extras import require
-from ..files import open_text, read_jsonl, read_text
-from ..scales import Scale
+from ..files import open_text, parse_json, read_jsonl, read_text
+from ..formats import Scale
 from ..types import Item, Mode, Turn
 
 CANONICAL = ("id", "prompt", "response", "response_a", "response_b", "responses", "reference", "label", "turns")
@@ -407,19 +407,7 @@ def read_rows(path: Path, *, records: str | None = None) -> tuple[list[tuple[int
 
 def _read_json(path: Path, records: str | None = None) -> Iterator[tuple[int, Any]]:
     text = read_text(path)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"malformed JSON at column {exc.colno}: {exc.msg}",
-            file=str(path),
-            line=exc.lineno,
-            hint="a .json file must hold one valid JSON list of objects",
-        ) from None
-    except RecursionError:
-        raise InputError(
-            "JSON nested too deeply to read", file=str(path), line=1, hint="flatten the records' values"
-        ) from None
+    data = parse_json(text, file=str(path), hint="a .json file must hold one valid JSON list of objects")
     parts = records.split(".") if records else []
     if _walk(data, parts)[1] < len(parts):
         raise InputError(f"--records {records}: {_where_path_stops(data, parts, 'the file')}", file=str(path), line=1)

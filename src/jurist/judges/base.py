@@ -1,4 +1,5 @@
-"""What every LLM judge shares: configuration, prompt rendering, the model call, and turning failures into records."""
+"""The Judge protocol (a spec and an async call), the one stamping of verdicts (`judge_item`), and what every LLM
+judge shares: configuration, prompt rendering, the model call, and turning failures into records."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .._version import __version__
-from ..backends.base import Backend, Capabilities, GenerateRequest, GenerateResponse, Message
+from ..backends.base import Backend, GenerateRequest, GenerateResponse, Message
+from ..data.load import LoadedData
 from ..demos import DemoConfig, DemoPool
-from ..errors import BackendError, ConfigError, ParseError
+from ..errors import BackendError, ConfigError, InputError, ParseError
+from ..formats import Rationale
 from ..prompts import Template, builtin_template, load_template
 from ..rubrics import Rubric, RuleSet, load_rubric, load_rules
-from ..types import ErrorInfo, Item, Mode, TurnScope, Usage, Verdict
+from ..types import ErrorInfo, Item, ItemTexts, Mode, TurnScope, Verdict
 
 
 class JudgeConfig(BaseModel):
@@ -36,7 +38,7 @@ class JudgeConfig(BaseModel):
         description="pairwise, when the two orders disagree: the averaged probabilities decide (a tie where the "
         "backend gives none), or always a tie, or flag the item with no winner",
     )
-    rationale: Literal["before", "after", "none"] = Field(
+    rationale: Rationale = Field(
         "after", description="ask for a rationale before the verdict (reasoning first), after it, or not at all"
     )
     max_tokens: int | None = Field(None, ge=1, description="answer length; None = the backend's default")
@@ -53,44 +55,73 @@ class JudgeConfig(BaseModel):
     )
 
 
-class JudgeBackend(Protocol):
-    """What the runner reads from a judge's backend: its name (for results) and its capabilities
-    (context length, how many requests are worth having in flight)."""
+class JudgeSpec(BaseModel):
+    """What decides a judge's verdicts: its mode, its `identity` (what it is made of: backend, template, config; for
+    a strategy its name, settings and its judges' identities), recorded in the run header, and the `fingerprint`,
+    the hash that marks every verdict it makes. The fingerprint is worked out here and nowhere else: a hash of
+    `hashed` where given (a strategy hashes its own settings with its judges' fingerprints), else of `identity`.
+    Never the jurist version, so that a new version resumes old runs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    mode: Mode
+    identity: dict[str, Any]
+    hashed: dict[str, Any] | None = None
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        key = self.identity if self.hashed is None else self.hashed
+        return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     @property
-    def name(self) -> str: ...
-
-    @property
-    def capabilities(self) -> Capabilities: ...
+    def backend(self) -> str:
+        """The judge's model(s), by name ("a+b" for a strategy over two)."""
+        return str(self.identity.get("backend", "unknown"))
 
 
 @runtime_checkable
 class Judge(Protocol):
-    """Anything the runner can judge with: an `LLMJudge`, or a strategy wrapping judges (`jurist.strategies`).
-
-    `fingerprint` is a hash of everything that decides a verdict; a wrapper's combines its own settings with its
-    inner judges' fingerprints. `requests` and `prompt_tokens` are used to check context length before a run.
-    """
+    """Anything the engine can judge with: an `LLMJudge`, a strategy wrapping judges (`jurist.strategies`), or your
+    own object with a `spec` and an async call. A judge turns one item into a verdict; the engine (or a strategy,
+    for its inner judges) stamps it through `judge_item`, and owns concurrency and backends."""
 
     @property
-    def mode(self) -> Mode: ...
-
-    @property
-    def backend(self) -> JudgeBackend: ...
-
-    @property
-    def fingerprint(self) -> str: ...
-
-    @property
-    def max_tokens(self) -> int: ...
-
-    def describe(self) -> dict[str, Any]: ...
-
-    def requests(self, item: Item) -> list[GenerateRequest]: ...
-
-    def prompt_tokens(self, item: Item) -> int | None: ...
+    def spec(self) -> JudgeSpec: ...
 
     async def __call__(self, item: Item) -> Verdict: ...
+
+
+@runtime_checkable
+class Preflight(Protocol):
+    """Optional for a judge: what the engine asks before a run. A judge without it is run unchecked, at the
+    concurrency of the engine's backends. `LLMJudge` and every strategy have it.
+
+    `check_data` fails (InputError, naming the file and line) before any model call when an item does not suit the
+    judge: too long for its model's context, a label off its scale. `concurrency` is how many items are worth
+    judging at once: what its models take, shared among the calls one item makes at once (a jury of 3 sends 3);
+    only the judge knows that share, so it says it rather than the engine guessing from the backends."""
+
+    def check_data(self, data: LoadedData) -> None: ...
+
+    def concurrency(self) -> int: ...
+
+
+async def judge_item(judge: Judge, item: Item) -> Verdict:
+    """`judge`'s verdict on `item`, stamped with what ties it to both: how long it took, the item's gold label,
+    content hash, metadata and texts, and the judge's fingerprint. The one place verdicts are stamped (judges do
+    not stamp their own): the engine judges every item through it, and a strategy each of its inner judges, whose
+    fingerprints its record keeps (`strategies.base.brief`)."""
+    start = time.perf_counter()
+    verdict = await judge(item)
+    verdict.latency_s = time.perf_counter() - start
+    verdict.label = item.label
+    verdict.item_hash = item.content_hash()
+    verdict.judge_fingerprint = judge.spec.fingerprint
+    # the item's texts and other columns (group, system, annotators...) travel with the verdict, so that the run
+    # directory alone serves analysis and exports
+    verdict.metadata = item.metadata or None
+    verdict.item = ItemTexts.of(item)
+    return verdict
 
 
 class LLMJudge(ABC):
@@ -126,9 +157,10 @@ class LLMJudge(ABC):
         return self.config.max_tokens or self.backend.capabilities.default_max_tokens
 
     # -- identity ---------------------------------------------------------------------------------------
-    def describe(self) -> dict[str, Any]:
-        return {
-            "jurist_version": __version__,
+    @functools.cached_property
+    def spec(self) -> JudgeSpec:
+        """What decides this judge's verdicts. A judge is not changed after construction, so it is worked out once."""
+        identity = {
             "backend": self.backend.name,
             "base_url": getattr(self.backend, "base_url", None),
             "template": {
@@ -147,6 +179,12 @@ class LLMJudge(ABC):
             if self.rule_set is None
             else {"name": self.rule_set.name, "hash": self.rule_set.content_hash()},
         }
+        return JudgeSpec(mode=self.mode, identity=identity)
+
+    @property
+    def fingerprint(self) -> str:
+        """`spec.fingerprint`, for short."""
+        return self.spec.fingerprint
 
     def _config_identity(self) -> dict[str, Any]:
         """The config as it enters the fingerprint. Settings added later are left out at their defaults, so runs
@@ -159,13 +197,33 @@ class LLMJudge(ABC):
             exclude["demos"] = {"embed_model"}
         return self.config.model_dump(exclude=exclude or None)
 
-    @functools.cached_property
-    def fingerprint(self) -> str:
-        """Hash of everything that decides a verdict (not the jurist version). A judge is not changed after
-        construction, so it is worked out once."""
-        identity = self.describe()
-        identity.pop("jurist_version")
-        return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    # -- before a run (Preflight) ------------------------------------------------------------------------
+    def concurrency(self) -> int:
+        return self.backend.capabilities.max_concurrency
+
+    def check_data(self, data: LoadedData) -> None:
+        """Fail before any call if an item cannot fit the model's context window with the judge prompt.
+
+        Local models count tokens exactly; for remote ones (when a context length is known) the count is
+        estimated at 4 characters a token, which flags only texts that are clearly too long."""
+        limit = self.backend.capabilities.context_length
+        if not limit:
+            return
+        budget = limit - self.max_tokens
+        for item in data.items:
+            tokens = self.prompt_tokens(item)
+            how = ""
+            if tokens is None:
+                tokens = max(r.prompt_chars() for r in self.requests(item)) // 4
+                how = "about "
+            if tokens > budget:
+                raise InputError(
+                    f"item '{item.id}' needs {how}{tokens} prompt tokens with the judge's template, but the model's "
+                    f"context of {limit} leaves {budget} after reserving {self.max_tokens} for the answer",
+                    file=data.path,
+                    line=data.lines.get(item.id),
+                    hint="drop or split this item, lower --max-tokens, or use a model with a longer context",
+                )
 
     # -- prompts -----------------------------------------------------------------------------------------
     def _variables(self, item: Item) -> dict[str, Any]:
@@ -193,22 +251,6 @@ class LLMJudge(ABC):
         """The answer an example shows, in the judge's answer format; None if the judge cannot show it."""
         return None
 
-    def _output_format(self, fields: dict[str, str]) -> str:
-        """The answer-format sentence for JSON templates, verdict and rationale in the configured order."""
-        parts = dict(fields)
-        if self.config.rationale != "none":
-            rationale = {"rationale": '"<one or two sentences on why>"'}
-            parts = {**rationale, **parts} if self.config.rationale == "before" else {**parts, **rationale}
-        shape = ", ".join(f'"{k}": {v}' for k, v in parts.items())
-        return f"Answer with only a JSON object: {{{shape}}}"
-
-    def _schema(self, properties: dict[str, Any]) -> dict[str, Any]:
-        props = dict(properties)
-        if self.config.rationale != "none":
-            rationale = {"rationale": {"type": "string"}}
-            props = {**rationale, **props} if self.config.rationale == "before" else {**props, **rationale}
-        return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
-
     def _request(
         self,
         messages: tuple[Message, ...],
@@ -235,7 +277,7 @@ class LLMJudge(ABC):
 
     @abstractmethod
     def requests(self, item: Item) -> list[GenerateRequest]:
-        """Every request this judge would send for the item (used to check context length before running)."""
+        """Every request this judge would send for the item (`check_data` measures them against the context)."""
 
     def prompt_tokens(self, item: Item) -> int | None:
         counts = [self.backend.count_tokens(r.messages) for r in self.requests(item)]
@@ -244,7 +286,8 @@ class LLMJudge(ABC):
 
     # -- judging -----------------------------------------------------------------------------------------
     async def __call__(self, item: Item) -> Verdict:
-        start = time.perf_counter()
+        """The verdict on `item`, a failure turned into a record (a fatal backend error is raised). Unstamped: the
+        engine stamps it (`judge_item`)."""
         try:
             verdict = await self._judge(item)
         except ParseError as exc:
@@ -253,10 +296,6 @@ class LLMJudge(ABC):
             if exc.fatal:
                 raise
             verdict = self._failed(item, ErrorInfo(reason=exc.reason, message=str(exc), retryable=exc.retryable))
-        verdict.latency_s = time.perf_counter() - start
-        verdict.label = item.label
-        verdict.item_hash = item.content_hash()
-        verdict.judge_fingerprint = self.fingerprint
         if self.demo_pool is not None:
             verdict.demos = [d.id for d in self.demos_for(item)]
         return verdict
@@ -283,10 +322,3 @@ def _json_prefill(schema: dict[str, Any]) -> str:
     key, spec = next(iter(schema["properties"].items()))
     opener = {"string": '"', "array": "["}.get(spec.get("type"), "")
     return f'{{"{key}": {opener}'
-
-
-def sum_usage(responses: list[GenerateResponse]) -> Usage:
-    total = Usage()
-    for r in responses:
-        total = total + r.usage
-    return total

@@ -1,12 +1,12 @@
-"""Listwise judging: k responses -> a full ranking (1-based positions, best first) and the best one."""
+"""Listwise judging: k responses -> a full ranking (1-based positions, best first), its first being the best."""
 
 from __future__ import annotations
 
-import json
-
 from ..backends.base import GenerateRequest
 from ..errors import InputError, ParseError
-from ..parse import extract_ranking, label_probabilities
+from ..formats import ListwiseFormat
+from ..outcomes import Ranking
+from ..parse import label_probabilities
 from ..types import Item, Verdict
 from .base import LLMJudge
 
@@ -15,47 +15,36 @@ class ListwiseJudge(LLMJudge):
     mode = "listwise"
 
     def _demo_answer(self, demo: Item) -> str | None:
-        full = isinstance(demo.label, list) and len(demo.label) == len(demo.responses or []) > 1
-        return json.dumps({"ranking": demo.label}) if full else None
+        if not (isinstance(demo.label, list) and len(demo.label) == len(demo.responses or []) > 1):
+            return None
+        return ListwiseFormat(len(demo.label)).answer(demo.label)
 
     def requests(self, item: Item) -> list[GenerateRequest]:
         responses = item.responses or []
         if len(responses) < 2:
             raise InputError("listwise judging needs at least two responses", field="responses")
-        k = len(responses)
-        example = ", ".join(str(i) for i in range(1, k + 1))
+        answer_format = ListwiseFormat(len(responses))
         variables = {
             **self._variables(item),
             "responses": responses,
-            "output_format": self._output_format({"ranking": f"[{example}] reordered, best first"}),
+            "output_format": answer_format.instruction(self.config.rationale),
         }
-        schema = self._schema(
-            {
-                "ranking": {
-                    "type": "array",
-                    "items": {"type": "integer", "minimum": 1, "maximum": k},
-                    "minItems": k,
-                    "maxItems": k,
-                }
-            }
-        )
+        schema = answer_format.output_schema(self.config.rationale)
         return [self._request(self.template.render(variables), schema, item_id=item.id)]
 
     async def _judge(self, item: Item) -> Verdict:
-        k = len(item.responses or [])
+        answer_format = ListwiseFormat(len(item.responses or []))
         response = await self._generate(self.requests(item)[0])
         try:
-            ranking, offset, rationale = extract_ranking(response.text, k)
+            ranking, offset, rationale = answer_format.read(response.text)
         except ParseError as exc:
             return self._unparsed(item, exc, response)
-        labels = [str(i) for i in range(1, k + 1)]
-        probs = label_probabilities(response, offset, labels) if k <= 9 else None
+        tokens = answer_format.logprob_tokens
+        probs = label_probabilities(response, offset, tokens) if tokens else None
         return Verdict(
             id=item.id,
             mode="listwise",
-            ranking=ranking,
-            best=ranking[0],
-            probs=probs,
+            outcome=Ranking(ranking=ranking, probs=probs),
             rationale=rationale,
             raw=[response.text],
             usage=response.usage,

@@ -3,45 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import json
+import functools
 import math
-import re
 from typing import Literal, cast
 
 from ..backends.base import GenerateRequest, GenerateResponse
 from ..errors import BackendError, ParseError
-from ..parse import Extracted, extract, label_probabilities, match_label
-from ..types import ErrorInfo, Item, OrderResult, Strength, Verdict, Winner
-from .base import LLMJudge, sum_usage
+from ..formats import PairwiseFormat, strength_of
+from ..outcomes import OrderResult, Preference, Strength, Winner
+from ..parse import label_probabilities
+from ..types import ErrorInfo, Item, Usage, Verdict
+from .base import LLMJudge
 
-# Tried in order; within one pattern the last verdict stated wins. Published judges' explicit conventions come
-# first (brackets, "[RESULT]", "final decision", a first line that is only the verdict), then looser phrases. PandaLM's
-# and JudgeLM's conventions read the first line only, so a rationale that mentions "Response 1" in passing is never
-# taken for a verdict.
-TEXT_PATTERNS = [
-    # MT-Bench's [[A]] / [[B]] / [[C]] (C is a tie) and Arena-Hard's [[A>>B]] [[A>B]] [[A=B]] [[B>A]] [[B>>A]], in
-    # one pattern so that the last bracketed verdict wins whichever form it takes
-    r"\[\[\s*([AB]\s*(?:>>|>|=)\s*[AB]|[A-Za-z]+)\s*\]\]",
-    # Prometheus: "Feedback: ... [RESULT] B"
-    r"\[RESULT\]\W{0,3}([A-Za-z]+)\b",
-    # Auto-J: "So, the final decision is Response 2" / "... is Tie"
-    r"final decision is\W{0,3}(response\s*[12]|tie)\b",
-    # PandaLM: the first line is "1", "2" or "Tie" (1 = the response shown first); tried before the phrases below,
-    # which PandaLM's reason and reference text may hold
-    r"\A\s*(1|2|tie)[ \t]*$",
-    # JudgeLM: the first line is the two responses' scores, "8 6"; the higher wins, equal scores are a tie
-    r"\A\s*(\d+(?:\.\d+)?[ \t]+\d+(?:\.\d+)?)[ \t]*$",
-    r"(?:winner|verdict|better response|better output|better answer)\W{0,6}(?:is\s+)?"
-    r"(?:response|output|assistant)?\s*\(?([A-Za-z]+)\b",
-    r"(?:response|output|assistant)\s*\(?([AB])\)?\s+is\s+(?:better|the better)",
-    r"^\s*\(?([AB])\)?\s*$",
-    # An answer that is nothing but a named choice ("Output (a)", LLMBar's format; "Response B"). The whole text
-    # only: a line like that inside a longer answer is more often a heading than a verdict.
-    r"\A\s*(?:response|output|assistant)\s*\(?([AB])\)?\s*\Z",
-]
-_ARENA = re.compile(r"([ab])\s*(>>|>|=)\s*([ab])")
-_SCORE_PAIR = re.compile(r"(\d+(?:\.\d+)?)\s+(\d+(?:\.\d+)?)")
-_NAMED: dict[str, Winner] = {"a": "A", "b": "B", "1": "A", "2": "B", "tie": "tie", "c": "tie"}
 _SWAP: dict[str, Winner] = {"A": "B", "B": "A", "tie": "tie"}
 Order = Literal["AB", "BA"]
 
@@ -49,30 +22,34 @@ Order = Literal["AB", "BA"]
 class PairwiseJudge(LLMJudge):
     mode = "pairwise"
 
+    @functools.cached_property
+    def answer_format(self) -> PairwiseFormat:
+        """A, B and the tie label as the template spells it (MT-Bench says C for a tie)."""
+        return PairwiseFormat(tie_label=self.template.tie_label, allow_tie=self.config.allow_tie)
+
     @property
     def labels(self) -> list[str]:
-        """Labels as the template spells them (MT-Bench says C for a tie)."""
-        return ["A", "B", self.template.tie_label] if self.config.allow_tie else ["A", "B"]
+        return self.answer_format.labels
 
     def to_winner(self, label: str) -> Winner:
-        return "tie" if label == self.template.tie_label else label  # type: ignore[return-value]
+        return self.answer_format.winner(label)
 
     def _demo_answer(self, demo: Item) -> str | None:
         if demo.label not in self.labels and not (demo.label == "tie" and self.config.allow_tie):
             return None
         label = self.template.tie_label if demo.label == "tie" else str(demo.label)
-        return json.dumps({"winner": label}) if self.template.output == "json" else f"[[{label}]]"
+        return self.answer_format.answer(label, self.template.output)
 
     def _request_for(self, item: Item, order: Order) -> GenerateRequest:
         first, second = (item.response_a, item.response_b) if order == "AB" else (item.response_b, item.response_a)
-        choices = " | ".join(f'"{lab}"' for lab in self.labels)
+        rationale = self.config.rationale
         variables = {
             **self._variables(item),
             "response_a": first,
             "response_b": second,
-            "output_format": self._output_format({"winner": choices}),
+            "output_format": self.answer_format.instruction(rationale),
         }
-        schema = self._schema({"winner": {"type": "string", "enum": self.labels}})
+        schema = self.answer_format.output_schema(rationale)
         return self._request(self.template.render(variables), schema, item_id=item.id, order=order)
 
     def requests(self, item: Item) -> list[GenerateRequest]:
@@ -91,12 +68,12 @@ class PairwiseJudge(LLMJudge):
                 raise
             return OrderResult(order=order, error=f"{exc.reason}: {exc}"), None, None, exc
         try:
-            found = read_winner(response.text, self.labels)
+            found = self.answer_format.read(response.text)
         except ParseError as exc:
             return OrderResult(order=order, error=f"parse_failure: {exc}"), response, None, None
         winner = self.to_winner(found.value)
         strength = strength_of(found.token) if winner != "tie" else None
-        probs = label_probabilities(response, found.offset, self.labels)
+        probs = label_probabilities(response, found.offset, self.answer_format.logprob_tokens)
         named = None if probs is None else {self.to_winner(k): v for k, v in probs.items()}
         if order == "BA":
             winner = _SWAP[winner]
@@ -113,26 +90,28 @@ class PairwiseJudge(LLMJudge):
         outcomes = [r[0] for r in results]
         responses = [r[1] for r in results if r[1] is not None]
         rationale = next((r[2] for r in results if r[2]), None)
+        preference = Preference(orders=outcomes if len(orders) > 1 else None)
         verdict = Verdict(
             id=item.id,
             mode="pairwise",
             rationale=rationale,
             raw=[r.text for r in responses],
-            usage=sum_usage(responses),
-            orders=outcomes if len(orders) > 1 else None,
+            usage=Usage.total(r.usage for r in responses),
+            outcome=preference if preference.orders is not None else None,
         )
         good = [o for o in outcomes if o.winner is not None]
         if not good:
-            # A failed record that still keeps every raw text and the tokens spent, and whether a later
-            # session may retry it (the item is judged again on resume when it can).
+            # A failed record that still keeps every raw text, the orders tried and the tokens spent, and whether
+            # a later session may retry it (the item is judged again on resume when it can).
             first_error = outcomes[0].error or "unknown"
             retryable = any(r[3] is not None and r[3].retryable for r in results)
             verdict.error = ErrorInfo(reason=first_error.split(":", 1)[0], message=first_error, retryable=retryable)
             return verdict
-        verdict.probs = _average([o.probs for o in good])
-        verdict.strength = _strength(good)
+        verdict.outcome = preference
+        preference.probs = _average([o.probs for o in good])
+        preference.strength = _strength(good)
         if len(good) == 1:
-            verdict.winner = good[0].winner
+            preference.winner = good[0].winner
             if len(orders) > 1:
                 # One order failed, so the swap check could not be made: the one-order winner stays visible,
                 # flagged, and the item is judged again on resume when the failure was transient.
@@ -145,55 +124,17 @@ class PairwiseJudge(LLMJudge):
                     retryable=failed[3] is not None and failed[3].retryable,
                 )
             return verdict
-        verdict.consistent = good[0].winner == good[1].winner
-        if verdict.consistent:
-            verdict.winner = good[0].winner
-        elif self.config.on_inconsistent == "probs" and verdict.probs is not None:
-            verdict.winner = most_likely(verdict.probs, allow_tie=self.config.allow_tie)
-            verdict.flagged = verdict.winner is None  # A and B exactly as likely, and ties are off
+        preference.consistent = good[0].winner == good[1].winner
+        if preference.consistent:
+            preference.winner = good[0].winner
+        elif self.config.on_inconsistent == "probs" and preference.probs is not None:
+            preference.winner = most_likely(preference.probs, allow_tie=self.config.allow_tie)
+            verdict.flagged = preference.winner is None  # A and B exactly as likely, and ties are off
         elif self.config.on_inconsistent == "flag":
             verdict.flagged = True
         else:
-            verdict.winner = "tie"
+            preference.winner = "tie"
         return verdict
-
-
-def read_winner(text: str, labels: list[str]) -> Extracted:
-    """The verdict in a pairwise judge's text as one of `labels` (A, B, then the template's tie label when ties are
-    allowed), in any convention of TEXT_PATTERNS; a ParseError when it states none."""
-    return extract(text, "winner", labels, TEXT_PATTERNS, read=lambda token: _label_of(token, labels))
-
-
-def _label_of(token: str, labels: list[str]) -> str | None:
-    """The label a verdict token stands for: the label itself, or a published judge's way of naming it."""
-    label = match_label(token, labels)
-    if label is not None:
-        return label
-    winner = _winner_of(" ".join(token.lower().split()))
-    if winner == "tie":
-        return labels[2] if len(labels) > 2 else None
-    return winner
-
-
-def _winner_of(token: str) -> Winner | None:
-    if m := _ARENA.fullmatch(token):
-        first, relation, second = m.groups()
-        if first == second:  # "A>A" names no winner
-            return None
-        return "tie" if relation == "=" else _NAMED[first]
-    if m := _SCORE_PAIR.fullmatch(token):
-        a, b = float(m.group(1)), float(m.group(2))
-        return "A" if a > b else "B" if b > a else "tie"
-    for name in ("response", "output", "assistant"):
-        token = token.removeprefix(name).strip()
-    return _NAMED.get(token)
-
-
-def strength_of(token: str) -> Strength | None:
-    """Arena-Hard's strength of preference: ">>" is strong, ">" weak; None where the token says nothing of it."""
-    if not _ARENA.fullmatch(" ".join(token.lower().split())):
-        return None
-    return "strong" if ">>" in token else "weak" if ">" in token else None
 
 
 def _strength(good: list[OrderResult]) -> Strength | None:

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from ..backends.base import Backend, GenerateRequest, GenerateResponse
+from ..data.load import LoadedData, check_scale_labels
 from ..errors import ConfigError, ParseError
-from ..parse import extract, find_json_object, label_probabilities, match_label
-from ..scales import Scale
+from ..formats import Scale
+from ..outcomes import Score
+from ..parse import Extracted, find_json_object, label_probabilities, match_label
 from ..types import Item, Usage, Verdict
 from .base import JudgeConfig, LLMJudge
-
-# Tried in order; within one pattern the last score stated wins.
-TEXT_PATTERNS = [
-    # MT-Bench's and Auto-J's "Rating: [[5]]"
-    r"\[\[\s*([A-Za-z]+|\d+)\s*\]\]",
-    # Prometheus: "Feedback: ... [RESULT] 4", before the looser "score ..." (its feedback often names other scores)
-    r"\[RESULT\]\W{0,3}([A-Za-z]+|\d+)\b",
-    r"(?:score|rating|grade|verdict)\W{0,6}([A-Za-z]+|\d+)\b",
-    r"^\s*([A-Za-z]+|\d+)\s*(?:/\s*\d+)?\s*$",
-]
 
 
 class PointwiseJudge(LLMJudge):
@@ -40,6 +31,11 @@ class PointwiseJudge(LLMJudge):
         if self.rubric is not None and config.scale and self.rubric.scale != config.scale:
             raise ConfigError(f"rubric {self.rubric.name} is written for scale {self.rubric.scale}, not {config.scale}")
 
+    def check_data(self, data: LoadedData) -> None:
+        """Also fail before any call if a label is off the judge's scale (see `check_scale_labels`)."""
+        super().check_data(data)
+        check_scale_labels(self.scale, data)
+
     def _demo_answer(self, demo: Item) -> str | None:
         if isinstance(demo.label, str):  # a category name (Yes/No, safe/unsafe), in any case
             label = match_label(demo.label, self.scale.labels)
@@ -49,7 +45,7 @@ class PointwiseJudge(LLMJudge):
             return None
         if label is None:
             return None
-        return json.dumps({"score": label}) if self.template.output == "json" else f"Rating: [[{label}]]"
+        return self.scale.answer(label, self.template.output)
 
     def turn_views(self, item: Item) -> list[Item]:
         """The items judged: the item itself, or with turn_scope "each" one per assistant turn, each with the
@@ -68,31 +64,14 @@ class PointwiseJudge(LLMJudge):
     def request_for(self, item: Item, *, grade_conversation: bool = False) -> GenerateRequest:
         """The request judging the item's response (its final turn); `grade_conversation` asks templates that
         support it to rate the assistant over the whole conversation instead (interviews)."""
-        labels = self.scale.labels
-        one = " | ".join(_quote(lab) for lab in labels)
-        if self.checklist:
-            shape = "{" + ", ".join(f'"{name}": {one}' for name in self.checklist) + "}"
-            output_format = self._output_format({"scores": shape})
-            label = {"type": "string", "enum": labels}
-            schema = self._schema(
-                {
-                    "scores": {
-                        "type": "object",
-                        "properties": {name: label for name in self.checklist},
-                        "required": list(self.checklist),
-                        "additionalProperties": False,
-                    }
-                }
-            )
-        else:
-            output_format = self._output_format({"score": one})
-            schema = self._schema({"score": {"type": "string", "enum": labels}})
+        rationale, criteria = self.config.rationale, list(self.checklist)
+        schema = self.scale.output_schema(rationale, criteria)
         variables = {
             **self._variables(item),
             "grade_conversation": grade_conversation,
             "response": item.response,
             "scale": self.scale,
-            "output_format": output_format,
+            "output_format": self.scale.instruction(rationale, criteria),
         }
         return self._request(self.template.render(variables), schema, item_id=item.id)
 
@@ -120,24 +99,28 @@ class PointwiseJudge(LLMJudge):
         if self.checklist:
             return self._read_checklist(item, response)
         try:
-            found = extract(response.text, "score", self.scale.labels, TEXT_PATTERNS)
+            found = self.scale.read(response.text)
         except ParseError as exc:
             return self._unparsed(item, exc, response)
-        verdict = Verdict(
+        return Verdict(
             id=item.id,
             mode="pointwise",
-            choice=found.value,
-            score=self.scale.value(found.value),
+            outcome=self.score_of(found, response),
             rationale=found.rationale,
             raw=[response.text],
             usage=response.usage,
         )
+
+    def score_of(self, found: Extracted, response: GenerateResponse) -> Score:
+        """The score of the label read from `response`, with the label probabilities and their expected value
+        where the backend gave logprobs and the scale's are reliable."""
+        score = Score(choice=found.value, score=self.scale.value(found.value))
         if self.scale.probabilities_are_reliable():
             probs = label_probabilities(response, found.offset, self.scale.labels)
             if probs is not None:
-                verdict.score_probs = probs
-                verdict.score_expected = sum(p * self.scale.value(lab) for lab, p in probs.items())
-        return verdict
+                score.probs = probs
+                score.expected = sum(p * self.scale.value(lab) for lab, p in probs.items())
+        return score
 
     def _read_checklist(self, item: Item, response: GenerateResponse) -> Verdict:
         """One score per criterion from {"scores": {...}}; the verdict's score is their mean. A missing or
@@ -158,9 +141,11 @@ class PointwiseJudge(LLMJudge):
         return Verdict(
             id=item.id,
             mode="pointwise",
-            score=sum(values.values()) / len(values),
-            choice=distinct.pop() if len(distinct) == 1 else None,
-            criteria_scores=values,
+            outcome=Score(
+                score=sum(values.values()) / len(values),
+                choice=distinct.pop() if len(distinct) == 1 else None,
+                criteria=values,
+            ),
             rationale=str(rationale) if rationale is not None else None,
             raw=[response.text],
             usage=response.usage,
@@ -171,32 +156,30 @@ def _each(item: Item, verdicts: list[Verdict]) -> Verdict:
     """One verdict from per-turn verdicts: the mean score, each turn's record under `per_turn`. A turn that
     failed fails the item (its error), keeping every raw text and the tokens spent."""
     per_turn: list[dict[str, Any]] = []
-    for number, v in enumerate(verdicts, start=1):
-        record: dict[str, Any] = {"turn": number, "score": v.score, "choice": v.choice, "rationale": v.rationale}
-        if v.score_expected is not None:
-            record["score_expected"] = v.score_expected
+    turns = [v.outcome_as(Score) for v in verdicts]
+    for number, (v, turn) in enumerate(zip(verdicts, turns, strict=True), start=1):
+        record: dict[str, Any] = {"turn": number, "score": turn.score, "choice": turn.choice, "rationale": v.rationale}
+        if turn.expected is not None:
+            record["score_expected"] = turn.expected
         if v.error is not None:
             record["error"] = v.error.reason
         per_turn.append(record)
+    outcome = Score(per_turn=per_turn)
     verdict = Verdict(
         id=item.id,
         mode="pointwise",
+        outcome=outcome,
         raw=[text for v in verdicts for text in v.raw],
-        usage=sum((v.usage for v in verdicts), Usage()),
-        per_turn=per_turn,
+        usage=Usage.total(v.usage for v in verdicts),
     )
     failed = next((v for v in verdicts if v.error is not None), None)
     if failed is not None:
         verdict.error = failed.error
         return verdict
-    scores = [v.score for v in verdicts if v.score is not None]
-    verdict.score = sum(scores) / len(scores)
+    scores = [t.score for t in turns if t.score is not None]
+    outcome.score = sum(scores) / len(scores)
     # the label is kept where every turn got the same one; a mean between labels has none
-    choices = {v.choice for v in verdicts}
-    verdict.choice = choices.pop() if len(choices) == 1 else None
+    choices = {t.choice for t in turns}
+    outcome.choice = choices.pop() if len(choices) == 1 else None
     verdict.rationale = verdicts[-1].rationale
     return verdict
-
-
-def _quote(label: str) -> str:
-    return f'"{label}"'

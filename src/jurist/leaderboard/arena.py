@@ -13,6 +13,7 @@ refusal, and verbose copies of a system whose answers are padded with words that
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections import Counter
@@ -22,11 +23,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from jurist.api import JobOptions, ajudge, run_sync
+from jurist.api import renamed, split_options, sync_twin
+from jurist.audit.probes import NULL_REFUSAL, pad_verbosely
 from jurist.backends import Backend
 from jurist.data.load import LoadedData, read_rows
 from jurist.errors import ConfigError, InputError, NoVerdictError
-from jurist.judges import JudgeConfig, make_judge
+from jurist.files import write_csv
+from jurist.judges import JudgeConfig
+from jurist.judges.base import Judge
 from jurist.leaderboard.battles import STYLE_FEATURES, Battle, style_features
 from jurist.leaderboard.length_control import length_controlled_win_rate
 from jurist.leaderboard.ratings import (
@@ -35,30 +39,23 @@ from jurist.leaderboard.ratings import (
     bradley_terry,
     elo_ratings,
     mean_scores,
-    win_matrix,
     win_rate_vs_baseline,
+    win_shares,
 )
 from jurist.leaderboard.schedule import Match, all_pairs_schedule, baseline_schedule, next_battles, settled
-from jurist.ranking.preference import p_first
-from jurist.run.engine import Backends
+from jurist.outcomes import Preference, Score
+from jurist.run.engine import Backends, JobOptions, run
+from jurist.run.log import read_run
+from jurist.strategies.build import StrategySpec, judge_for
+from jurist.strategies.tree import StrategyTree, load_strategy
 from jurist.types import Item, Verdict
 
 ArenaMode = Literal["pairwise", "pointwise"]
 Schedule = Literal["baseline", "all-pairs", "adaptive"]
 SCHEDULES: tuple[Schedule, ...] = ("baseline", "all-pairs", "adaptive")
 
-NULL_MODEL = "null-model"
-# A refusal, the same for every prompt: it answers nothing, so any sound judge should rank it last. A judge that
-# does not is rewarding something other than the answer (Zheng et al. 2024 game AlpacaEval with constant outputs).
-NULL_OUTPUT = "I'm sorry, but I cannot help with that request."
+NULL_MODEL = "null-model"  # answers NULL_REFUSAL to every prompt (audit/probes.py holds the gaming texts)
 VERBOSE_SUFFIX = "-verbose"
-# Padding for the verbose variants: plain sentences that restate nothing and add no information, so the copy
-# differs from its original only in length (no markdown, which style control would also see).
-VERBOSE_OPENING = "Thank you for the question. Here is my answer, written out as carefully and completely as I can."
-VERBOSE_CLOSING = (
-    "I hope that this answer is helpful to you. If any part of it is unclear, or if you would like more detail "
-    "on any point, please do not hesitate to ask and I will be glad to go through it again in more depth."
-)
 
 BATTLES_RUN = "battles-run"
 SCORES_RUN = "scores-run"
@@ -242,7 +239,7 @@ def _new_name(data: ArenaData, name: str, what: str) -> None:
         raise ConfigError(f"a system is already named '{name}'; rename it to add the {what}")
 
 
-def with_null_model(data: ArenaData, name: str = NULL_MODEL, text: str = NULL_OUTPUT) -> ArenaData:
+def with_null_model(data: ArenaData, name: str = NULL_MODEL, text: str = NULL_REFUSAL) -> ArenaData:
     """A copy of `data` with a system that gives the same answer (by default a refusal) to every prompt."""
     _new_name(data, name, "null model")
     return ArenaData(
@@ -250,11 +247,6 @@ def with_null_model(data: ArenaData, name: str = NULL_MODEL, text: str = NULL_OU
         outputs={**data.outputs, name: dict.fromkeys(data.prompts, text)},
         sources={**data.sources, name: f"null model: {text!r} on every prompt"},
     )
-
-
-def pad_verbosely(text: str) -> str:
-    """The answer between a fixed opening and closing paragraph that add length and no content."""
-    return f"{VERBOSE_OPENING}\n\n{text}\n\n{VERBOSE_CLOSING}"
 
 
 def with_verbose_variant(data: ArenaData, system: str) -> ArenaData:
@@ -285,7 +277,7 @@ class ArenaOptions(BaseModel):
     baseline: str | None = Field(None, description="the system others are measured against (anchor at 1000)")
     budget: int | None = Field(None, ge=1, description="adaptive: at most this many battles in all")
     round_size: int | None = Field(None, ge=1, description="adaptive: battles per round (default 2 per system)")
-    n_bootstrap: int = Field(200, ge=0, description="bootstrap resamples for the intervals")
+    n_bootstrap: int = Field(1000, ge=0, description="bootstrap resamples for the intervals")
     seed: int = 0
 
 
@@ -432,22 +424,20 @@ def answer_items(data: ArenaData) -> tuple[list[Item], Counter[str]]:
     return items, left_out
 
 
-def _preference_for_b(verdict: Verdict) -> float | None:
-    """P(B wins) from the verdict's label probabilities, a tie counting half (AlpacaEval's convention)."""
-    p_a = p_first(verdict.probs, ties="half")
-    return None if p_a is None else 1.0 - p_a
-
-
 def to_battle(item: Item, verdict: Verdict) -> Battle | None:
-    """The battle a successful verdict decided; None for a failed or undecided one (never a tie)."""
-    if verdict.error is not None or verdict.winner is None:
+    """The battle a successful verdict decided; None for a failed or undecided one (never a tie). Its
+    `preference`, P(B wins), comes from the verdict's label probabilities, a tie counting half (AlpacaEval's
+    convention); None without them."""
+    preference = verdict.outcome_as(Preference)
+    if verdict.error is not None or preference.winner is None:
         return None
+    p_a = preference.p_first(ties="half", discrete=False)
     return Battle(
         prompt_id=item.metadata["prompt_id"],
         model_a=item.metadata["model_a"],
         model_b=item.metadata["model_b"],
-        winner=verdict.winner,
-        preference=_preference_for_b(verdict),
+        winner=preference.winner,
+        preference=None if p_a is None else 1.0 - p_a,
         features_a=style_features(item.response_a or ""),
         features_b=style_features(item.response_b or ""),
     )
@@ -459,14 +449,17 @@ class _Judging:
     def __init__(
         self,
         run_dir: Path,
-        config: JudgeConfig,
-        backend: Backend,
+        make: Callable[[], Judge],
         options: JobOptions,
+        backends: Backends,
         on_start: Callable[[int, int], None] | None,
         on_verdict: Callable[[Verdict], None] | None,
+        on_wait: Callable[[str], None] | None,
     ) -> None:
-        self.run_dir, self.config, self.backend, self.options = run_dir, config, backend, options
-        self.on_start, self.on_verdict = on_start, on_verdict
+        self.run_dir, self.make, self.options, self.backends = run_dir, make, options, backends
+        # built once here: a strategy file of another mode fails before any call
+        self.name = make().spec.backend  # the judge's model(s), for the report
+        self.on_start, self.on_verdict, self.on_wait = on_start, on_verdict, on_wait
         self.items: dict[str, Item] = {}
         self.verdicts: dict[str, Verdict] = {}
 
@@ -476,19 +469,21 @@ class _Judging:
         for item in new_items:
             self.items[item.id] = item
         data = LoadedData(path=f"jurist arena ({self.run_dir.parent})", items=list(self.items.values()))
-        result = await ajudge(
+        await run(
+            self.make(),
             data,
-            out=self.run_dir,
-            judge=make_judge(self.backend, self.config),
-            options=self.options,
+            self.run_dir,
+            self.options,
+            backends=self.backends,
             on_start=self.on_start,
             on_verdict=self.on_verdict,
+            on_wait=self.on_wait,
         )
         # --overwrite discards an old run once; a later round must keep the rounds before it.
         if self.options.run.overwrite:
-            run = self.options.run.model_copy(update={"overwrite": False})
-            self.options = self.options.model_copy(update={"run": run})
-        latest = {v.id: v for v in result.verdicts()}
+            kept = self.options.run.model_copy(update={"overwrite": False})
+            self.options = self.options.model_copy(update={"run": kept})
+        latest = {v.id: v for v in read_run(self.run_dir).verdicts}
         # A verdict counts only for the very item it was made for (not for an earlier arena's edited answer).
         self.verdicts = {
             key: latest[key]
@@ -519,64 +514,57 @@ async def arun_arena(
     data: ArenaData,
     *,
     out: str | Path,
-    options: ArenaOptions | None = None,
+    arena: ArenaOptions | None = None,
     config: JudgeConfig | None = None,
     model: str | Backend | None = None,
+    strategy: StrategySpec | StrategyTree | str | Path | None = None,
+    options: JobOptions | None = None,
     job: JobOptions | None = None,
     on_start: Callable[[int, int], None] | None = None,
     on_verdict: Callable[[Verdict], None] | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> ArenaReport:
     """Judge the arena into `out` (resuming what is already there), write its outputs and return the report.
 
-    `config` says how each comparison is judged (default: the pairwise or pointwise defaults for
-    `options.mode`); `model` is a model spec or a backend (default "local"); `job` holds the backend, retry,
-    concurrency and cache options. `on_start(total, already_judged)` is called at the start of every round.
+    `arena` says what to compare and how to rank; `config` how each comparison is judged (default: the pairwise
+    or pointwise defaults for `arena.mode`); `model` is a model spec or a backend (default "local"); `strategy`
+    wraps that judge as `ajudge`'s does (a StrategySpec, or a strategy file); `options` are the job's (backend,
+    retries, rate limits, concurrency, cache), as in `ajudge`. `on_start(total, already_judged)` is called at the
+    start of every round. The old spellings `options=ArenaOptions(...)` and `job=` still work with a
+    DeprecationWarning.
     """
-    options = options or ArenaOptions()
-    config = config or JudgeConfig(mode=options.mode)
-    if config.mode != options.mode:
-        raise ConfigError(f"the judge config is {config.mode} but the arena's mode is {options.mode}")
-    job = job or JobOptions()
-    warnings = check_arena(data, options)
+    arena, options = _arena_and_job(arena, options, job)
+    config = config or JudgeConfig(mode=arena.mode)
+    if config.mode != arena.mode:
+        raise ConfigError(f"the judge config is {config.mode} but the arena's mode is {arena.mode}")
+    if isinstance(strategy, str | Path):
+        strategy = load_strategy(strategy)
+    warnings = check_arena(data, arena)
     out = Path(out)
     # One backend for every round: an embedded model is loaded once, not once a round.
-    async with Backends(job) as backends:
-        backend = backends.get(model or "local")
-        run_dir = out / (BATTLES_RUN if options.mode == "pairwise" else SCORES_RUN)
-        judging = _Judging(run_dir, config, backend, job, on_start, on_verdict)
-        if options.mode == "pointwise":
-            report = await _pointwise(data, options, judging, warnings)
+    async with Backends(options) as backends:
+        make = functools.partial(judge_for, config, strategy, model or "local", backends.get)  # one judge a round
+        run_dir = out / (BATTLES_RUN if arena.mode == "pairwise" else SCORES_RUN)
+        judging = _Judging(run_dir, make, options, backends, on_start, on_verdict, on_wait)
+        if arena.mode == "pointwise":
+            report = await _pointwise(data, arena, judging, warnings)
         else:
-            report, battles = await _pairwise(data, options, judging, warnings)
+            report, battles = await _pairwise(data, arena, judging, warnings)
             write_battles(out, battles)
     write_report(out, report)
     return report
 
 
-def run_arena(
-    data: ArenaData,
-    *,
-    out: str | Path,
-    options: ArenaOptions | None = None,
-    config: JudgeConfig | None = None,
-    model: str | Backend | None = None,
-    job: JobOptions | None = None,
-    on_start: Callable[[int, int], None] | None = None,
-    on_verdict: Callable[[Verdict], None] | None = None,
-) -> ArenaReport:
-    """Synchronous `arun_arena`, for scripts and notebooks (see `jurist.api.run_sync`)."""
-    return run_sync(
-        arun_arena(
-            data,
-            out=out,
-            options=options,
-            config=config,
-            model=model,
-            job=job,
-            on_start=on_start,
-            on_verdict=on_verdict,
-        )
-    )
+run_arena = sync_twin(arun_arena)
+
+
+def _arena_and_job(
+    arena: ArenaOptions | None, options: JobOptions | None, job: JobOptions | None
+) -> tuple[ArenaOptions, JobOptions]:
+    """The arena's and the job's options, from the old spellings too (`options=ArenaOptions(...)`, `job=`), each
+    with a DeprecationWarning."""
+    arena, options = split_options("arun_arena", "arena", arena, options, ArenaOptions)
+    return arena or ArenaOptions(), renamed("arun_arena(job=...)", "options=", job, options) or JobOptions()
 
 
 async def _pairwise(
@@ -596,7 +584,7 @@ async def _pairwise(
         items, left_out = battle_items(data, matches)
         await judging.judge(items)
     battles = _battles(judging)
-    undecided = sum(1 for v in judging.verdicts.values() if v.error is None and v.winner is None)
+    undecided = sum(1 for v in judging.verdicts.values() if v.error is None and v.decision() is None)
     raw = _fit_or_explain(
         lambda: bradley_terry(battles, n_bootstrap=options.n_bootstrap, seed=options.seed, anchor=options.baseline),
         judging,
@@ -651,7 +639,7 @@ async def _pairwise(
         mode="pairwise",
         schedule=options.schedule,
         baseline=options.baseline,
-        judge=judging.backend.name,
+        judge=judging.name,
         run_dir=str(judging.run_dir),
         prompts=len(data.prompts),
         systems=systems,
@@ -668,7 +656,7 @@ async def _pairwise(
         style_controlled=styled,
         win_rates=rates,
         elo_note=ELO_NOTE,
-        null_output=NULL_OUTPUT if NULL_MODEL in data.outputs else None,
+        null_output=NULL_REFUSAL if NULL_MODEL in data.outputs else None,
     )
     return report, battles
 
@@ -754,8 +742,9 @@ async def _pointwise(data: ArenaData, options: ArenaOptions, judging: _Judging, 
     rows_in = []
     for key, item in judging.items.items():
         verdict = judging.verdicts.get(key)
-        if verdict is not None and verdict.error is None and verdict.score is not None:
-            rows_in.append((item.metadata["system"], item.metadata["prompt_id"], verdict.score))
+        score = None if verdict is None or verdict.error is not None else verdict.outcome_as(Score).score
+        if score is not None:
+            rows_in.append((item.metadata["system"], item.metadata["prompt_id"], score))
     if not rows_in:
         failed = sum(judging.failures().values())
         error = NoVerdictError if failed == len(items) else ConfigError  # every answer failed: exit 3
@@ -783,7 +772,7 @@ async def _pointwise(data: ArenaData, options: ArenaOptions, judging: _Judging, 
         mode="pointwise",
         schedule=None,
         baseline=options.baseline,
-        judge=judging.backend.name,
+        judge=judging.name,
         run_dir=str(judging.run_dir),
         prompts=len(data.prompts),
         systems=data.systems,
@@ -793,7 +782,7 @@ async def _pointwise(data: ArenaData, options: ArenaOptions, judging: _Judging, 
         failed=judging.failures(),
         left_out=dict(left_out),
         warnings=warnings,
-        null_output=NULL_OUTPUT if NULL_MODEL in data.outputs else None,
+        null_output=NULL_REFUSAL if NULL_MODEL in data.outputs else None,
     )
 
 
@@ -806,21 +795,31 @@ def write_battles(out: Path, battles: Sequence[Battle]) -> None:
     with (out / "battles.jsonl").open("w", encoding="utf-8") as fh:
         for battle in battles:
             fh.write(battle.model_dump_json() + "\n")
-    win_matrix(battles).to_csv(out / "win_matrix.csv", float_format="%.4f")
+    systems, shares = win_shares(battles)
+    with (out / "win_matrix.csv").open("w", encoding="utf-8", newline="") as fh:
+        rows = ([system, *row] for system, row in zip(systems, shares, strict=True))
+        write_csv(fh, ["model", *systems], rows, float_format="%.4f")
 
 
 def write_report(out: Path, report: ArenaReport) -> None:
     """OUT/leaderboard.csv (one row per system, only the columns the mode fills) and OUT/arena.json (all of it)."""
-    import pandas as pd
-
     out.mkdir(parents=True, exist_ok=True)
-    table = pd.DataFrame([row.model_dump() for row in report.rows])
-    table = table.dropna(axis="columns", how="all")
+    rows = [row.model_dump() for row in report.rows]
     only_other_mode = ["mean_score", "mean_low", "mean_high", "scored"] if report.mode == "pairwise" else ["battles"]
-    table = table.drop(columns=only_other_mode, errors="ignore")
-    table.to_csv(out / "leaderboard.csv", index=False, float_format="%.4f")
+    columns = [
+        name
+        for name in ArenaRow.model_fields
+        if name not in only_other_mode and any(not _empty(row[name]) for row in rows)
+    ]
+    with (out / "leaderboard.csv").open("w", encoding="utf-8", newline="") as fh:
+        write_csv(fh, columns, ([row[c] for c in columns] for row in rows), float_format="%.4f")
     # Strict JSON: a number that is not there (an interval without a bootstrap) is written as null, not NaN.
     (out / "arena.json").write_text(report.model_dump_json(indent=2) + "\n")
+
+
+def _empty(value: object) -> bool:
+    """None, or a number that is not there (NaN): an empty cell."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 # -- the terminal table -------------------------------------------------------------------------------------------

@@ -12,8 +12,7 @@ import re
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from jurist.errors import ConfigError
-from jurist.ranking.preference import winner_share
-from jurist.types import Winner
+from jurist.outcomes import Winner, winner_share
 
 STYLE_FEATURES: tuple[str, ...] = ("length", "headers", "bold", "list_items")
 

@@ -27,6 +27,8 @@ brings the fitted slopes to the size of the published ones (|φ| about 1 to 2.2)
 Annotation rows use AlpacaEval's fields: `preference` in [1, 2] (2 = the model's output, output_2, wins; 1.5 and
 the legacy 0 are draws), `len_output_1` (baseline) and `len_output_2` (model) in characters, and `instruction`.
 The raw win rate is 100 · mean(preference - 1), draws as 1/2, which is AlpacaEval's published win_rate.
+
+The length term and the fit are jurist.stats.length's, which the audit's length-controlled scoring shares.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from jurist.errors import ConfigError, InputError
+from jurist.stats.length import fit_soft_logistic, length_term
 
 Difficulty = Literal["cross_fit", "joint", "none"]
 DIFFICULTIES: tuple[Difficulty, ...] = ("cross_fit", "joint", "none")
@@ -97,31 +100,8 @@ class _Annotations:
             delta.append(float(row["len_output_2"]) - float(row["len_output_1"]))
             instructions.append(str(row["instruction"]))
         self.outcome = np.asarray(outcome)
-        spread = float(np.std(delta))
-        self.length = np.tanh(np.asarray(delta) / spread) if spread > 0 else np.zeros(len(delta))
+        self.length = length_term(delta)
         self.instructions = instructions
-
-
-def _fit_soft_logistic(design: Any, outcome: np.ndarray, penalty: np.ndarray) -> np.ndarray:
-    """Logistic regression on soft outcomes in [0, 1] (cross-entropy), with a per-coefficient ridge penalty.
-
-    `design` may be a dense array or a scipy sparse matrix.
-    """
-    from scipy.optimize import minimize
-    from scipy.special import expit, log_expit
-
-    def objective(w: np.ndarray) -> tuple[float, np.ndarray]:
-        eta = design @ w
-        loglik = outcome * log_expit(eta) + (1 - outcome) * log_expit(-eta)
-        grad = design.T @ (expit(eta) - outcome) + penalty * w
-        return -float(loglik.sum()) + 0.5 * float(penalty @ (w * w)), np.asarray(grad)
-
-    from threadpoolctl import threadpool_limits
-
-    # Small fits: a multi-threaded BLAS only adds thread wake-ups (several times slower on a busy machine).
-    with threadpool_limits(limits=1, user_api="blas"):
-        result = minimize(objective, np.zeros(design.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 2000})
-    return np.asarray(result.x)
 
 
 def _instruction_difficulty(data: dict[str, _Annotations], models: Sequence[str], penalty: float) -> dict[str, float]:
@@ -143,7 +123,7 @@ def _instruction_difficulty(data: dict[str, _Annotations], models: Sequence[str]
         outcome.append(rows_of_model.outcome)
     design = csr_matrix((values, (rows, cols)), shape=(row, 2 * n_models + len(instructions)))
     ridge = np.concatenate([np.zeros(2 * n_models), np.full(len(instructions), penalty)])
-    weights = _fit_soft_logistic(design, np.concatenate(outcome), ridge)
+    weights = fit_soft_logistic(design, np.concatenate(outcome), ridge)
     return {x: float(weights[2 * n_models + i]) for i, x in enumerate(instructions)}
 
 
@@ -188,7 +168,7 @@ def length_controlled_win_rate(
         gamma = np.array([gammas.get(x, 0.0) for x in rows.instructions])
         n = rows.outcome.size
         design = np.column_stack([np.ones(n), rows.length, gamma])
-        intercept, length_coef, difficulty_coef = _fit_soft_logistic(
+        intercept, length_coef, difficulty_coef = fit_soft_logistic(
             design, rows.outcome, np.array([0.0, length_penalty, 0.0])
         )
         lc = 100.0 * float(np.mean(expit(intercept + difficulty_coef * gamma)))

@@ -22,10 +22,11 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from jurist.errors import ConfigError, InputError
+from jurist.extras import require
 from jurist.leaderboard.battles import Battle
+from jurist.outcomes import winner_share
 from jurist.ranking import bradley_terry as bt
 from jurist.ranking.bradley_terry import TIE_MODELS, TieModel  # also importable from here, as before
-from jurist.ranking.preference import winner_share
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -308,9 +309,15 @@ def bradley_terry(
 
 
 def win_matrix(battles: Sequence[Battle]) -> pd.DataFrame:
-    """Row system's share of wins against the column system (ties as half; NaN where they never met)."""
-    import pandas as pd
+    """`win_shares` as a DataFrame (pandas: jurist[tables]), the row system's share against the column system."""
+    pd = require("pandas", "win_matrix")
+    systems, shares = win_shares(battles)
+    return pd.DataFrame(shares, index=pd.Index(systems, name="model"), columns=pd.Index(systems, name="opponent"))
 
+
+def win_shares(battles: Sequence[Battle]) -> tuple[list[str], list[list[float]]]:
+    """The systems, and for each, its share of wins against each of them (ties as half; NaN where they never
+    met): the win matrix in plain lists."""
     systems = _systems(battles)
     won: dict[tuple[str, str], float] = defaultdict(float)
     played: Counter[tuple[str, str]] = Counter()
@@ -321,8 +328,7 @@ def win_matrix(battles: Sequence[Battle]) -> pd.DataFrame:
         won[b, a] += 1.0 - share_a
         played[a, b] += 1
         played[b, a] += 1
-    table = [[won[r, c] / played[r, c] if played[r, c] else math.nan for c in systems] for r in systems]
-    return pd.DataFrame(table, index=pd.Index(systems, name="model"), columns=pd.Index(systems, name="opponent"))
+    return systems, [[won[r, c] / played[r, c] if played[r, c] else math.nan for c in systems] for r in systems]
 
 
 def mean_scores(rows: Sequence[tuple[str, str, float]], n_bootstrap: int = 1000, seed: int = 0) -> list[MeanScore]:

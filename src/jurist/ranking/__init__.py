@@ -1,10 +1,12 @@
 """Ranking from pairwise comparisons: comparators, the ranking methods (merge sort, knockout, adaptive, all
-pairs), the one Bradley-Terry model, the one pair planner, and the one convention for P(first wins).
+pairs), the one Bradley-Terry model, the one pair planner, and (from jurist.outcomes, where it is defined) the one
+convention for P(first wins).
 
 It takes plain indices and arrays and imports only jurist's core types, numpy and scipy; the listwise strategy,
 the arena (leaderboard/) and reranking build on it.
 """
 
+from ..outcomes import TIES, Ties, p_first, winner_share
 from .bradley_terry import TIE_MODELS, TieModel
 from .compare import Compare, JudgeComparator, PairJudge, pairwise_comparator, verdict_probability
 from .methods import (
@@ -20,7 +22,6 @@ from .methods import (
     rank_with,
     sort_rank,
 )
-from .preference import TIES, Ties, p_first, winner_share
 from .schedule import PairPlanner
 
 __all__ = [

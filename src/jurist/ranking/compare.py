@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 
 from ..errors import ConfigError
+from ..outcomes import Preference
 from ..types import Item, Verdict
-from .preference import p_first, winner_share
 
 Compare = Callable[[int, int], Awaitable[float]]
 PairJudge = Callable[[Item], Awaitable[Verdict]]
@@ -15,9 +15,9 @@ PairJudge = Callable[[Item], Awaitable[Verdict]]
 
 def verdict_probability(verdict: Verdict) -> float:
     """P(response A beats response B) from a pairwise verdict: its probabilities (a tie counting half), else 1, 0
-    or 0.5 from the winner."""
-    p = p_first(verdict.probs, ties="half")
-    return winner_share(verdict.winner) if p is None else p
+    or 0.5 from the winner (0.5 without one)."""
+    p = verdict.outcome_as(Preference).p_first(ties="half")
+    return 0.5 if p is None else p
 
 
 class JudgeComparator:

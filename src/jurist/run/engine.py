@@ -1,20 +1,31 @@
-"""The one place where a job's backends are built: each model spec (or given backend) becomes one resilient
-backend (retries, rate limits, the shared response cache), made once, and everything is closed at the end.
+"""The engine: every command judges through `run` here. It builds the backends once (registry -> resilience ->
+cache: `Backends`, one resilient backend per model spec sharing one response cache, all closed at the end), checks
+the data against the judge, runs any `Judge` over the items with concurrency, resume and progress (runner.py), and
+records the run (log.py).
 
-`api.ajudge`, the audit and the arena all get their backends here, so none of them wraps a backend itself.
+`api.ajudge`, the audit, the arena and `jurist import` all call `run`; none of them wraps a backend or opens a run
+directory itself.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from pydantic import BaseModel, Field
 
+from .._version import __version__
 from ..backends import Backend, BackendOptions, make_backend
+from ..data.load import LoadedData
+from ..judges.base import Judge, Preflight
+from ..types import Verdict
 from .cache import ResponseCache, default_cache_path
+from .log import RunHeader
 from .resilience import ResilientBackend, RetryPolicy
-from .runner import RunOptions
+from .runner import RunOptions, RunOutcome, run_judge
 
 
 class Limits(BaseModel):
@@ -26,6 +37,8 @@ class Limits(BaseModel):
 
 
 class JobOptions(BaseModel):
+    """How a job reaches its models and runs: the `options=` of every command (ajudge, audit, arena)."""
+
     backend: BackendOptions = BackendOptions()
     limits: Limits = Limits()
     run: RunOptions = RunOptions()
@@ -77,6 +90,14 @@ class Backends:
             self._cache = ResponseCache(self.options.cache_path or default_cache_path())
         return self._cache
 
+    def concurrency(self) -> int:
+        """Requests worth having in flight on every backend made so far (1 before any)."""
+        return min((b.capabilities.max_concurrency for b in self._made.values()), default=1)
+
+    def fallbacks(self) -> list[str]:
+        """What the backends made so far gave up because a server rejected it."""
+        return [f for backend in self._made.values() for f in backend.fallbacks]
+
     async def aclose(self) -> None:
         made, self._made = list(self._made.values()), {}
         try:
@@ -86,3 +107,65 @@ class Backends:
             if self._cache is not None:
                 self._cache.close()
                 self._cache = None
+
+
+JudgeFactory = Callable[[Backends], Judge]
+
+
+async def run(
+    judge: Judge | JudgeFactory,
+    data: LoadedData,
+    out: str | Path,
+    options: JobOptions | None = None,
+    *,
+    backends: Backends | None = None,
+    header: dict[str, Any] | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+    on_verdict: Callable[[Verdict], None] | None = None,
+    on_wait: Callable[[str], None] | None = None,
+) -> RunOutcome:
+    """Judge every item of `data` into the run directory `out`, resuming it, and say what the session did.
+
+    `judge` is a judge, or a factory that builds one from the engine's backends (`lambda b: make_judge(b.get(spec),
+    config)`), which then get `options`' retries, rate limits and cache. `backends` lets several runs share one
+    set (the arena's rounds, the audit's runs: a local model is loaded once), left open; without it the run makes
+    its own and closes them. `header` adds fields to the run's config.json (`jurist import`'s report).
+
+    Before any call a judge with `Preflight` checks the data (context length, labels). Items in flight:
+    `options.run.concurrency`, else what the judge says its models take, else what the backends take. The
+    fallbacks of the engine's backends are recorded in the header; a ready judge's own backends are its own.
+    `on_start(total, already_judged)`, `on_verdict(verdict)` and `on_wait(message)` report progress."""
+    options = options or JobOptions()
+    async with contextlib.AsyncExitStack() as closing:
+        if backends is None:
+            backends = await closing.enter_async_context(Backends(options))
+        ready = judge if isinstance(judge, Judge) else judge(backends)
+        if isinstance(ready, Preflight):
+            ready.check_data(data)
+        record = RunHeader.model_validate(
+            {
+                "judge": {"jurist_version": __version__, **ready.spec.identity},
+                "data": data.path,
+                "items": len(data.items),
+                **(header or {}),
+                "fingerprint": ready.spec.fingerprint,
+            }
+        )
+        if options.run.concurrency:
+            concurrency = options.run.concurrency
+        elif isinstance(ready, Preflight):
+            concurrency = ready.concurrency()
+        else:
+            concurrency = backends.concurrency()
+        return await run_judge(
+            ready,
+            data,
+            Path(out),
+            options.run,
+            header=record,
+            concurrency=concurrency,
+            fallbacks=backends.fallbacks,
+            on_start=on_start,
+            on_verdict=on_verdict,
+            on_wait=on_wait,
+        )

@@ -31,6 +31,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ConfigError, RunDirError
+from ..files import read_log
 from ..types import Verdict
 
 FsyncPolicy = Literal["always", "batch", "never"]
@@ -51,7 +52,7 @@ class RunHeader(BaseModel):
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
-    judge: dict[str, Any] = {}  # the judge's describe(): backend, template, config, jurist_version...
+    judge: dict[str, Any] = {}  # jurist_version and the judge's spec.identity: backend, template, config...
     data: str | None = None  # the data file, or "<python>"
     items: int | None = None  # items in the data
     imported: dict[str, Any] | None = Field(None, alias="import")  # `jurist import`: what was read and matched
@@ -105,23 +106,15 @@ def read_run(out: str | Path) -> RunLog:
 def read_sessions(out: str | Path) -> list[SessionRecord]:
     """The sessions log's records; a torn last line (a kill while it was written) is left out."""
     path = Path(out) / SESSIONS_FILE
-    if not path.exists():
-        return []
     try:
-        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except (OSError, ValueError) as exc:
+        log = read_log(path, SessionRecord.model_validate_json)
+    except OSError as exc:
         raise RunDirError(f"cannot read {path}: {exc}; delete it (it holds only the sessions' timings)") from exc
-    records = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            records.append(SessionRecord.model_validate_json(line))
-        except ValueError:  # not JSON, or not a session record (pydantic's ValidationError is a ValueError)
-            if number == len(lines):
-                break
-            raise RunDirError(
-                f"{path}:{number}: corrupt session record; delete that line (the log only times the sessions)"
-            ) from None
-    return records
+    if log.damaged:
+        raise RunDirError(
+            f"{path}:{log.damaged[0][0]}: corrupt session record; delete that line (the log only times the sessions)"
+        )
+    return log.records
 
 
 class VerdictLog(NamedTuple):
@@ -134,25 +127,17 @@ def scan_verdicts(path: Path) -> VerdictLog:
     every non-blank line must be a verdict, except the last, which is a torn write (killed mid-write, a full disk)
     when it does not parse; it is left out, and the next run cuts it and judges its item again. A last record
     that parses but lacks its newline is whole and kept."""
-    data = _read_bytes(path)
-    lines = data.split(b"\n")
-    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
-    verdicts: list[Verdict] = []
-    offset = end = 0
-    for index, line in enumerate(lines):
-        if line.strip():
-            try:
-                verdicts.append(_parse_verdict(line))
-            except ValueError as exc:
-                if index == last:
-                    break
-                raise RunDirError(
-                    f"{path}:{index + 1}: corrupt verdict record ({exc}). Delete that line (its item is then judged "
-                    "again), or move the file aside to start the run over."
-                ) from None
-            end = offset + len(line) + (index < len(lines) - 1)  # its newline, if it has one
-        offset += len(line) + 1
-    return VerdictLog(verdicts, end)
+    try:
+        log = read_log(path, _parse_verdict)
+    except OSError as exc:
+        raise RunDirError(f"cannot read {path}: {exc.strerror or exc}; check that it is a readable file") from exc
+    if log.damaged:
+        number, problem = log.damaged[0]
+        raise RunDirError(
+            f"{path}:{number}: corrupt verdict record ({problem}). Delete that line (its item is then judged "
+            "again), or move the file aside to start the run over."
+        )
+    return VerdictLog(log.records, log.end)
 
 
 def read_verdicts(path: Path) -> list[Verdict]:
@@ -169,15 +154,6 @@ def _parse_verdict(line: bytes) -> Verdict:
         return Verdict.model_validate_json(text)
     except ValidationError as exc:
         raise ValueError(f"not a verdict: {exc.errors()[0]['msg']}") from None
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return b""
-    except OSError as exc:
-        raise RunDirError(f"cannot read {path}: {exc.strerror or exc}; check that it is a readable file") from exc
 
 
 def read_header(path: Path) -> RunHeader:

@@ -140,8 +140,8 @@ class ResilientBackend:
 
 def _tokens_used(response: GenerateResponse, prompt_estimate: float) -> float:
     usage = response.usage
-    if usage.prompt_tokens or usage.completion_tokens:
-        return usage.prompt_tokens + usage.completion_tokens
+    if usage.total_tokens:
+        return usage.total_tokens
     return prompt_estimate + len(response.text) / 4  # a server that reports no usage
 
 

@@ -1,21 +1,20 @@
-"""The asyncio runner: judge items concurrently, record each verdict as it completes, resume where a run stopped."""
+"""The asyncio runner: judge items concurrently, record each verdict as it completes, resume where a run stopped.
+One judging session of the engine (run/engine.py `run`), which does the checks before it and builds the header."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, Field
 
-from ..data.load import LoadedData, check_scale_labels
-from ..errors import InputError, RunDirError
-from ..judges.base import Judge
-from ..scales import Scale
+from ..data.load import LoadedData
+from ..errors import RunDirError
+from ..judges.base import Judge, judge_item
 from ..secrets import scrub
-from ..types import Item, ItemTexts, Verdict
+from ..types import Item, Verdict
 from .log import FsyncPolicy, RunHeader, RunStore, SessionRecord
 
 _LOCK_POLL_S = 0.5
@@ -24,7 +23,7 @@ _LOCK_POLL_S = 0.5
 class RunOptions(BaseModel):
     """How to run (not what to judge): none of this changes a verdict, so none of it is in the fingerprint."""
 
-    concurrency: int | None = Field(None, ge=1, description="requests in flight; default: what the backend suits")
+    concurrency: int | None = Field(None, ge=1, description="items in flight; default: what the judge's models suit")
     fsync: FsyncPolicy = "batch"
     overwrite: bool = False
     retry_failed: bool = True  # on resume, judge again items whose earlier attempt failed for a transient reason
@@ -44,67 +43,12 @@ class RunOutcome(BaseModel):
 ProgressCallback = Callable[[Verdict], None]
 
 
-def _leaves(judge: Judge) -> list[Judge]:
-    """The judges that call a model: a strategy's inner judges (`judges`), recursively, or the judge itself."""
-    inner = getattr(judge, "judges", None)
-    if not inner:
-        return [judge]
-    return [leaf for j in inner for leaf in _leaves(j)]
-
-
-def check_context(judge: Judge, data: LoadedData) -> None:
-    """Fail before any call if an item cannot fit the model's context window with the judge prompt.
-
-    Local models count tokens exactly; for remote ones (when a context length is known) the count is
-    estimated at 4 characters a token, which flags only texts that are clearly too long. A strategy's inner
-    judges are checked one by one, each against its own model.
-    """
-    leaves = _leaves(judge)
-    if len(leaves) > 1 or leaves[0] is not judge:
-        for leaf in leaves:
-            check_context(leaf, data)
-        return
-    limit = judge.backend.capabilities.context_length
-    if not limit:
-        return
-    budget = limit - judge.max_tokens
-    for item in data.items:
-        tokens = judge.prompt_tokens(item)
-        how = ""
-        if tokens is None:
-            tokens = max(r.prompt_chars() for r in judge.requests(item)) // 4
-            how = "about "
-        if tokens > budget:
-            raise InputError(
-                f"item '{item.id}' needs {how}{tokens} prompt tokens with the judge's template, but the model's "
-                f"context of {limit} leaves {budget} after reserving {judge.max_tokens} for the answer",
-                file=data.path,
-                line=data.lines.get(item.id),
-                hint="drop or split this item, lower --max-tokens, or use a model with a longer context",
-            )
-
-
-def check_labels(judge: Judge, data: LoadedData) -> None:
-    """Fail before any call if a pointwise label is off the scale of a judge that will score it (see
-    `check_scale_labels`). Every inner judge of a strategy is checked."""
-    for leaf in _leaves(judge):
-        scale = getattr(leaf, "scale", None)
-        if leaf.mode == "pointwise" and isinstance(scale, Scale):
-            check_scale_labels(scale, data)
-
-
 def _needs_judging(item: Item, previous: Verdict | None, retry_failed: bool) -> bool:
     if previous is None or previous.item_hash != item.content_hash():
         return True
     # a failed item, or one kept incomplete (a pairwise order failed), is tried again when the failure was transient
     failure = previous.error or previous.incomplete
     return failure is not None and failure.retryable and retry_failed
-
-
-def _fallbacks(judge: Judge) -> list[str]:
-    """What the judge's backends gave up because a server rejected it (a backend's optional `fallbacks`)."""
-    found = [scrub(str(f)) for leaf in _leaves(judge) for f in getattr(leaf.backend, "fallbacks", None) or []]
-    return list(dict.fromkeys(found))
 
 
 async def _open_store(
@@ -130,32 +74,23 @@ async def run_judge(
     judge: Judge,
     data: LoadedData,
     out: Path,
-    options: RunOptions | None = None,
+    options: RunOptions,
     *,
-    extra_config: dict[str, Any] | None = None,
+    header: RunHeader,
+    concurrency: int,
+    fallbacks: Callable[[], Sequence[str]] = tuple,
     on_start: Callable[[int, int], None] | None = None,
     on_verdict: ProgressCallback | None = None,
     on_wait: Callable[[str], None] | None = None,
 ) -> RunOutcome:
-    """Judge `data` into the run directory `out`, holding it for the whole session. `on_wait(message)` is called
-    once if the session waits for another process to release the directory (`options.wait`)."""
-    options = options or RunOptions()
-    check_context(judge, data)
-    check_labels(judge, data)
+    """Judge `data` into the run directory `out` with `concurrency` items in flight, holding the directory for the
+    whole session; `header` is its config.json, and `fallbacks()` what the backends gave up, recorded at the end.
+    `on_wait(message)` is called once if the session waits for another process to release the directory
+    (`options.wait`)."""
     store = RunStore(out, fsync=options.fsync)
-    header = RunHeader.model_validate(
-        {
-            "judge": judge.describe(),
-            "data": data.path,
-            "items": len(data.items),
-            **(extra_config or {}),
-            "fingerprint": judge.fingerprint,
-        }
-    )
     previous = await _open_store(store, header, options, on_wait)
     todo = [it for it in data.items if _needs_judging(it, previous.get(it.id), options.retry_failed)]
     skipped = len(data.items) - len(todo)
-    concurrency = options.concurrency or judge.backend.capabilities.max_concurrency
     judged = failed = 0
     started = time.time()
     t0 = time.perf_counter()
@@ -165,11 +100,7 @@ async def run_judge(
     async def worker() -> None:
         nonlocal judged, failed
         for item in queue:  # a shared iterator: each item goes to exactly one worker
-            verdict = await judge(item)
-            # the item's texts and other columns (group, system, annotators...) travel with the verdict, so that
-            # the run directory alone serves analysis and exports
-            verdict.metadata = item.metadata or None
-            verdict.item = ItemTexts.of(item)
+            verdict = await judge_item(judge, item)
             store.append(verdict)
             judged += 1
             failed += verdict.error is not None
@@ -211,7 +142,7 @@ async def run_judge(
             concurrency=concurrency,
         )
         try:
-            store.close(session, _fallbacks(judge))
+            store.close(session, list(dict.fromkeys(scrub(str(f)) for f in fallbacks())))
         except RunDirError:
             if not interrupted:  # else the error on its way already says what stopped the run
                 raise

@@ -10,7 +10,8 @@ from ..backends.base import GenerateRequest, GenerateResponse, Message
 from ..errors import BackendError, ConfigError, ParseError
 from ..judges import pairwise, pointwise
 from ..judges.base import Judge, LLMJudge
-from ..parse import extract, label_probabilities
+from ..outcomes import Preference, Score
+from ..parse import label_probabilities
 from ..types import ErrorInfo, Item, Usage, Verdict
 
 TALKING_MODES = ("pairwise", "pointwise")
@@ -84,10 +85,9 @@ def label_of(judge: LLMJudge, verdict: Verdict) -> str | None:
     if verdict.error is not None:
         return None
     if isinstance(judge, pairwise.PairwiseJudge):
-        if verdict.winner is None:
-            return None
-        return judge.template.tie_label if verdict.winner == "tie" else verdict.winner
-    return verdict.choice
+        winner = verdict.outcome_as(Preference).winner
+        return None if winner is None else judge.answer_format.label(winner)
+    return verdict.outcome_as(Score).choice
 
 
 def read(judge: LLMJudge, item: Item, response: GenerateResponse) -> Verdict:
@@ -95,44 +95,39 @@ def read(judge: LLMJudge, item: Item, response: GenerateResponse) -> Verdict:
     judge's own patterns; a ParseError when it holds none."""
     text = response.text
     if isinstance(judge, pairwise.PairwiseJudge):
-        found = pairwise.read_winner(text, judge.labels)
+        found = judge.answer_format.read(text)
         probs = label_probabilities(response, found.offset, judge.labels)
         return Verdict(
             id=item.id,
             mode="pairwise",
-            winner=judge.to_winner(found.value),
-            probs=None if probs is None else {judge.to_winner(k): v for k, v in probs.items()},
+            outcome=Preference(
+                winner=judge.to_winner(found.value),
+                probs=None if probs is None else {judge.to_winner(k): v for k, v in probs.items()},
+            ),
             rationale=found.rationale,
             raw=[text],
             usage=response.usage,
         )
     assert isinstance(judge, pointwise.PointwiseJudge)
-    scale = judge.scale
-    found = extract(text, "score", scale.labels, pointwise.TEXT_PATTERNS)
-    verdict = Verdict(
+    found = judge.scale.read(text)
+    return Verdict(
         id=item.id,
         mode="pointwise",
-        choice=found.value,
-        score=scale.value(found.value),
+        outcome=judge.score_of(found, response),
         rationale=found.rationale,
         raw=[text],
         usage=response.usage,
     )
-    if scale.probabilities_are_reliable():
-        score_probs = label_probabilities(response, found.offset, scale.labels)
-        if score_probs is not None:
-            verdict.score_probs = score_probs
-            verdict.score_expected = sum(p * scale.value(lab) for lab, p in score_probs.items())
-    return verdict
 
 
 def stance(judge: LLMJudge, text: str) -> str | None:
     """The verdict a prose turn ends with ("[[B]]", "verdict: 4"), or None if it states none."""
     try:
         if isinstance(judge, pairwise.PairwiseJudge):
-            found = pairwise.read_winner(text, judge.labels)
+            found = judge.answer_format.read(text)
         else:
-            found = extract(text, "score", labels(judge), pointwise.TEXT_PATTERNS)
+            assert isinstance(judge, pointwise.PointwiseJudge)
+            found = judge.scale.read(text)
     except ParseError:
         return None
     return found.value

@@ -13,45 +13,52 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import Field, field_validator
 
 from ..backends.base import GenerateRequest, GenerateResponse, Message
 from ..errors import BackendError, ConfigError
 from ..judges.base import LLMJudge
+from ..prompts import prompt_set
 from ..rubrics import RuleSet
 from ..types import ErrorInfo, Item, Verdict
 from .base import Strategy
-
-ANSWER_PROMPT = "Answer the following request as well as you can.\n\n{prompt}"
-REVISE_PROMPT = (
-    "Here is a request and a response to it. Rewrite the response so that it fully and correctly does what the "
-    "request asks, changing as little as needed. Reply with the improved response only.\n\n"
-    "# Request\n{prompt}\n\n# Response\n{response}"
-)
-METRICS_PROMPT = (
-    "Write {n} short questions that a judge should ask to decide whether a response to the request below is good: "
-    "what must it contain, which instructions must it follow, what would make it wrong? One question per line, "
-    "nothing else.\n\n# Request\n{prompt}"
-)
+from .params import Slot, StrategyParams
 
 
 class _WriteFirst(Strategy):
-    """A strategy around one model judge that first makes one extra call and then judges a changed item."""
+    """A strategy around one model judge that first makes one extra call and then judges a changed item. The
+    call's prompt is `prompt` in templates/augment.toml, filled with `_values(item)`."""
+
+    prompt: ClassVar[str]
+    slots = (Slot("judge", "writes first, then judges", leaves=True, optional=True),)
+
+    class Params(StrategyParams):
+        max_tokens: int = Field(512, description="the longest text written first")
+
+        @field_validator("max_tokens")
+        @classmethod
+        def _tokens(cls, max_tokens: int) -> int:
+            if max_tokens < 1:
+                raise ValueError(f"{cls.owner()}: max_tokens must be at least 1")
+            return max_tokens
+
+    params: Params
 
     def __init__(self, judge: LLMJudge, max_tokens: int = 512) -> None:
+        self._wrap(judge, max_tokens=max_tokens)
+
+    def _wrap(self, judge: LLMJudge, **params: Any) -> None:
         if not isinstance(judge, LLMJudge):
             raise ConfigError(f"{type(self).__name__} wraps a model judge (an LLMJudge, e.g. from make_judge)")
-        if max_tokens < 1:
-            raise ConfigError(f"{type(self).__name__}: max_tokens must be at least 1")
+        self.params = self.Params.check(**params)
         super().__init__([judge])
         self.inner = judge
-        self.write_tokens = max_tokens
+        self.write_tokens = self.params.max_tokens
 
     def settings(self) -> dict[str, Any]:
-        return {"max_tokens": self.write_tokens, "prompt": self._prompt_template()}
-
-    def _prompt_template(self) -> str:
-        raise NotImplementedError
+        return {**self.params.model_dump(), "prompt": prompt_set("augment").text(self.prompt)}
 
     async def _write(self, text: str) -> GenerateResponse:
         config = self.inner.config
@@ -65,7 +72,7 @@ class _WriteFirst(Strategy):
 
     async def _judge(self, item: Item) -> Verdict:
         try:
-            written = await self._write(self._ask(item))
+            written = await self._write(prompt_set("augment").render(self.prompt, **self._values(item)))
         except BackendError as exc:
             if exc.fatal:
                 raise
@@ -77,7 +84,7 @@ class _WriteFirst(Strategy):
         verdict.strategy = {"name": self.name, "written": written.text.strip(), **(verdict.strategy or {})}
         return verdict
 
-    def _ask(self, item: Item) -> str:
+    def _values(self, item: Item) -> dict[str, Any]:
         raise NotImplementedError
 
     async def _judge_with(self, item: Item, text: str) -> Verdict:
@@ -89,12 +96,13 @@ class SelfReference(_WriteFirst):
     keep theirs, and no extra call is made)."""
 
     name = "self_reference"
+    prompt = "answer"
 
-    def _prompt_template(self) -> str:
-        return ANSWER_PROMPT
+    class Params(_WriteFirst.Params):
+        """The write-first settings, under this strategy's name."""
 
-    def _ask(self, item: Item) -> str:
-        return ANSWER_PROMPT.format(prompt=item.prompt)
+    def _values(self, item: Item) -> dict[str, Any]:
+        return {"prompt": item.prompt}
 
     async def _judge(self, item: Item) -> Verdict:
         if item.reference:
@@ -112,17 +120,18 @@ class Revision(_WriteFirst):
     Pointwise only: in a pair, revising one side would favour it."""
 
     name = "revision"
+    prompt = "revise"
+
+    class Params(_WriteFirst.Params):
+        """The write-first settings, under this strategy's name."""
 
     def __init__(self, judge: LLMJudge, max_tokens: int = 512) -> None:
         super().__init__(judge, max_tokens)
         if self.mode != "pointwise":
             raise ConfigError(f"Revision grades one response against its revision: pointwise only, not {self.mode}")
 
-    def _prompt_template(self) -> str:
-        return REVISE_PROMPT
-
-    def _ask(self, item: Item) -> str:
-        return REVISE_PROMPT.format(prompt=item.prompt, response=item.response)
+    def _values(self, item: Item) -> dict[str, Any]:
+        return {"prompt": item.prompt, "response": item.response}
 
     async def _judge_with(self, item: Item, text: str) -> Verdict:
         return await self.inner(item.model_copy(update={"reference": text}))
@@ -133,24 +142,30 @@ class GeneratedMetrics(_WriteFirst):
     shown before the item (the template needs a `rules` block, as the built-in ones have)."""
 
     name = "generated_metrics"
+    prompt = "metrics"
+
+    class Params(_WriteFirst.Params):
+        n: int = Field(3, description="how many questions")
+        max_tokens: int = Field(256, description="the longest text written first")
+
+        @field_validator("n")
+        @classmethod
+        def _some(cls, n: int) -> int:
+            if n < 1:
+                raise ValueError("GeneratedMetrics: n must be at least 1")
+            return n
+
+    params: Params
 
     def __init__(self, judge: LLMJudge, n: int = 3, max_tokens: int = 256) -> None:
-        super().__init__(judge, max_tokens)
-        if n < 1:
-            raise ConfigError("GeneratedMetrics: n must be at least 1")
+        self._wrap(judge, n=n, max_tokens=max_tokens)
         template = judge.template
         if "rules" not in template.system + template.user:
             raise ConfigError(f"GeneratedMetrics: template {template.source} has no `rules` block to show them in")
-        self.n = n
+        self.n = self.params.n
 
-    def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "n": self.n}
-
-    def _prompt_template(self) -> str:
-        return METRICS_PROMPT
-
-    def _ask(self, item: Item) -> str:
-        return METRICS_PROMPT.format(n=self.n, prompt=item.prompt)
+    def _values(self, item: Item) -> dict[str, Any]:
+        return {"n": self.n, "prompt": item.prompt}
 
     async def _judge_with(self, item: Item, text: str) -> Verdict:
         questions = [q for line in text.splitlines() if (q := re.sub(r"^\s*(?:[-*]|\d+[.)])\s*", "", line).strip())]

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from pydantic import Field, field_validator
+
 from ..errors import ConfigError
-from ..judges.base import Judge
+from ..judges.base import Judge, judge_item
+from ..outcomes import Preference
 from ..types import Item, Verdict
 from .base import Strategy, brief
+from .params import Slot, StrategyParams, choice
 
 # When the cheap verdict is not trusted:
 #   error           it failed (parse failure, backend error)
@@ -36,6 +40,44 @@ class Cascade(Strategy):
     """
 
     name = "cascade"
+    slots = (
+        Slot("cheap", "judges every item first"),
+        Slot("strong", "judges the escalated items; `human`: flags them for people", human=True),
+    )
+
+    class Params(StrategyParams):
+        escalate_when: list[str] = choice(
+            list(CONDITIONS),
+            CONDITIONS,
+            "when the cheap verdict goes to the strong judge: error (it failed), flagged, inconsistent (its two "
+            "pairwise orders disagreed), low_confidence (its confidence is below the threshold)",
+        )
+        threshold: float = Field(
+            0.75,
+            description="low_confidence means a top probability (a strategy's: its vote share) below this, in (0, 1]",
+        )
+
+        @field_validator("escalate_when")
+        @classmethod
+        def _known(cls, escalate_when: list[str]) -> list[str]:
+            conditions = sorted(set(escalate_when))
+            unknown = [c for c in conditions if c not in CONDITIONS]
+            if unknown:
+                raise ValueError(
+                    f"Cascade: unknown escalation condition(s) {unknown}; choose from {', '.join(CONDITIONS)}"
+                )
+            if not conditions:
+                raise ValueError("Cascade: escalate_when is empty, so the strong judge would never be asked")
+            return conditions
+
+        @field_validator("threshold")
+        @classmethod
+        def _probability(cls, threshold: float) -> float:
+            if not 0.0 < threshold <= 1.0:
+                raise ValueError(f"Cascade: threshold is a probability in (0, 1], got {threshold}")
+            return threshold
+
+    params: Params
 
     def __init__(
         self,
@@ -44,22 +86,13 @@ class Cascade(Strategy):
         escalate_when: Iterable[str] = CONDITIONS,
         threshold: float = 0.75,
     ) -> None:
-        if strong is not None and cheap.mode != strong.mode:
-            raise ConfigError(f"Cascade: the cheap judge judges {cheap.mode}, the strong one {strong.mode}")
+        if strong is not None and cheap.spec.mode != strong.spec.mode:
+            raise ConfigError(f"Cascade: the cheap judge judges {cheap.spec.mode}, the strong one {strong.spec.mode}")
         super().__init__([cheap] if strong is None else [cheap, strong])
         self.to_humans = strong is None
-        conditions = sorted(set(escalate_when))
-        unknown = [c for c in conditions if c not in CONDITIONS]
-        if unknown:
-            raise ConfigError(
-                f"Cascade: unknown escalation condition(s) {unknown}; choose from {', '.join(CONDITIONS)}"
-            )
-        if not conditions:
-            raise ConfigError("Cascade: escalate_when is empty, so the strong judge would never be asked")
-        if not 0.0 < threshold <= 1.0:
-            raise ConfigError(f"Cascade: threshold is a probability in (0, 1], got {threshold}")
-        self.escalate_when = conditions
-        self.threshold = float(threshold)
+        self.params = self.Params.check(escalate_when=list(escalate_when), threshold=threshold)
+        self.escalate_when = self.params.escalate_when
+        self.threshold = self.params.threshold
 
     @property
     def cheap(self) -> Judge:
@@ -72,8 +105,8 @@ class Cascade(Strategy):
     def settings(self) -> dict[str, Any]:
         return {
             **({"escalate_to": HUMAN} if self.to_humans else {}),
-            "escalate_when": self.escalate_when,
-            "threshold": self.threshold if "low_confidence" in self.escalate_when else None,
+            "escalate_when": self.params.escalate_when,
+            "threshold": self.params.threshold if "low_confidence" in self.params.escalate_when else None,
         }
 
     def reasons(self, verdict: Verdict) -> list[str]:
@@ -82,13 +115,13 @@ class Cascade(Strategy):
         found = {
             "error": verdict.error is not None,
             "flagged": verdict.flagged,
-            "inconsistent": verdict.consistent is False,
+            "inconsistent": verdict.outcome_as(Preference).consistent is False,
             "low_confidence": verdict.error is None and sure is not None and sure < self.threshold,
         }
         return [c for c in self.escalate_when if found[c]]
 
     async def _judge(self, item: Item) -> Verdict:
-        first = await self.cheap(item)
+        first = await judge_item(self.cheap, item)
         why = self.reasons(first)
         details: dict[str, Any] = {
             "name": self.name,
@@ -100,20 +133,11 @@ class Cascade(Strategy):
             result = first.model_copy()
             details["inner"] = first.strategy
         elif self.strong is None:
-            result = first.model_copy(
-                update={
-                    "winner": None,
-                    "score": None,
-                    "choice": None,
-                    "score_expected": None,
-                    "ranking": None,
-                    "best": None,
-                    "flagged": True,
-                }
-            )
+            outcome = first.outcome.without_decision() if first.outcome is not None else None
+            result = first.model_copy(update={"outcome": outcome, "flagged": True})
             details.update(cheap=brief(first), escalated_to=HUMAN, inner=first.strategy)
         else:
-            second = await self.strong(item)
+            second = await judge_item(self.strong, item)
             details["cheap"] = brief(first)
             chosen = second
             if second.error is not None and first.error is None:

@@ -6,12 +6,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import Field, field_validator
+
 from ..backends.base import GenerateRequest
 from ..errors import BackendError, ConfigError, ParseError
 from ..judges.base import Judge, LLMJudge
+from ..prompts import PromptSet, prompt_set
 from ..types import Item, Usage, Verdict
 from ._dialogue import ask, base_request, extended, failure, labels, model_judges, prompt_hash, read, stance
 from .base import Strategy
+from .params import Slot, StrategyParams, choice
 from .vote import aggregate
 
 DEFAULT_ROLES: tuple[str, ...] = (
@@ -21,24 +25,10 @@ DEFAULT_ROLES: tuple[str, ...] = (
 )
 DEBATE_VOTES: tuple[str, ...] = ("majority", "mean", "median")
 
-_ARGUE = """\
-You are judge {me} of a panel of {n} judges deciding this case together by debate.
-Your role on the panel: {role}.
 
-{transcript}
-
-This is round {round} of {rounds} of the debate. Do not answer in the format asked for above yet. Instead write a \
-short argument (at most about 150 words) from your role's point of view: say which verdict you currently hold and \
-why, and answer the other judges' points where you disagree with them. Finish with one line giving your current \
-verdict as [[LABEL]], where LABEL is one of: {labels}."""
-
-_FINAL = """\
-You are judge {me} of a panel of {n} judges that has debated this case. Your role on the panel: {role}.
-
-{transcript}
-
-The debate is over. Weigh all the arguments, keep or change your mind, and give your final verdict now, in exactly \
-the answer format asked for above."""
+def _prompts() -> PromptSet:
+    """The debaters' prompts: templates/debate.toml (read once, when first needed)."""
+    return prompt_set("debate")
 
 
 class Debate(Strategy):
@@ -59,6 +49,44 @@ class Debate(Strategy):
     """
 
     name = "debate"
+    slots = (Slot("judges", "the debaters, on one model or several", many=True, leaves=True),)
+
+    class Params(StrategyParams):
+        rounds: int = Field(2, description="rounds of argument before the final verdicts (at least 1)")
+        roles: list[str] | None = Field(
+            None,
+            description="one role per debater (default: critic, advocate of the user's needs, fact checker, repeated)",
+        )
+        vote: str = choice(
+            "majority",
+            DEBATE_VOTES,
+            "how the final verdicts combine: the majority; the mean or median score (pointwise)",
+        )
+
+        @field_validator("rounds", mode="before")
+        @classmethod
+        def _rounds(cls, rounds: Any) -> Any:
+            if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+                raise ValueError(f"Debate needs rounds >= 1 (an integer), got {rounds!r}")
+            return rounds
+
+        @field_validator("roles")
+        @classmethod
+        def _roles(cls, roles: list[str] | None) -> list[str] | None:
+            if roles is not None and any(not r.strip() for r in roles):
+                raise ValueError("Debate: every role must be a non-empty string")
+            return None if roles is None else [r.strip() for r in roles]
+
+        @field_validator("vote")
+        @classmethod
+        def _known(cls, vote: str) -> str:
+            if vote not in DEBATE_VOTES:
+                raise ValueError(
+                    f"Debate: unknown or unsupported vote rule {vote!r}; choose one of {', '.join(DEBATE_VOTES)}"
+                )
+            return vote
+
+    params: Params
 
     def __init__(
         self,
@@ -70,51 +98,45 @@ class Debate(Strategy):
         if len(judges) < 2:
             raise ConfigError(f"Debate needs at least 2 debaters, got {len(judges)}")
         debaters = model_judges("Debate", judges)
-        if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
-            raise ConfigError(f"Debate needs rounds >= 1 (an integer), got {rounds!r}")
-        if roles is None:
-            chosen = [DEFAULT_ROLES[i % len(DEFAULT_ROLES)] for i in range(len(debaters))]
-        else:
-            if isinstance(roles, str) or len(roles) != len(debaters):
-                count = "one string" if isinstance(roles, str) else f"{len(roles)} roles"
-                raise ConfigError(f"Debate: {count} for {len(debaters)} judges; give a list with one role per judge")
-            if any(not isinstance(r, str) or not r.strip() for r in roles):
-                raise ConfigError("Debate: every role must be a non-empty string")
-            chosen = [r.strip() for r in roles]
-        if vote not in DEBATE_VOTES:
-            raise ConfigError(
-                f"Debate: unknown or unsupported vote rule {vote!r}; choose one of {', '.join(DEBATE_VOTES)}"
-            )
-        if vote != "majority" and debaters[0].mode != "pointwise":
+        if roles is not None and (isinstance(roles, str) or len(roles) != len(debaters)):
+            count = "one string" if isinstance(roles, str) else f"{len(roles)} roles"
+            raise ConfigError(f"Debate: {count} for {len(debaters)} judges; give a list with one role per judge")
+        params = self.Params.check(rounds=rounds, roles=None if roles is None else list(roles), vote=vote)
+        if params.vote != "majority" and debaters[0].mode != "pointwise":
             raise ConfigError(f"Debate: vote {vote!r} needs scores, which only pointwise judges give; use majority")
         self._fan_out = len(debaters)
         super().__init__(debaters)
+        self.params = params
         self.debaters: tuple[LLMJudge, ...] = tuple(debaters)
-        self.rounds = rounds
-        self.roles = chosen
-        self.vote = vote
+        self.rounds = params.rounds
+        self.roles = params.roles or [DEFAULT_ROLES[i % len(DEFAULT_ROLES)] for i in range(len(debaters))]
+        self.vote = params.vote
         self.allow_tie = all(j.config.allow_tie for j in self.debaters)
 
     def settings(self) -> dict[str, Any]:
         return {
-            "rounds": self.rounds,
-            "roles": self.roles,
-            "vote": self.vote,
-            "prompt": prompt_hash(_ARGUE, _FINAL),
+            **self.params.model_dump(),
+            "roles": self.roles,  # the defaults, where none were given
+            "prompt": prompt_hash(_prompts().text("argue"), _prompts().text("final")),
         }
 
     # -- prompts -----------------------------------------------------------------------------------------
     def _transcript(self, me: int, transcript: list[dict[str, Any]]) -> str:
+        prompts = _prompts()
         if not transcript:
-            return "No arguments have been made yet: you speak first."
-        lines = ["The debate so far:"]
+            return prompts.render("opening")
+        lines = [prompts.render("history")]
         for turn in transcript:
-            who = "you" if turn["debater"] == me else f"judge {turn['debater'] + 1}"
-            lines.append(f"[Round {turn['round']}, {who} ({turn['role']})]\n{turn['text'].strip()}")
+            mine = turn["debater"] == me
+            who = prompts.render("you") if mine else prompts.render("other", number=turn["debater"] + 1)
+            lines.append(
+                prompts.render("turn", round=turn["round"], who=who, role=turn["role"], text=turn["text"].strip())
+            )
         return "\n\n".join(lines)
 
     def _argue(self, base: GenerateRequest, me: int, round_: int, transcript: list[dict[str, Any]]) -> GenerateRequest:
-        note = _ARGUE.format(
+        note = _prompts().render(
+            "argue",
             me=me + 1,
             n=len(self.debaters),
             role=self.roles[me],
@@ -126,8 +148,8 @@ class Debate(Strategy):
         return extended(base, note, free_text=True)
 
     def _final(self, base: GenerateRequest, me: int, transcript: list[dict[str, Any]]) -> GenerateRequest:
-        note = _FINAL.format(
-            me=me + 1, n=len(self.debaters), role=self.roles[me], transcript=self._transcript(me, transcript)
+        note = _prompts().render(
+            "final", me=me + 1, n=len(self.debaters), role=self.roles[me], transcript=self._transcript(me, transcript)
         )
         return extended(base, note, free_text=False)
 

@@ -5,26 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field, field_validator
+
 from ..backends.base import GenerateRequest
-from ..errors import BackendError, ConfigError, ParseError
+from ..errors import BackendError, ParseError
 from ..judges.base import Judge, LLMJudge
+from ..outcomes import Preference
+from ..prompts import prompt_set
 from ..types import Item, Verdict
 from ._dialogue import ask, base_request, extended, label_of, model_judges, prompt_hash, read, reasoning
-from .base import Strategy, brief, decision
+from .base import Strategy, brief
+from .params import Slot, StrategyParams
 from .vote import aggregate
-
-_DISCUSS = """\
-You are discussing this case with another judge, who judged it independently.
-
-Your verdict so far: {mine_label}. Your reasons:
-{mine}
-
-The other judge's verdict: {theirs_label}. Their reasons:
-{theirs}
-
-This is round {round} of at most {rounds} of the discussion. Weigh the other judge's reasons fairly against your \
-own. Keep your verdict if you still think it is right, or change it if their reasons convince you; do not change \
-it only to agree. Give your verdict now in exactly the answer format asked for above."""
 
 
 class PeerDiscussion(Strategy):
@@ -44,23 +36,37 @@ class PeerDiscussion(Strategy):
     """
 
     name = "peer_discussion"
+    slots = (Slot("judges", "the two judges who discuss", count=2, leaves=True),)
+
+    class Params(StrategyParams):
+        max_rounds: int = Field(3, description="discussion rounds at most, while the two disagree (at least 1)")
+
+        @field_validator("max_rounds", mode="before")
+        @classmethod
+        def _rounds(cls, max_rounds: Any) -> Any:
+            if isinstance(max_rounds, bool) or not isinstance(max_rounds, int) or max_rounds < 1:
+                raise ValueError(f"PeerDiscussion needs max_rounds >= 1 (an integer), got {max_rounds!r}")
+            return max_rounds
+
+    params: Params
 
     def __init__(self, first: Judge, second: Judge, max_rounds: int = 3) -> None:
         pair = model_judges("PeerDiscussion", [first, second])
-        if isinstance(max_rounds, bool) or not isinstance(max_rounds, int) or max_rounds < 1:
-            raise ConfigError(f"PeerDiscussion needs max_rounds >= 1 (an integer), got {max_rounds!r}")
+        params = self.Params.check(max_rounds=max_rounds)
         self._fan_out = 2
         super().__init__(pair)
+        self.params = params
         self.pair: tuple[LLMJudge, LLMJudge] = (pair[0], pair[1])
-        self.max_rounds = max_rounds
+        self.max_rounds = params.max_rounds
         self.allow_tie = all(j.config.allow_tie for j in self.pair)
 
     def settings(self) -> dict[str, Any]:
-        return {"max_rounds": self.max_rounds, "prompt": prompt_hash(_DISCUSS)}
+        return {**self.params.model_dump(), "prompt": prompt_hash(prompt_set("discussion").text("discuss"))}
 
     def _turn(self, item: Item, side: int, current: list[Verdict], round_: int) -> GenerateRequest:
         judge = self.pair[side]
-        note = _DISCUSS.format(
+        note = prompt_set("discussion").render(  # templates/discussion.toml
+            "discuss",
             mine_label=label_of(judge, current[side]) or "none",
             mine=reasoning(current[side]),
             theirs_label=label_of(judge, current[1 - side]) or "none",
@@ -71,7 +77,7 @@ class PeerDiscussion(Strategy):
         return extended(base_request(judge, item), note, free_text=False)
 
     async def _judge(self, item: Item) -> Verdict:
-        initial = await self._all([j(item) for j in self.pair])
+        initial = await self._ask(self.pair, item)
         current = list(initial)
         usage = [v.usage for v in initial]
         raw = [list(v.raw) for v in initial]
@@ -99,7 +105,7 @@ class PeerDiscussion(Strategy):
                     continue
                 verdict.judge_fingerprint = self.pair[side].fingerprint
                 revised[side] = verdict
-                exchange.append({**turn, "verdict": decision(verdict)})
+                exchange.append({**turn, "verdict": verdict.decision()})
             current = revised
             agreed = _agree(current)
 
@@ -113,8 +119,8 @@ class PeerDiscussion(Strategy):
             item, self.mode, finals, rule=rule, weights=[1.0, 1.0], allow_tie=self.allow_tie, members="judges"
         )
         if discussed and not agreed:
-            if self.mode == "pairwise":
-                result.winner = "tie" if self.allow_tie else None
+            if isinstance(result.outcome, Preference):
+                result.outcome.winner = "tie" if self.allow_tie else None
                 result.flagged = not self.allow_tie
             else:
                 result.flagged = True  # the mean of two scores nobody agreed on
@@ -131,5 +137,5 @@ class PeerDiscussion(Strategy):
 
 
 def _agree(verdicts: list[Verdict]) -> bool:
-    decisions = [decision(v) for v in verdicts]
+    decisions = [v.decision() for v in verdicts]
     return decisions[0] is not None and decisions[0] == decisions[1]

@@ -10,20 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field, field_validator
+
 from ..backends.base import Backend, GenerateRequest, GenerateResponse, Message
 from ..errors import BackendError, ConfigError
 from ..judges.base import LLMJudge
 from ..judges.pointwise import PointwiseJudge
+from ..prompts import prompt_set
 from ..types import ErrorInfo, Item, Turn, Usage, Verdict
 from .base import Strategy
-
-INTERVIEWER_SYSTEM = (
-    "You are interviewing an AI assistant to evaluate it. You see the conversation so far. Ask one short "
-    "follow-up question about the assistant's last answer that shows how good the assistant really is: ask it to "
-    "clarify something vague, to justify or correct a doubtful claim, to handle a harder variant, or to go one "
-    "step further. Do not answer the question yourself and do not grade the assistant yet. "
-    "Reply with the question only."
-)
+from .params import Slot, StrategyParams, model_spec
 
 
 class Interview(Strategy):
@@ -42,6 +38,30 @@ class Interview(Strategy):
     """
 
     name = "interview"
+    slots = (Slot("judge", "asks the questions, then grades the exchange (pointwise)", leaves=True, optional=True),)
+
+    class Params(StrategyParams):
+        turns: int = Field(2, description="follow-up questions (at least 1)")
+        candidate: str = model_spec("model spec of the evaluated model, which answers the follow-up questions")
+        max_tokens: int | None = Field(
+            None, description="the longest question and answer (default: the judge's answer length)"
+        )
+
+        @field_validator("turns", mode="before")
+        @classmethod
+        def _turns(cls, turns: Any) -> Any:
+            if isinstance(turns, bool) or not isinstance(turns, int) or turns < 1:
+                raise ValueError(f"Interview needs turns >= 1 follow-up questions, got {turns!r}")
+            return turns
+
+        @field_validator("max_tokens")
+        @classmethod
+        def _tokens(cls, max_tokens: int | None) -> int | None:
+            if max_tokens is not None and max_tokens < 1:
+                raise ValueError(f"Interview: max_tokens must be at least 1, got {max_tokens}")
+            return max_tokens
+
+    params: Params
 
     def __init__(self, judge: LLMJudge, candidate: Backend, turns: int = 2, *, max_tokens: int | None = None) -> None:
         if not isinstance(judge, PointwiseJudge):
@@ -51,10 +71,7 @@ class Interview(Strategy):
             )
         if not isinstance(candidate, Backend):
             raise ConfigError(f"Interview: the evaluated model must be a Backend, got {type(candidate).__name__}")
-        if isinstance(turns, bool) or not isinstance(turns, int) or turns < 1:
-            raise ConfigError(f"Interview needs turns >= 1 follow-up questions, got {turns!r}")
-        if max_tokens is not None and max_tokens < 1:
-            raise ConfigError(f"Interview: max_tokens must be at least 1, got {max_tokens}")
+        params = self.Params.check(candidate=candidate.name, turns=turns, max_tokens=max_tokens)
         if judge.config.turn_scope != "final":
             raise ConfigError("Interview grades the whole exchange once: its judge needs turn_scope 'final'")
         template = judge.template
@@ -64,17 +81,17 @@ class Interview(Strategy):
                 "not reach the grader; use the built-in template or a jinja template with a {% if turns %} block"
             )
         super().__init__([judge])
+        self.params = params
         self.grader = judge
         self.candidate = candidate
-        self.turns = turns
-        self.turn_tokens = max_tokens or judge.max_tokens
+        self.turns = params.turns
+        self.turn_tokens = params.max_tokens or judge.max_tokens
 
     def settings(self) -> dict[str, Any]:
         return {
-            "turns": self.turns,
-            "candidate": self.candidate.name,
-            "max_tokens": self.turn_tokens,
-            "interviewer_prompt": INTERVIEWER_SYSTEM,
+            **self.params.model_dump(),
+            "max_tokens": self.turn_tokens,  # the judge's answer length, where none was given
+            "interviewer_prompt": prompt_set("interview").text("system"),
         }
 
     async def _judge(self, item: Item) -> Verdict:
@@ -133,17 +150,17 @@ class Interview(Strategy):
         return verdict
 
     def _question_request(self, transcript: list[Turn], number: int) -> GenerateRequest:
-        criteria = self.grader.rubric.criteria if self.grader.rubric is not None else None
-        lines = [f"## {'User' if t.role == 'user' else 'Assistant'}\n{t.content}" for t in transcript]
-        focus = f"\n\nThe assistant will be graded on: {criteria}" if criteria else ""
-        user = (
-            "# Conversation so far\n"
-            + "\n\n".join(lines)
-            + f"{focus}\n\nWrite follow-up question {number} of {self.turns} to the assistant."
+        prompts = prompt_set("interview")  # templates/interview.toml
+        user = prompts.render(
+            "question",
+            transcript=[t.model_dump() for t in transcript],
+            criteria=self.grader.rubric.criteria if self.grader.rubric is not None else None,
+            number=number,
+            turns=self.turns,
         )
         config = self.grader.config
         return GenerateRequest(
-            messages=(Message(role="system", content=INTERVIEWER_SYSTEM), Message(role="user", content=user)),
+            messages=(Message(role="system", content=prompts.render("system")), Message(role="user", content=user)),
             max_tokens=self.turn_tokens,
             temperature=config.temperature,
             seed=config.seed,

@@ -6,10 +6,13 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import Field, field_validator, model_validator
+
 from ..errors import ConfigError
 from ..judges.base import Judge
 from ..types import Item, Verdict
 from .base import Strategy, allows_tie
+from .params import Slot, StrategyParams, choice
 from .vote import NUMERIC_RULES, VOTE_RULES, aggregate
 
 
@@ -28,32 +31,59 @@ class Jury(Strategy):
     """
 
     name = "jury"
+    slots = (Slot("judges", "the jurors", many=True),)
+
+    class Params(StrategyParams):
+        vote: str = choice(
+            "majority",
+            VOTE_RULES,
+            "how the verdicts combine: the majority decision; weighted (with `weights`; pointwise: the weighted mean "
+            "score); the mean or median score (pointwise)",
+        )
+        weights: list[float] | None = Field(None, description="vote weighted: one weight per judge")
+
+        @field_validator("vote")
+        @classmethod
+        def _known(cls, vote: str) -> str:
+            if vote not in VOTE_RULES:
+                raise ValueError(f"Jury: unknown vote rule {vote!r}; choose one of {', '.join(VOTE_RULES)}")
+            return vote
+
+        @field_validator("weights")
+        @classmethod
+        def _usable(cls, weights: list[float] | None) -> list[float] | None:
+            if weights is not None and (any(not math.isfinite(w) or w < 0 for w in weights) or sum(weights) <= 0):
+                raise ValueError("Jury: weights must be finite, not negative, and not all zero")
+            return weights
+
+        @model_validator(mode="after")
+        def _weighted(self) -> Jury.Params:
+            if self.vote == "weighted" and self.weights is None:
+                raise ValueError("Jury: vote 'weighted' needs weights, one per judge")
+            if self.vote != "weighted" and self.weights is not None:
+                raise ValueError(f"Jury: weights are only used with vote='weighted', not {self.vote!r}")
+            return self
+
+    params: Params
 
     def __init__(self, judges: Sequence[Judge], vote: str = "majority", weights: Sequence[float] | None = None) -> None:
         self._fan_out = len(judges)
         super().__init__(judges)
-        if vote not in VOTE_RULES:
-            raise ConfigError(f"Jury: unknown vote rule {vote!r}; choose one of {', '.join(VOTE_RULES)}")
-        if vote in NUMERIC_RULES and self.mode != "pointwise":
+        params = self.Params.check(vote=vote, weights=weights)
+        if params.vote in NUMERIC_RULES and self.mode != "pointwise":
             raise ConfigError(f"Jury: vote {vote!r} needs scores, which only pointwise judges give; use majority")
-        if vote == "weighted":
-            if weights is None:
-                raise ConfigError("Jury: vote 'weighted' needs weights, one per judge")
-            if len(weights) != len(self.judges):
-                raise ConfigError(f"Jury: {len(weights)} weights for {len(self.judges)} judges; give one per judge")
-            if any(not math.isfinite(w) or w < 0 for w in weights) or sum(weights) <= 0:
-                raise ConfigError("Jury: weights must be finite, not negative, and not all zero")
-        elif weights is not None:
-            raise ConfigError(f"Jury: weights are only used with vote='weighted', not {vote!r}")
-        self.vote = vote
-        self.weights = [float(w) for w in weights] if weights is not None else [1.0] * len(self.judges)
+        if params.weights is not None and len(params.weights) != len(self.judges):
+            raise ConfigError(f"Jury: {len(params.weights)} weights for {len(self.judges)} judges; give one per judge")
+        self.params = params
+        self.vote = params.vote
+        self.weights = params.weights if params.weights is not None else [1.0] * len(self.judges)
         self.allow_tie = all(allows_tie(j) for j in self.judges)
 
     def settings(self) -> dict[str, Any]:
-        return {"vote": self.vote, "weights": self.weights if self.vote == "weighted" else None}
+        return self.params.model_dump()
 
     async def _judge(self, item: Item) -> Verdict:
-        verdicts = await self._all([j(item) for j in self.judges])
+        verdicts = await self._ask(self.judges, item)
         result = aggregate(
             item,
             self.mode,

@@ -6,26 +6,73 @@ run can use far fewer calls than all N(N-1)/2 pairs and never asks the model to 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-from ..backends.base import GenerateRequest
+from pydantic import Field, field_validator, model_validator
+
+from ..data.load import LoadedData
 from ..errors import ConfigError
 from ..judges.base import Judge
+from ..outcomes import Ranking
 from ..ranking import METHODS, pairwise_comparator, rank_with
 from ..types import ErrorInfo, Item, Usage, Verdict
 from .base import Strategy
+from .params import Slot, StrategyParams, choice
 
 
 class PairwiseRanking(Strategy):
     """A listwise judge made of a pairwise one: `method` is "sort", "knockout", "adaptive" or "all_pairs".
 
-    The verdict's `ranking` lists 1-based positions best first (`knockout` finds the best for sure and orders the
-    rest only by the round they lost in) and `best` is its first entry. `strategy` records the method, the
+    The verdict's outcome is a Ranking: 1-based positions best first (`knockout` finds the best for sure and orders
+    the rest only by the round they lost in); `best` is its first entry. `strategy` records the method, the
     comparisons made (`calls`), the ranking method's scores and stop reason, and failed comparisons (each counted
     as a tie). `budget` and `confidence` apply to "adaptive" only.
     """
 
     name = "pairwise_ranking"
+    slots = (Slot("judge", "compares two responses", optional=True, mode="pairwise"),)
+
+    class Params(StrategyParams):
+        method: str = choice(
+            "sort",
+            METHODS,
+            "the comparisons made: sort (merge sort), knockout (finds the best for sure), adaptive (Bradley-Terry, "
+            "until the order is settled or `budget` is spent) or all_pairs",
+        )
+        budget: int | None = Field(None, description="adaptive: at most this many comparisons per item")
+        confidence: float = Field(
+            0.9, description="adaptive: how sure the order of each neighbouring pair must be, in (0.5, 1)"
+        )
+
+        @field_validator("method")
+        @classmethod
+        def _known(cls, method: str) -> str:
+            if method not in METHODS:
+                raise ValueError(f"PairwiseRanking: unknown method {method!r}; choose one of {', '.join(METHODS)}")
+            return method
+
+        @field_validator("budget")
+        @classmethod
+        def _budget(cls, budget: int | None) -> int | None:
+            if budget is not None and budget < 1:
+                raise ValueError(f"PairwiseRanking: budget must be at least 1 comparison, got {budget}")
+            return budget
+
+        @field_validator("confidence")
+        @classmethod
+        def _confidence(cls, confidence: float) -> float:
+            if not 0.5 < confidence < 1.0:
+                raise ValueError(f"PairwiseRanking: confidence must be in (0.5, 1), got {confidence}")
+            return confidence
+
+        @model_validator(mode="after")
+        def _adaptive(self) -> PairwiseRanking.Params:
+            if self.budget is not None and self.method != "adaptive":
+                raise ValueError(f"PairwiseRanking: budget applies to method 'adaptive' only, not {self.method!r}")
+            return self
+
+    params: Params
 
     def __init__(
         self,
@@ -36,41 +83,33 @@ class PairwiseRanking(Strategy):
         confidence: float = 0.9,
         concurrency: int = 8,
     ) -> None:
-        if judge.mode != "pairwise":
-            raise ConfigError(f"PairwiseRanking ranks with a pairwise judge, got a {judge.mode} one")
-        if method not in METHODS:
-            raise ConfigError(f"PairwiseRanking: unknown method {method!r}; choose one of {', '.join(METHODS)}")
-        if budget is not None and method != "adaptive":
-            raise ConfigError(f"PairwiseRanking: budget applies to method 'adaptive' only, not {method!r}")
-        if budget is not None and budget < 1:
-            raise ConfigError(f"PairwiseRanking: budget must be at least 1 comparison, got {budget}")
-        if not 0.5 < confidence < 1.0:
-            raise ConfigError(f"PairwiseRanking: confidence must be in (0.5, 1), got {confidence}")
+        if judge.spec.mode != "pairwise":
+            raise ConfigError(f"PairwiseRanking ranks with a pairwise judge, got a {judge.spec.mode} one")
+        params = self.Params.check(method=method, budget=budget, confidence=confidence)
         super().__init__([judge])
+        self.params = params
         self.mode = "listwise"
-        self.method = method
-        self.budget = budget
-        self.confidence = confidence
+        self.method = params.method
+        self.budget = params.budget
+        self.confidence = params.confidence
         # one model in-process: comparisons one at a time; over HTTP several at once
-        self.concurrency = 1 if self.backend.serial else concurrency
+        self.comparisons_at_once = 1 if self.serial else concurrency
 
     @property
     def inner(self) -> Judge:
         return self.judges[0]
 
     def settings(self) -> dict[str, Any]:
-        return {"method": self.method, "budget": self.budget, "confidence": self.confidence}
+        return self.params.model_dump()
 
     def _sample_pair(self, item: Item) -> Item:
         """The pair of this item's two longest responses: what the context-length check must fit."""
         responses = sorted(item.responses or ["", ""], key=len, reverse=True)
         return Item(id=item.id, prompt=item.prompt, response_a=responses[0], response_b=responses[1], turns=item.turns)
 
-    def requests(self, item: Item) -> list[GenerateRequest]:
-        return self.inner.requests(self._sample_pair(item))
-
-    def prompt_tokens(self, item: Item) -> int | None:
-        return self.inner.prompt_tokens(self._sample_pair(item))
+    def check_data(self, data: LoadedData) -> None:
+        """The inner judge checks each item's pair of its two longest responses, the longest prompt it is sent."""
+        super().check_data(dataclasses.replace(data, items=[self._sample_pair(item) for item in data.items]))
 
     async def _judge(self, item: Item) -> Verdict:
         responses = item.responses or []
@@ -80,10 +119,10 @@ class PairwiseRanking(Strategy):
             self.method,
             budget=self.budget,
             confidence=self.confidence,
-            concurrency=self.concurrency,
+            concurrency=self.comparisons_at_once,
         )
         verdicts = [v for vs in comparator.verdicts.values() for v in vs]
-        usage = sum((v.usage for v in verdicts), Usage())
+        usage = Usage.total(v.usage for v in verdicts)
         details: dict[str, Any] = {
             "name": self.name,
             "method": self.method,
@@ -112,8 +151,7 @@ class PairwiseRanking(Strategy):
         return Verdict(
             id=item.id,
             mode="listwise",
-            ranking=ranking,
-            best=ranking[0],
+            outcome=Ranking(ranking=ranking),
             usage=usage,
             raw=[r for v in verdicts for r in v.raw],
             strategy=details,

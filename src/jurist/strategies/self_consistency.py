@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field, field_validator
+
 from ..errors import ConfigError
 from ..judges.base import Judge, LLMJudge
 from ..types import Item, Verdict
 from .base import Strategy
+from .params import Slot, StrategyParams, choice
 from .vote import aggregate as combine
 
 AGGREGATES = ("majority", "mean")
+MIN_SAMPLES = 2
 
 
 class SelfConsistency(Strategy):
@@ -28,15 +32,37 @@ class SelfConsistency(Strategy):
     """
 
     name = "self_consistency"
+    slots = (Slot("judge", "the model judge sampled `k` times", leaves=True, optional=True),)
+
+    class Params(StrategyParams):
+        k: int = Field(
+            5, description=f"samples per judgment (at least {MIN_SAMPLES}; the judge needs a temperature above 0)"
+        )
+        aggregate: str = choice(
+            "majority", AGGREGATES, "how the samples combine: the majority decision, or the mean score (pointwise)"
+        )
+
+        @field_validator("k")
+        @classmethod
+        def _enough(cls, k: int) -> int:
+            if k < MIN_SAMPLES:
+                raise ValueError(f"SelfConsistency needs k >= {MIN_SAMPLES} samples, got {k}")
+            return k
+
+        @field_validator("aggregate")
+        @classmethod
+        def _known(cls, aggregate: str) -> str:
+            if aggregate not in AGGREGATES:
+                raise ValueError(f"SelfConsistency: unknown aggregate {aggregate!r}; choose majority or mean")
+            return aggregate
+
+    params: Params
 
     def __init__(self, judge: LLMJudge, k: int = 5, aggregate: str = "majority") -> None:
         if not isinstance(judge, LLMJudge):
             raise ConfigError("SelfConsistency samples a model judge (an LLMJudge, e.g. from make_judge)")
-        if k < 2:
-            raise ConfigError(f"SelfConsistency needs k >= 2 samples, got {k}")
-        if aggregate not in AGGREGATES:
-            raise ConfigError(f"SelfConsistency: unknown aggregate {aggregate!r}; choose majority or mean")
-        if aggregate == "mean" and judge.mode != "pointwise":
+        params = self.Params.check(k=k, aggregate=aggregate)
+        if params.aggregate == "mean" and judge.mode != "pointwise":
             raise ConfigError(f"SelfConsistency: aggregate 'mean' needs scores (pointwise), not {judge.mode}")
         config = judge.config
         if config.temperature <= 0:
@@ -44,18 +70,19 @@ class SelfConsistency(Strategy):
                 "SelfConsistency needs a sampling judge: set a temperature above 0 in its JudgeConfig "
                 "(at temperature 0 every sample gives the same answer)"
             )
-        seeds = [None if config.seed is None else config.seed + i for i in range(k)]
+        seeds = [None if config.seed is None else config.seed + i for i in range(params.k)]
         samples: list[Judge] = [type(judge)(judge.backend, config.model_copy(update={"seed": s})) for s in seeds]
-        self._fan_out = k
+        self._fan_out = params.k
         super().__init__(samples)
-        self.k = k
-        self.aggregate = aggregate
+        self.params = params
+        self.k = params.k
+        self.aggregate = params.aggregate
 
     def settings(self) -> dict[str, Any]:
-        return {"k": self.k, "aggregate": self.aggregate}
+        return self.params.model_dump()
 
     async def _judge(self, item: Item) -> Verdict:
-        verdicts = await self._all([j(item) for j in self.judges])
+        verdicts = await self._ask(self.judges, item)
         result = combine(
             item,
             self.mode,

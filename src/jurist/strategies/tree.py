@@ -14,35 +14,45 @@ judges, so they nest:
         judges: [{kind: judge}, {kind: judge, model: "openai:gpt-4o-mini"}]
 
 A wrapper whose `judge` is left out wraps a plain leaf with the run's settings.
+
+The nodes are made from the strategy classes in registry.py: a node of kind K has `kind`, the fields of K's slots
+(judge, judges, cheap, strong) and of K's Params; `build_tree` builds any node the same way, from that data.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ForwardRef, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    InstanceOf,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+    field_validator,
+)
 
 from ..backends.base import Backend
 from ..errors import ConfigError
 from ..files import parse_config, read_text
 from ..judges import JudgeConfig, make_judge
 from ..judges.base import Judge, LLMJudge
-from .augment import GeneratedMetrics, Revision, SelfReference
-from .cascade import CONDITIONS, Cascade
-from .debate import Debate
-from .discussion import PeerDiscussion
-from .interview import Interview
-from .jury import Jury
-from .ranking import PairwiseRanking
-from .self_consistency import SelfConsistency
+from .base import Strategy
+from .cascade import HUMAN
+from .params import same_default
+from .registry import LEAF, STRATEGIES, kinds
 
 STRATEGY_SUFFIXES = (".yaml", ".yml", ".toml", ".json")
 
 
 class _Node(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    kind: str
 
 
 class JudgeLeaf(BaseModel):
@@ -54,77 +64,41 @@ class JudgeLeaf(BaseModel):
     model: str | None = None
 
 
-class SelfConsistencyNode(_Node):
-    kind: Literal["self_consistency"]
-    judge: JudgeLeaf = Field(default_factory=JudgeLeaf)
-    k: int = 5
-    aggregate: str = "majority"
+def node_model(kind: str, strategy: type[Strategy]) -> type[BaseModel]:
+    """The model of a `kind` node: `kind`, the strategy's slots (nodes, or leaves) and its Params' fields. Those
+    fields keep their types and defaults but not the strategy's checks: a value is checked by the strategy when
+    the tree is built, with its own message."""
+    node: Any = ForwardRef("Node")
+    fields: dict[str, Any] = {"kind": (Literal[kind], ...)}
+    for slot in strategy.slots:
+        child: Any = JudgeLeaf if slot.leaves else node
+        if slot.listed:
+            child = list[child]
+        if slot.human:
+            child = Union[child, Literal["human"]]  # noqa: UP007 (a forward reference cannot take `|`)
+        default = Field(default_factory=JudgeLeaf) if slot.optional else Field()
+        fields[slot.name] = (child, default)
+    for name, field in strategy.Params.model_fields.items():
+        fields[name] = (field.annotation, same_default(field))
+    title = "".join(part.title() for part in kind.split("_")) + "Node"
+    return create_model(title, __base__=_Node, **fields)
 
 
-class WriteFirstNode(_Node):
-    kind: Literal["self_reference", "revision", "generated_metrics"]
-    judge: JudgeLeaf = Field(default_factory=JudgeLeaf)
-    max_tokens: int | None = None
-    n: int | None = Field(None, description="generated_metrics: how many questions")
+_made: dict[tuple[tuple[str, type[Strategy]], ...], TypeAdapter[Any]] = {}
 
 
-class JuryNode(_Node):
-    kind: Literal["jury"]
-    judges: list[Node]
-    vote: str = "majority"
-    weights: list[float] | None = None
-
-
-class CascadeNode(_Node):
-    kind: Literal["cascade"]
-    cheap: Node
-    strong: Node | Literal["human"] = Field(description="a node, or 'human' to flag escalated items for people")
-    escalate_when: list[str] = Field(default_factory=lambda: list(CONDITIONS))
-    threshold: float = 0.75
-
-
-class DebateNode(_Node):
-    kind: Literal["debate"]
-    judges: list[JudgeLeaf]
-    rounds: int = 2
-    roles: list[str] | None = None
-    vote: str = "majority"
-
-
-class DiscussionNode(_Node):
-    kind: Literal["discussion"]
-    judges: list[JudgeLeaf]
-    max_rounds: int = 3
-
-
-class InterviewNode(_Node):
-    kind: Literal["interview"]
-    candidate: str = Field(description="model spec of the evaluated model, which answers the follow-up questions")
-    judge: JudgeLeaf = Field(default_factory=JudgeLeaf)
-    turns: int = 2
-    max_tokens: int | None = None
-
-
-class RankingNode(_Node):
-    kind: Literal["ranking"]
-    judge: Node = Field(default_factory=JudgeLeaf, description="a pairwise judge (its mode is set to pairwise)")
-    method: str = "sort"
-    budget: int | None = None
-    confidence: float = 0.9
-
-
-Node = Annotated[
-    JudgeLeaf
-    | SelfConsistencyNode
-    | WriteFirstNode
-    | JuryNode
-    | CascadeNode
-    | DebateNode
-    | DiscussionNode
-    | InterviewNode
-    | RankingNode,
-    Field(discriminator="kind"),
-]
+def _nodes() -> TypeAdapter[Any]:
+    """The validator of a node: a JudgeLeaf or a node of one of the registry's kinds, told apart by `kind`. Made
+    from the registry as it is now (again after a strategy is registered)."""
+    key = tuple(STRATEGIES.items())
+    if key not in _made:
+        models = [node_model(kind, strategy) for kind, strategy in STRATEGIES.items()]
+        union: Any = Annotated[Union[(JudgeLeaf, *models)], Field(discriminator="kind")]
+        for model in models:
+            model.model_rebuild(_types_namespace={"Node": union, "JudgeLeaf": JudgeLeaf})
+        _made.clear()
+        _made[key] = TypeAdapter(union)
+    return _made[key]
 
 
 class StrategyTree(BaseModel):
@@ -132,14 +106,19 @@ class StrategyTree(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    root: Node
+    root: InstanceOf[BaseModel]  # a JudgeLeaf or a node model (node_model)
+
+    @field_validator("root", mode="before")
+    @classmethod
+    def _node(cls, data: Any) -> Any:
+        return data if isinstance(data, BaseModel) else _nodes().validate_python(data)
 
 
 def parse_strategy(data: Any, source: str = "<python>") -> StrategyTree:
     """Validate a strategy tree given as plain data (a dict with a `kind`)."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a strategy is a mapping with a `kind`, got {type(data).__name__}")
-    data.setdefault("kind", "judge")
+    data.setdefault("kind", LEAF)
     try:
         return StrategyTree(root=data)
     except ValidationError as exc:
@@ -147,31 +126,17 @@ def parse_strategy(data: Any, source: str = "<python>") -> StrategyTree:
         for e in exc.errors():
             where = ".".join(str(p) for p in e["loc"][1:] if not _is_kind_tag(p)) or "(top)"
             problems.append(f"  {where}: {e['msg']}")
+        every = kinds()
         raise ConfigError(
-            f"{source}: bad strategy\n" + "\n".join(problems) + "\n  -> every node needs a `kind`: judge, "
-            "self_consistency, self_reference, revision, generated_metrics, jury, cascade, debate, discussion, "
-            "interview or ranking (see docs/guide.md, 'Strategy files')"
+            f"{source}: bad strategy\n" + "\n".join(problems) + "\n  -> every node needs a `kind`: "
+            f"{', '.join(every[:-1])} or {every[-1]} (see docs/guide.md, 'Strategy files')"
         ) from None
 
 
 def _is_kind_tag(part: Any) -> bool:
-    # pydantic puts the discriminator's value in the error location; it only repeats what `kind` says
-    return isinstance(part, str) and part in _KINDS
-
-
-_KINDS = {
-    "judge",
-    "self_consistency",
-    "self_reference",
-    "revision",
-    "generated_metrics",
-    "jury",
-    "cascade",
-    "debate",
-    "discussion",
-    "interview",
-    "ranking",
-}
+    # pydantic puts the discriminator's value (or, for a node that may also be a word, the whole union) in the
+    # error location; it only repeats what `kind` says
+    return isinstance(part, str) and (part in kinds() or part.startswith("tagged-union["))
 
 
 def load_strategy(path: str | Path) -> StrategyTree:
@@ -192,15 +157,14 @@ def models_in(node: Any, default: str) -> set[str]:
     if isinstance(node, StrategyTree):
         node = node.root
     if isinstance(node, JudgeLeaf):
-        found.add(node.model or default)
-    elif isinstance(node, InterviewNode):
-        found.add(node.candidate)
-    for name in ("judge", "cheap", "strong"):
-        child = getattr(node, name, None)
-        if child is not None and not isinstance(child, str):
-            found |= models_in(child, default)
-    for child in getattr(node, "judges", None) or []:
-        found |= models_in(child, default)
+        return {node.model or default}
+    strategy = STRATEGIES[node.kind]
+    found |= {getattr(node, name) for name in strategy.Params.specs()}
+    for slot in strategy.slots:
+        child = getattr(node, slot.name)
+        for one in child if slot.listed else [child]:
+            if one != HUMAN:
+                found |= models_in(one, default)
     return found
 
 
@@ -224,51 +188,33 @@ def build_tree(
     def build(node: Any, mode: str | None = None) -> Judge:
         if isinstance(node, JudgeLeaf):
             return leaf(node, mode)
-        if isinstance(node, SelfConsistencyNode):
-            return SelfConsistency(leaf(node.judge, mode), k=node.k, aggregate=node.aggregate)
-        if isinstance(node, WriteFirstNode):
-            inner = leaf(node.judge, mode)
-            tokens = {} if node.max_tokens is None else {"max_tokens": node.max_tokens}
-            if node.kind == "self_reference":
-                return SelfReference(inner, **tokens)
-            if node.kind == "revision":
-                return Revision(inner, **tokens)
-            return GeneratedMetrics(inner, **({} if node.n is None else {"n": node.n}), **tokens)
-        if isinstance(node, JuryNode):
-            if not node.judges:
-                raise ConfigError("strategy: a jury needs at least one judge in `judges`")
-            return Jury([build(j, mode) for j in node.judges], vote=node.vote, weights=node.weights)
-        if isinstance(node, CascadeNode):
-            return Cascade(
-                build(node.cheap, mode),
-                None if node.strong == "human" else build(node.strong, mode),
-                escalate_when=node.escalate_when,
-                threshold=node.threshold,
-            )
-        if isinstance(node, DebateNode):
-            return Debate([leaf(j, mode) for j in node.judges], rounds=node.rounds, roles=node.roles, vote=node.vote)
-        if isinstance(node, DiscussionNode):
-            if len(node.judges) != 2:
-                raise ConfigError(f"strategy: a discussion is between exactly 2 judges, got {len(node.judges)}")
-            return PeerDiscussion(leaf(node.judges[0], mode), leaf(node.judges[1], mode), max_rounds=node.max_rounds)
-        if isinstance(node, InterviewNode):
-            return Interview(
-                leaf(node.judge, mode), backend_for(node.candidate), turns=node.turns, max_tokens=node.max_tokens
-            )
-        if isinstance(node, RankingNode):
-            return PairwiseRanking(
-                build(node.judge, "pairwise"), node.method, budget=node.budget, confidence=node.confidence
-            )
-        raise ConfigError(f"strategy: unknown node {node!r}")  # unreachable: the schema allows only the kinds above
+        strategy = STRATEGIES[node.kind]
+        judges: list[Any] = []  # the constructor's first arguments, slot by slot
+        for slot in strategy.slots:
+            below = slot.mode or mode
+            child = getattr(node, slot.name)
+            if slot.human and child == HUMAN:
+                judges.append(None)
+            elif slot.count is not None:
+                if len(child) != slot.count:
+                    raise ConfigError(
+                        f"strategy: a {node.kind} is between exactly {slot.count} judges, got {len(child)}"
+                    )
+                judges += [build(c, below) for c in child]
+            elif slot.many:
+                judges.append([build(c, below) for c in child])
+            else:
+                judges.append(build(child, below))
+        params = {name: getattr(node, name) for name in strategy.Params.model_fields}
+        for name in strategy.Params.specs():
+            params[name] = backend_for(params[name])
+        return strategy(*judges, **params)
 
     judge = build(tree.root)
-    if judge.mode != base.mode:
+    mode = judge.spec.mode
+    if mode != base.mode:
         raise ConfigError(
-            f"strategy: the file builds a {judge.mode} judge but the run is {base.mode} "
-            f"(use --mode {judge.mode}, or a `ranking` node to judge listwise items with a pairwise judge)"
+            f"strategy: the file builds a {mode} judge but the run is {base.mode} "
+            f"(use --mode {mode}, or a `ranking` node to judge listwise items with a pairwise judge)"
         )
     return judge
-
-
-for _model in (JuryNode, CascadeNode, RankingNode, StrategyTree):
-    _model.model_rebuild()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ...errors import InputError
 from ..load import LoadedData, items_from_rows
-from .sources import Source, field, locate, read_json, shuffled_order, under
+from .sources import Source, field, locate, read_json, seeded_pair, under
 
 SOURCE = Source("evalbiasbench", "ncsoft/offsetbias", "main", under("data/evalbiasbench"))
 FILE = "biasbench.json"
@@ -43,16 +43,14 @@ def load_evalbiasbench(root: str | Path | None = None, seed: int = 0) -> LoadedD
                 raise InputError(f"label {better!r} is not 1 or 2", file=str(path), line=where, field="label")
             first, second = field(record, "response1", path, where), field(record, "response2", path, where)
             good, bad = (first, second) if better == 1 else (second, first)
-            swapped = shuffled_order(item_id, seed)
+            pair, swapped = seeded_pair(item_id, seed, good, bad)
             rows.append(
                 (
                     where,
                     {
                         "id": item_id,
                         "prompt": field(record, "instruction", path, where),
-                        "response_a": bad if swapped else good,
-                        "response_b": good if swapped else bad,
-                        "label": "B" if swapped else "A",
+                        **pair,
                         "bias": bias,
                         "subset": bias,
                         "swapped": swapped != (better == 2),

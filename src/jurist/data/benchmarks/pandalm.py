@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 from ...errors import InputError
-from ...types import Winner
+from ...outcomes import Winner
 from ..load import LoadedData, items_from_rows
 from .sources import Source, choose, field, locate, read_json_list, under
 

@@ -10,20 +10,17 @@ GitHub; below it the layout is `<owner>/<repo>/<ref>/<path in the repository>`.
 from __future__ import annotations
 
 import gzip
-import json
 import os
 import random
-import tempfile
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ... import files
 from ...errors import ConfigError, InputError
-from ...files import decode
+from ...files import decode, parse_json
 from ...files import read_jsonl as read_jsonl_lines
 
 RAW_GITHUB = "https://raw.githubusercontent.com"
@@ -96,16 +93,10 @@ def locate(source: Source, relative: str, root: str | Path | None = None, *, bas
 
 
 def download(url: str, target: Path) -> None:
-    """Fetch `url` into `target` through a temporary file, so an interrupted download never leaves a partial file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    """Fetch `url` into `target` (files.download: an interrupted download never leaves a partial file)."""
     try:
-        with os.fdopen(descriptor, "wb") as out, urllib.request.urlopen(url, timeout=120) as response:
-            while chunk := response.read(1 << 20):
-                out.write(chunk)
-        os.replace(temporary, target)
-    except (urllib.error.URLError, OSError) as exc:
-        Path(temporary).unlink(missing_ok=True)
+        files.download(url, target)
+    except OSError as exc:  # urllib's URLError is one
         raise InputError(
             f"could not download {url}: {getattr(exc, 'reason', exc)}",
             file=str(target),
@@ -123,17 +114,8 @@ def read_json(path: Path) -> Any:
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     except (OSError, EOFError) as exc:
         raise InputError(f"cannot read: {exc}", file=str(path), hint="delete the file and fetch it again") from None
-    try:
-        return json.loads(decode(raw, path))
-    except RecursionError:
-        raise InputError("JSON nested too deeply to read", file=str(path), hint=_FORMAT_HINT) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"malformed JSON at column {exc.colno}: {exc.msg}",
-            file=str(path),
-            line=exc.lineno,
-            hint="the file may be truncated; delete it to download it again, or fetch it by hand",
-        ) from None
+    hint = "the file may be truncated; delete it to download it again, or fetch it by hand"
+    return parse_json(decode(raw, path), file=str(path), hint=hint)
 
 
 def read_json_list(path: Path) -> list[tuple[int, Any]]:
@@ -203,3 +185,11 @@ def shuffled_order(item_id: str, seed: int) -> bool:
     """Whether the correct response goes second. Seeded by item id, so an item keeps its order across runs and
     subsets; about half the items end up each way, so always answering "A" scores about chance."""
     return random.Random(f"{seed}:{item_id}").random() < 0.5
+
+
+def seeded_pair(item_id: str, seed: int, better: str, worse: str) -> tuple[dict[str, str], bool]:
+    """A pair's response_a, response_b and label, the better response placed by `shuffled_order`; and whether it
+    went second."""
+    second = shuffled_order(item_id, seed)
+    fields = {"response_a": worse if second else better, "response_b": better if second else worse}
+    return {**fields, "label": "B" if second else "A"}, second

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import InputError
-from ...types import Winner
+from ...outcomes import Winner
 from ..load import CANONICAL, LoadedData, items_from_rows, read_rows
-from .sources import field, shuffled_order
+from .sources import field, seeded_pair
 
 _JUDGEBENCH_LABELS: dict[str, Winner] = {"A>B": "A", "B<A": "A", "B>A": "B", "A<B": "B", "A=B": "tie", "B=A": "tie"}
 
@@ -28,7 +28,7 @@ def load_rewardbench(path: str | Path, seed: int = 0) -> LoadedData:
         chosen, rejected = field(record, "chosen", file, where), field(record, "rejected", file, where)
         raw_id = record.get("id")
         item_id = f"rewardbench-{raw_id if raw_id is not None else index}"
-        swapped = shuffled_order(item_id, seed)
+        pair, swapped = seeded_pair(item_id, seed, chosen, rejected)
         extra = _extra_columns(record, ("chosen", "rejected"))
         out.append(
             (
@@ -37,9 +37,7 @@ def load_rewardbench(path: str | Path, seed: int = 0) -> LoadedData:
                     **extra,
                     "id": item_id,
                     "prompt": field(record, "prompt", file, where),
-                    "response_a": rejected if swapped else chosen,
-                    "response_b": chosen if swapped else rejected,
-                    "label": "B" if swapped else "A",
+                    **pair,
                     "subset": field(record, "subset", file, where),
                     "swapped": swapped,
                 },
