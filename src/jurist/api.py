@@ -164,6 +164,7 @@ async def ajudge(
     on_start: Callable[[int, int], None] | None = None,
     on_verdict: Callable[[Verdict], None] | None = None,
     on_wait: Callable[[str], None] | None = None,
+    header: dict[str, Any] | None = None,
 ) -> RunResult:
     """Judge every item of `data` into the run directory `out` (resuming it if it exists).
 
@@ -180,7 +181,8 @@ async def ajudge(
     `label_map` give a UserWarning (0/1/2 mean different things in different data sets).
     A run directory takes one process at a time: another one judging into `out` is a RunDirError, unless
     `options.run.wait`, which waits for it (calling `on_wait(message)` once). `on_start(total, already_judged)`
-    and `on_verdict(verdict)` report progress. The judging is the engine's (`jurist.run.engine.run`).
+    and `on_verdict(verdict)` report progress. `header` adds fields to the run's config.json (an application's own
+    settings, such as the reward's). The judging is the engine's (`jurist.run.engine.run`).
     """
     options = options or JobOptions()
     if isinstance(strategy, str | Path):
@@ -216,6 +218,7 @@ async def ajudge(
             out,
             options,
             backends=backends,
+            header=header,
             on_start=on_start,
             on_verdict=on_verdict,
             on_wait=on_wait,

@@ -44,11 +44,9 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from .errors import InputError
-from .outcomes import Preference, Winner, winner_share
+from .outcomes import Preference, Winner, swap_winner, winner_share
 from .stats import Estimate, bootstrap_ci
 from .types import Verdict
-
-_OTHER: dict[str, str] = {"A": "B", "B": "A", "tie": "tie"}
 
 
 def _winner(verdict: Verdict) -> Winner | None:
@@ -224,7 +222,7 @@ def llmbar(verdicts: list[Verdict], n_resamples: int = 1000, seed: int = 0) -> C
 def _vote(decision: str | None, label: str) -> int:
     if decision == label:
         return 1
-    return -1 if decision is not None and decision == _OTHER[label] else 0
+    return -1 if decision is not None and decision == swap_winner(label) else 0
 
 
 def judgebench(verdicts: list[Verdict], n_resamples: int = 1000, seed: int = 0) -> ConventionReport:
@@ -512,7 +510,7 @@ def rewardbench(verdicts: list[Verdict], n_resamples: int = 1000, seed: int = 0)
     names = [str(s) for s in subsets]
     # RewardBench's generative scoring: right 1, wrong 0, anything else (a tie, an error) 0.5
     scores = np.array(
-        [1.0 if _winner(v) == v.label else 0.0 if _winner(v) == _OTHER[str(v.label)] else 0.5 for v in verdicts]
+        [1.0 if _winner(v) == v.label else 0.0 if _winner(v) == swap_winner(str(v.label)) else 0.5 for v in verdicts]
     )
     present = sorted(set(names))
     codes = np.array([present.index(s) for s in names])

@@ -10,7 +10,6 @@ file unless forced; CSV cells that a spreadsheet would run as a formula are neut
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import ConfigError
 from .extras import require
-from .files import write_csv
+from .files import write_csv, write_through_temporary
 from .outcomes import Preference, Ranking, Score
 from .run.log import RUN_FILES, read_run
 from .types import Verdict
@@ -163,6 +162,23 @@ def export_run(
     return target
 
 
+def write_rows(rows: list[dict[str, Any]], target: str | Path, fmt: Literal["jsonl", "parquet"] = "jsonl") -> Path:
+    """A table of plain records (an application's output, such as the reward table) as JSONL or Parquet, written
+    whole or not at all (through a temporary file)."""
+    target = Path(target)
+    if fmt == "jsonl":
+        text = "".join(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n" for row in rows)
+        _replace(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    elif fmt == "parquet":
+        pd = require("pandas", "Parquet output")
+        require("pyarrow", "Parquet output")
+        frame = pd.DataFrame(rows)
+        _replace(target, lambda tmp: frame.to_parquet(tmp, index=False))
+    else:
+        raise ConfigError(f"unknown table format '{fmt}'; use jsonl or parquet")
+    return target
+
+
 def _check_target(out: Path, target: Path, fmt: ExportFormat, force: bool) -> None:
     if target.is_dir():
         raise ConfigError(f"{target} is a folder: give --out a file name, such as {target / f'verdicts.{fmt}'}")
@@ -182,12 +198,7 @@ def _check_target(out: Path, target: Path, fmt: ExportFormat, force: bool) -> No
 
 def _replace(target: Path, write: Callable[[Path], object]) -> None:
     """Write through a temporary file next to the target, so that a failed export leaves the old file whole."""
-    tmp = target.with_name(f".{target.name}.tmp")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write(tmp)
-        os.replace(tmp, target)
+        write_through_temporary(target, write)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
         raise ConfigError(f"cannot write {target}: {exc.strerror or exc}; choose another --out") from exc

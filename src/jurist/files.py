@@ -133,6 +133,20 @@ def read_log(path: Path, parse: Callable[[bytes], T]) -> AppendLog[T]:
     return AppendLog(records, damaged, end)
 
 
+def cut_torn_tail(path: Path, end: int) -> None:
+    """Make a log ready for appending after `read_log` said where its last record ends (`end`): cut what follows (a
+    torn write), and end that record with its newline if a kill took it, so that the next record starts on a line
+    of its own. Nothing to do for a log that does not exist."""
+    if not path.exists():
+        return
+    with path.open("r+b") as fh:
+        fh.truncate(end)
+        if end:
+            fh.seek(end - 1)
+            if fh.read(1) != b"\n":
+                fh.write(b"\n")
+
+
 def _not_utf8(path: Path, raw: bytes, error: type[InputError | ConfigError]) -> InputError | ConfigError:
     body = raw.removeprefix(codecs.BOM_UTF8)
     try:
@@ -252,3 +266,23 @@ def download(url: str, target: Path, *, size: int | None = None, sha256: str | N
         raise OSError(f"the response broke off: {exc!r}") from exc
     finally:
         Path(temporary).unlink(missing_ok=True)  # a partial file, whatever stopped it (once renamed, nothing)
+
+
+def write_through_temporary(target: Path, write: Callable[[Path], object]) -> None:
+    """Have `write(path)` write a temporary file next to `target`, then rename it over `target` only once whole, so
+    that a crash or a reader never meets half a file: the old one stays until the new one is complete. Folders are
+    made; a failure is an OSError, with no temporary file left behind. The one atomic writer of whole files."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        os.fchmod(descriptor, 0o644)  # mkstemp's 0600 would make the output private to its writer
+        os.close(descriptor)
+        write(Path(temporary))
+        os.replace(temporary, target)
+    finally:
+        Path(temporary).unlink(missing_ok=True)  # only a failure leaves it (once renamed, nothing)
+
+
+def write_atomic(target: Path, text: str) -> None:
+    """Write `text` (UTF-8) to `target` whole or not at all (write_through_temporary)."""
+    write_through_temporary(target, lambda path: path.write_text(text, encoding="utf-8"))

@@ -44,6 +44,7 @@ from .judges import JudgeConfig, make_judge
 from .judges.base import LLMJudge
 from .judges.pairwise import PairwiseJudge
 from .judges.pointwise import PointwiseJudge
+from .outcomes import swap_probs, swap_winner
 from .run.engine import JobOptions, run
 from .run.runner import RunOptions, RunOutcome
 from .types import Item, Mode, Usage
@@ -64,7 +65,6 @@ _ORDER_NAMES: dict[str, Order] = {
     "0": "AB",
     "1": "BA",
 }
-_SWAP = {"A": "B", "B": "A"}
 _EXAMPLES = 5  # ids quoted in a report line
 
 
@@ -586,8 +586,7 @@ class _Answers:
         probs = record.probs
         if self.pairwise and record.order == "BA" and decision_order == "original":
             # the judge reads a BA answer in the positions shown
-            label = _SWAP.get(label, label)
-            probs = None if probs is None else {_SWAP.get(k, k): p for k, p in probs.items()}
+            label, probs = swap_winner(label), swap_probs(probs)
         key = "winner" if self.pairwise else "score"
         answer: dict[str, str] = {key: label}
         if record.rationale:

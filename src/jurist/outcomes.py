@@ -20,7 +20,7 @@ A discrete verdict without probabilities reads as 1 (A), 0 (B) or 1/2 (a tie, or
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar, cast
 
 from pydantic import BaseModel, Field
 
@@ -31,6 +31,8 @@ Ties = Literal["half", "drop"]
 TIES: tuple[Ties, ...] = ("half", "drop")
 
 _SHARE = {"A": 1.0, "B": 0.0, "tie": 0.5}
+_SWAPPED = {"A": "B", "B": "A"}
+L = TypeVar("L", bound=str)
 
 
 def p_first(probs: Mapping[str, float] | None, ties: Ties = "half") -> float | None:
@@ -50,6 +52,17 @@ def p_first(probs: Mapping[str, float] | None, ties: Ties = "half") -> float | N
 def winner_share(winner: str | None) -> float:
     """A's share of a discrete verdict: 1 when A won, 0 when B won, 1/2 for a tie or no decision."""
     return _SHARE.get(winner or "", 0.5)
+
+
+def swap_winner(label: L) -> L:
+    """The same decision named from the other presentation order (the responses shown as B, A): A and B trade
+    places; a tie, or any other label, stays as it is."""
+    return cast(L, _SWAPPED.get(label, label))
+
+
+def swap_probs(probs: Mapping[L, float] | None) -> dict[L, float] | None:
+    """Label probabilities named from the other presentation order (`swap_winner` on every label)."""
+    return None if probs is None else {swap_winner(label): p for label, p in probs.items()}
 
 
 class OrderResult(BaseModel):
@@ -111,6 +124,11 @@ class Score(_Outcome):
     def decision(self) -> str | float | None:
         """The label where there is one (what votes count), else the score."""
         return self.choice if self.choice is not None else self.score
+
+    def value(self) -> float | None:
+        """The score as a reward or a ranking key: the probability-weighted one where the judge gave logprobs
+        (finer, so fewer ties), else the label's."""
+        return self.expected if self.expected is not None else self.score
 
     def brief(self) -> dict[str, Any]:
         return {"score": self.score, "choice": self.choice, "score_expected": self.expected}

@@ -621,3 +621,16 @@ def test_sample_rounds_shares_to_the_exact_size_and_draws_unlabelled_items_too(t
 def test_limit_and_sample_together_are_refused(tmp_path):
     with pytest.raises(ConfigError, match="not both"):
         select_items(_labelled(tmp_path, ["A"]), limit=1, sample=1)
+
+
+def test_a_named_file_must_exist_and_hold_rows(tmp_path) -> None:
+    from jurist.data.load import read_given_rows
+
+    with pytest.raises(InputError, match="no such file or folder") as missing:
+        read_given_rows(tmp_path / "nope.jsonl", "check the --table path")
+    assert missing.value.hint == "check the --table path"
+    (tmp_path / "empty.jsonl").write_text("")
+    with pytest.raises(InputError, match="the file holds no answers for system 'x'"):
+        read_given_rows(tmp_path / "empty.jsonl", "check it", "answers for system 'x'")
+    (tmp_path / "one.jsonl").write_text('{"id": 1}\n')
+    assert read_given_rows(tmp_path / "one.jsonl", "check it") == ([(1, {"id": 1})], "line")

@@ -316,3 +316,14 @@ def test_an_old_listwise_run_reads_resumes_shows_and_exports(tmp_path: Path) -> 
     again = FakeBackend(['{"ranking": [1, 2, 3]}'] * 5)
     result = jurist.judge(more, out=out, config="listwise", model=again, options=NO_CACHE)
     assert result.outcome is not None and (result.outcome.skipped, result.outcome.judged) == (3, 1)
+
+
+# -- the other presentation order: the one A <-> B map (judges, imports, conventions, the audit) ------------------
+
+
+def test_swap_winner_trades_a_and_b_and_keeps_every_other_label() -> None:
+    from jurist.outcomes import swap_probs, swap_winner
+
+    assert [swap_winner(w) for w in ("A", "B", "tie", "C")] == ["B", "A", "tie", "C"]
+    assert swap_probs({"A": 0.7, "B": 0.2, "tie": 0.1}) == {"B": 0.7, "A": 0.2, "tie": 0.1}
+    assert swap_probs(None) is None

@@ -36,7 +36,7 @@ from jurist.strategies import (
     parse_strategy,
 )
 from jurist.strategies.base import Strategy
-from jurist.strategies.params import Slot, StrategyParams
+from jurist.strategies.params import Slot, StrategyParams, choice, count, positive
 from jurist.strategies.reference import REGENERATE, rewrite, table
 from jurist.strategies.registry import STRATEGIES, register
 from jurist.strategies.tree import node_model
@@ -321,3 +321,22 @@ def test_a_kind_is_registered_once() -> None:
     assert "tagged" not in STRATEGIES
     with pytest.raises(ConfigError, match="kind"):
         parse_strategy({"kind": "tagged"})
+
+
+def test_declared_fields_are_checked_by_strategy_params_with_no_validator_of_their_own() -> None:
+    class Params(StrategyParams):
+        rule: str = choice("a", ("a", "b"), "one of two", unknown="unknown rule")
+        rules: list[str] = choice(["a"], ("a", "b"), "some of two")
+        rounds: int = count(1, "rounds")
+        budget: int | None = positive(None, "a budget")
+
+    assert Params.check(rule="b", rules=["b", "a"], rounds=2, budget=3).rounds == 2
+    for values, message in [
+        ({"rule": "c"}, "unknown rule 'c'; choose one of a, b"),
+        ({"rules": ["d", "a", "c", "d"]}, r"unknown rules \['c', 'd'\]; choose one of a, b"),
+        ({"rounds": 0}, r"needs rounds >= 1 \(an integer\), got 0"),
+        ({"rounds": True}, r"needs rounds >= 1 \(an integer\), got True"),
+        ({"budget": 0}, "budget must be at least 1, got 0"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            Params.check(**values)

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..errors import ConfigError, InputError
 from ..judges.base import JudgeConfig
+from ..outcomes import swap_winner
 from ..prompts import prompt_set
 from ..types import Item, Mode
 
@@ -167,13 +168,9 @@ def mode_of(item: Item) -> Mode:
     return "pairwise" if item.response_a is not None else "pointwise"
 
 
-def other(side: Side) -> Side:
-    return "B" if side == "A" else "A"
-
-
 def worse_side(item: Item) -> Side:
     """The position of the response the gold label rejects."""
-    return other(item.label)  # type: ignore[arg-type]
+    return swap_winner(item.label)  # type: ignore[arg-type]
 
 
 def response_at(item: Item, side: Side) -> str:
@@ -199,7 +196,7 @@ def fill(wording: str, item: Item, response: str = "", side: Side | None = None,
     model's output."""
     values = {"response": response, "request": item.prompt, "request_short": restated(item.prompt), "rewrite": rewrite}
     if side is not None:
-        values.update(label=side, other=other(side))
+        values.update(label=side, other=swap_winner(side))
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), wording)
 
 
@@ -265,7 +262,7 @@ class ChangeResponse(Probe):
 
     def _changed(self, item: Item, variant: str) -> Side:
         worse = worse_side(item)
-        return other(worse) if variant in self.change_better else worse
+        return swap_winner(worse) if variant in self.change_better else worse
 
     def _perturb(self, item: Item, seed: int) -> tuple[Item, Expectation]:
         mode = mode_of(item)
@@ -410,7 +407,7 @@ class Position(Probe):
     )
 
     def _perturb(self, item: Item, seed: int) -> tuple[Item, Expectation]:
-        label = {"A": "B", "B": "A"}.get(str(item.label), item.label) if item.label is not None else None
+        label = swap_winner(item.label) if isinstance(item.label, str) else item.label
         swapped = item.model_copy(update={"response_a": item.response_b, "response_b": item.response_a, "label": label})
         return swapped, Expectation(metric="robustness", swapped=True)
 

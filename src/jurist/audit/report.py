@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
-from ..outcomes import Preference, Score
+from ..outcomes import Preference, Score, swap_winner
 from ..stats.bootstrap import Estimate, bootstrap_ci
 from ..types import Item, Verdict
 from .length_control import LengthFit, controlled_winner
@@ -154,7 +154,7 @@ def reading(verdict: Verdict | None, swapped: bool = False) -> str | float | Non
 
 
 def _mapped_back(winner: str | None, swapped: bool) -> str | None:
-    return {"A": "B", "B": "A"}.get(winner, winner) if swapped and winner else winner
+    return swap_winner(winner) if swapped and winner else winner
 
 
 def mean_estimate(values: Sequence[float], *, seed: int, n_resamples: int) -> Estimate | None:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from typing import Any
 
 from pydantic import BaseModel, NonNegativeInt
 
 from ..errors import ConfigError
-from ..secrets import secret_env, split_url
 from ..types import Usage
 from .base import Capabilities, GenerateRequest, GenerateResponse, Message
-from .http import HttpClient, url_credentials
+from .http import HttpClient, locate_server
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -52,10 +50,7 @@ class AnthropicBackend:
     ) -> None:
         if not model:
             raise ConfigError("anthropic backend needs a model name: anthropic:MODEL")
-        target = split_url(base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL)
-        key, basic = url_credentials(target, secret_env(api_key_env))
-        if not key and not basic and target.url == DEFAULT_BASE_URL:
-            raise ConfigError(f"no API key: set {api_key_env} (or name another variable with --api-key-env)")
+        target, key, basic = locate_server(base_url, "ANTHROPIC_BASE_URL", DEFAULT_BASE_URL, api_key_env)
         self.model = model
         self.name = f"anthropic:{model}"
         headers = {"content-type": "application/json", "anthropic-version": API_VERSION}

@@ -7,6 +7,7 @@ import asyncio
 import base64
 import email.utils
 import json
+import os
 import re
 import time
 from typing import Any, TypeVar
@@ -14,8 +15,8 @@ from typing import Any, TypeVar
 import aiohttp
 from pydantic import BaseModel, ValidationError
 
-from ..errors import BackendError, ContextOverflowError
-from ..secrets import SplitUrl, scrub
+from ..errors import BackendError, ConfigError, ContextOverflowError
+from ..secrets import SplitUrl, scrub, secret_env, split_url
 
 _CONTEXT_WORDS = re.compile(r"context.length|maximum context|too many tokens|context window|prompt is too long", re.I)
 
@@ -51,6 +52,19 @@ def url_credentials(target: SplitUrl, key: str | None) -> tuple[str | None, str 
         token = base64.b64encode(f"{target.username}:{target.password}".encode()).decode()
         return key, f"Basic {token}"
     return (target.password or target.username or key), None
+
+
+def locate_server(
+    base_url: str | None, url_env: str, vendor_url: str, key_env: str
+) -> tuple[SplitUrl, str | None, str | None]:
+    """Where a provider's backend sends its requests (`base_url`, else $`url_env`, else the vendor's URL) and its
+    credentials (`url_credentials`, the key read from $`key_env`). At the vendor's own URL a key is needed: without
+    one every request would fail, so the backend refuses to start; another server may take none."""
+    target = split_url(base_url or os.environ.get(url_env) or vendor_url)
+    key, basic = url_credentials(target, secret_env(key_env))
+    if not key and not basic and target.url == vendor_url:
+        raise ConfigError(f"no API key: set {key_env} (or name another variable with --api-key-env)")
+    return target, key, basic
 
 
 class HttpClient:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from typing import Any, Literal
@@ -11,10 +10,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, NonNegativeInt, TypeAdapter, ValidationError
 
 from ..errors import BackendError, ConfigError
-from ..secrets import scrub, secret_env, split_url
+from ..secrets import scrub
 from ..types import Usage
 from .base import Capabilities, GenerateRequest, GenerateResponse, Message, TokenLogprob
-from .http import HttpClient, url_credentials
+from .http import HttpClient, locate_server
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 _TOKEN_LOGPROBS = TypeAdapter(list[TokenLogprob])
@@ -80,10 +79,7 @@ class OpenAIBackend:
             raise ConfigError("openai backend needs a model name: openai:MODEL")
         self.model = model
         self.name = f"openai:{model}"
-        target = split_url(base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL)
-        key, basic = url_credentials(target, secret_env(api_key_env))
-        if not key and not basic and target.url == DEFAULT_BASE_URL:
-            raise ConfigError(f"no API key: set {api_key_env} (or name another variable with --api-key-env)")
+        target, key, basic = locate_server(base_url, "OPENAI_BASE_URL", DEFAULT_BASE_URL, api_key_env)
         headers = {"Content-Type": "application/json"}
         if basic or key:
             # Credentials in the URL are the more specific choice: they win over the key variable's.

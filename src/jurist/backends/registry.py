@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib import metadata
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -80,26 +81,24 @@ def _gguf(rest: str, options: BackendOptions) -> Backend:
 def _openai(rest: str, options: BackendOptions) -> Backend:
     from .openai_compat import OpenAIBackend
 
-    return OpenAIBackend(
-        rest,
-        base_url=options.base_url,
-        api_key_env=options.api_key_env or "OPENAI_API_KEY",
-        timeout=options.timeout,
-        context_length=options.context_length,
-    )
+    return OpenAIBackend(rest, **_served(options))
 
 
 def _anthropic(rest: str, options: BackendOptions) -> Backend:
     from .anthropic import AnthropicBackend
 
-    return AnthropicBackend(
-        rest,
-        base_url=options.base_url,
-        api_key_env=options.api_key_env or "ANTHROPIC_API_KEY",
-        timeout=options.timeout,
-        # unset: the backend's own default window, not None
+    return AnthropicBackend(rest, **_served(options))
+
+
+def _served(options: BackendOptions) -> dict[str, Any]:
+    """The options of a backend that calls a server; the key's variable and the context window only where given,
+    else the backend's own defaults (OPENAI_API_KEY or ANTHROPIC_API_KEY; unknown, or Claude's 200k)."""
+    return {
+        "base_url": options.base_url,
+        "timeout": options.timeout,
+        **({"api_key_env": options.api_key_env} if options.api_key_env else {}),
         **({"context_length": options.context_length} if options.context_length else {}),
-    )
+    }
 
 
 def _replay(rest: str, options: BackendOptions) -> Backend:

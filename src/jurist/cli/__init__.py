@@ -8,7 +8,7 @@ import click
 from .._version import __version__
 
 # the modules, not their commands: `jurist.cli.judge` stays the module (a command of the same name would hide it)
-from . import arena, audit, benchmarks, import_, judge, meta_eval, runs
+from . import arena, audit, benchmarks, import_, judge, meta_eval, pairs, reward, runs, self_reward, serve
 
 __all__ = ["main"]
 
@@ -29,5 +29,9 @@ for command in (
     benchmarks.benchmarks,
     runs.show,
     runs.export,
+    reward.reward,
+    pairs.pairs,
+    self_reward.self_reward,
+    serve.serve,
 ):
     main.add_command(command)

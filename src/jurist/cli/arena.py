@@ -3,34 +3,32 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.console import Console
-from rich.markup import escape
 
-from ..errors import ConfigError, JuristError
-from ..types import Verdict
+from ..errors import ConfigError
 from .common import (
     PAIRWISE,
     POINTWISE,
     STRATEGY_NEEDS,
     Judging,
+    JudgingProgress,
     Needs,
     Server,
     Stacking,
     bootstrap_option,
     check_needs,
     check_server_options,
-    err,
-    fail,
     judge_config_options,
+    mode_option,
     no_cache_option,
     no_swap_option,
-    progress_bar,
+    one_line_errors,
     run_judging,
     server_options,
     strategy_options,
+    warn,
 )
 
 ARENA_NEEDS: Needs = {
@@ -59,13 +57,7 @@ ARENA_NEEDS: Needs = {
     help="all systems' answers in one table: prompt_id, prompt, system, output",
 )
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="arena directory (created, or resumed)")
-@click.option(
-    "--mode",
-    type=click.Choice(["pairwise", "pointwise"]),
-    default="pairwise",
-    show_default=True,
-    help="compare answers in battles, or grade each answer alone (mean scores)",
-)
+@mode_option("compare answers in battles, or grade each answer alone (mean scores)")
 @click.option(
     "--schedule",
     type=click.Choice(["baseline", "all-pairs", "adaptive"]),
@@ -141,7 +133,7 @@ def arena(
         with_verbose_variant,
     )
 
-    try:
+    with one_line_errors():
         check_needs(ARENA_NEEDS)
         check_server_options(stacking.models(server.model), server.base_url, server.api_key_env)
         if bool(system_specs) == (table is not None):
@@ -163,28 +155,8 @@ def arena(
         config = judging.config(mode, seed, swap=not no_swap)
         strategy = stacking.strategy()
         options = server.job(cache=not no_cache, overwrite=overwrite)
-    except JuristError as exc:
-        fail(str(exc))
-    except ValueError as exc:  # pydantic validation of option values
-        fail(f"bad option: {exc}")
 
-    progress = progress_bar()
-    state: dict[str, Any] = {"failed": 0}
-
-    def on_start(total: int, skipped: int) -> None:
-        # Called once per round (adaptive) with the arena so far; earlier rounds count as already judged.
-        if "task" not in state:
-            if skipped:
-                err.print(f"resuming {escape(str(out))}: {skipped} of {total} judgments already made")
-            state["task"] = progress.add_task("arena", total=total, completed=skipped, failed=0)
-            progress.start()
-        else:
-            progress.update(state["task"], total=total, completed=skipped)
-
-    def on_verdict(verdict: Verdict) -> None:
-        state["failed"] += verdict.error is not None
-        progress.update(state["task"], advance=1, failed=state["failed"])
-
+    progress = JudgingProgress(out, "judgments already made")  # on_start: once per round (adaptive)
     report = run_judging(
         arun_arena(
             data,
@@ -194,14 +166,14 @@ def arena(
             model=server.model,
             strategy=strategy,
             options=options,
-            on_start=on_start,
-            on_verdict=on_verdict,
+            on_start=progress.on_start,
+            on_verdict=progress.on_verdict,
         ),
-        progress,
+        progress.bar,
         out,
     )
     for warning in report.warnings:
-        err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+        warn(warning)
     Console().print(render_arena(report))
     click.echo(
         f"\nwritten to {out}: leaderboard.csv, arena.json"

@@ -10,7 +10,7 @@ import click
 from rich.markup import escape
 
 from ..data.load import select_items
-from ..errors import BackendError, JuristError
+from ..errors import BackendError
 from .common import (
     PAIRWISE,
     POINTWISE,
@@ -25,7 +25,9 @@ from .common import (
     err,
     fail,
     judge_config_options,
+    mode_option,
     no_cache_option,
+    one_line_errors,
     say,
     say_labels,
     server_options,
@@ -43,13 +45,7 @@ AUDIT_NEEDS: Needs = {
 @click.command()
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="audit directory (created, or resumed)")
-@click.option(
-    "--mode",
-    type=click.Choice(["pairwise", "pointwise"]),
-    default="pairwise",
-    show_default=True,
-    help="the judge's mode (the probes perturb pairs or single responses: there is no listwise audit)",
-)
+@mode_option("the judge's mode (the probes perturb pairs or single responses: there is no listwise audit)")
 @server_options()
 @click.option(
     "--probe",
@@ -124,45 +120,43 @@ def audit(
     """
     from ..audit import AuditOptions, aaudit, render_report
 
-    try:
-        check_needs(AUDIT_NEEDS)
-        check_server_options(
-            {"--model": server.model, "--rewrite-model": rewrite_model}, server.base_url, server.api_key_env
-        )
-        loaded = reading.load(data, mode)
-        say_labels(select_items(loaded, limit=limit), len(loaded.items), "the first")
-        config = judging.config(mode, seed)
-        settings = AuditOptions(
-            probes=list(probe_names) or None,
-            mitigations=list(mitigations),
-            seed=seed,
-            n_resamples=n_resamples,
-            examples=examples,
-            limit=limit,
-            answer_tokens=answer_tokens,
-            rewrite_model=rewrite_model,
-            rewrite_tokens=rewrite_tokens,
-        )
-        options = server.job(cache=not no_cache, overwrite=overwrite)
-        report = asyncio.run(
-            aaudit(
-                loaded,
-                out=out,
-                config=config,
-                model=server.model,
-                audit=settings,
-                options=options,
-                on_progress=say,
+    with one_line_errors():
+        try:
+            check_needs(AUDIT_NEEDS)
+            check_server_options(
+                {"--model": server.model, "--rewrite-model": rewrite_model}, server.base_url, server.api_key_env
             )
-        )
-    except KeyboardInterrupt:
-        err.print(f"\n[yellow]stopped.[/] Run the same command again to resume the audit in {escape(str(out))}.")
-        sys.exit(130)
-    except BackendError as exc:
-        fail(f"the audit stopped: {exc}\nVerdicts so far are saved in {out}; run the same command to resume.", code=1)
-    except JuristError as exc:
-        fail(str(exc))
-    except ValueError as exc:  # pydantic validation of option values
-        fail(f"bad option: {exc}")
+            loaded = reading.load(data, mode)
+            say_labels(select_items(loaded, limit=limit), len(loaded.items), "the first")
+            config = judging.config(mode, seed)
+            settings = AuditOptions(
+                probes=list(probe_names) or None,
+                mitigations=list(mitigations),
+                seed=seed,
+                n_resamples=n_resamples,
+                examples=examples,
+                limit=limit,
+                answer_tokens=answer_tokens,
+                rewrite_model=rewrite_model,
+                rewrite_tokens=rewrite_tokens,
+            )
+            options = server.job(cache=not no_cache, overwrite=overwrite)
+            report = asyncio.run(
+                aaudit(
+                    loaded,
+                    out=out,
+                    config=config,
+                    model=server.model,
+                    audit=settings,
+                    options=options,
+                    on_progress=say,
+                )
+            )
+        except KeyboardInterrupt:
+            err.print(f"\n[yellow]stopped.[/] Run the same command again to resume the audit in {escape(str(out))}.")
+            sys.exit(130)
+        except BackendError as exc:
+            message = f"the audit stopped: {exc}\nVerdicts so far are saved in {out}; run the same command to resume."
+            fail(message, code=1)
     click.echo(render_report(report))
     click.echo(f"\nwritten to {out}: audit.json, audit.txt")

@@ -4,10 +4,11 @@ option groups (decorators) with the one function per group that builds its typed
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -20,6 +21,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TaskProgressColumn,
     TextColumn,
     TimeRemainingColumn,
@@ -41,6 +43,7 @@ from ..strategies.ranking import PairwiseRanking
 from ..strategies.self_consistency import MIN_SAMPLES, SelfConsistency
 from ..strategies.tree import StrategyTree, load_strategy
 from ..summary import render_summary, summarize
+from ..types import Verdict
 
 err = Console(stderr=True)
 T = TypeVar("T")
@@ -64,6 +67,18 @@ def say(message: str) -> None:
 def warn(message: str) -> None:
     """A one-line warning on stderr."""
     err.print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+@contextlib.contextmanager
+def one_line_errors() -> Iterator[None]:
+    """Around what a command checks, reads and builds before it judges: a configuration or input error, or an
+    option value that pydantic refuses, stops the command with one line (exit 2)."""
+    try:
+        yield
+    except JuristError as exc:
+        fail(str(exc))
+    except ValueError as exc:  # pydantic validation of option values
+        fail(f"bad option: {exc}")
 
 
 # -- judging under a progress bar ------------------------------------------------------------------------------------
@@ -102,6 +117,33 @@ def progress_bar() -> Progress:
         console=err,
         refresh_per_second=4,
     )
+
+
+class JudgingProgress:
+    """The progress bar of a command that judges and the engine's callbacks that move it. `done` says what a resumed
+    run had made already ("items already judged")."""
+
+    def __init__(self, out: Path, done: str) -> None:
+        self.bar = progress_bar()
+        self.out, self.done = out, done
+        self.task: TaskID | None = None
+        self.failed = 0
+
+    def on_start(self, total: int, skipped: int) -> None:
+        """The first call starts the bar; a later one (the arena's next round) moves its total, the earlier rounds
+        counted as judged."""
+        if self.task is None:
+            if skipped:
+                err.print(f"resuming {escape(str(self.out))}: {skipped} of {total} {self.done}")
+            self.task = self.bar.add_task("judging", total=total, completed=skipped, failed=0)
+            self.bar.start()
+        else:
+            self.bar.update(self.task, total=total, completed=skipped)
+
+    def on_verdict(self, verdict: Verdict) -> None:
+        self.failed += verdict.error is not None
+        if self.task is not None:
+            self.bar.update(self.task, advance=1, failed=self.failed)
 
 
 def run_judging(work: Coroutine[Any, Any, T], progress: Progress, out: Path) -> T:
@@ -206,12 +248,7 @@ def check_server_options(models: dict[str, str | None] | None, base_url: str | N
         return
     keyless = api_key_env is not None and not os.environ.get(api_key_env)
     if keyless and (base_url or any(os.environ.get(_BASE_URL_ENV[kind]) for kind in kinds)):
-        err.print(
-            f"[yellow]warning:[/] --api-key-env names {escape(str(api_key_env))}, which is not set: requests go "
-            "without an API key",
-            highlight=False,
-            soft_wrap=True,
-        )
+        warn(f"--api-key-env names {api_key_env}, which is not set: requests go without an API key")
 
 
 # -- option groups ---------------------------------------------------------------------------------------------------
@@ -245,6 +282,14 @@ no_cache_option = click.option("--no-cache", is_flag=True, help="do not read or 
 no_swap_option = click.option(
     "--no-swap", is_flag=True, help="pairwise: judge one order only (no position-bias control)"
 )
+
+
+def mode_option(about: str) -> Callable[[F], F]:
+    """--mode pairwise|pointwise (default pairwise), for the commands that take no listwise items."""
+    return click.option(
+        "--mode", type=click.Choice(["pairwise", "pointwise"]), default="pairwise", show_default=True, help=about
+    )
+
 
 # One default for every bootstrap interval (meta-eval, audit, arena): a percentile 95% interval rests on the
 # resamples beyond each of its ends, 25 of 1000 (200 leave 5, and the ends move from one seed to the next).
@@ -652,4 +697,4 @@ def say_labels(loaded: LoadedData, total: int | None = None, how: str = "") -> N
         err.print(f"judging {how} {len(loaded.items)} of {total} items", highlight=False, soft_wrap=True)
     err.print(escape(describe_labels(loaded)), highlight=False, soft_wrap=True)
     for warning in loaded.warnings:
-        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+        warn(warning)

@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from ..data.load import parse_label_map
-from ..errors import JuristError
 from ..imports import FORMATS as IMPORT_FORMATS
 from ..run.runner import RunOptions
 from .common import (
@@ -16,7 +15,8 @@ from .common import (
     Reading,
     check_needs,
     data_options,
-    fail,
+    mode_option,
+    one_line_errors,
     progress_bar,
     renamed_option,
     run_judging,
@@ -41,9 +41,7 @@ IMPORT_NEEDS: Needs = {
     help="the file of recorded judgments (JSONL, JSON, CSV, Parquet; or see --format)",
 )
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="run directory (created, or resumed)")
-@click.option(
-    "--mode", type=click.Choice(["pairwise", "pointwise"]), default="pairwise", show_default=True, help="as DATA's"
-)
+@mode_option("as DATA's")
 @click.option(
     "--format",
     "fmt",
@@ -110,7 +108,7 @@ def import_judgments(
     """
     from ..imports import ImportOptions, prepare_import, render_import
 
-    try:
+    with one_line_errors():
         check_needs(IMPORT_NEEDS)
         options = ImportOptions(
             format=fmt,
@@ -126,10 +124,6 @@ def import_judgments(
         options.check(mode)
         loaded = reading.load(data, mode)
         prepared = prepare_import(loaded, decisions, mode, options)  # type: ignore[arg-type]
-    except JuristError as exc:
-        fail(str(exc))
-    except ValueError as exc:  # pydantic validation of option values
-        fail(f"bad option: {exc}")
     say_labels(loaded)
     say(render_import(prepared.report))
     run_judging(prepared.run(out, RunOptions(overwrite=overwrite)), progress_bar(), out)

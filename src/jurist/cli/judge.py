@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
-from rich.markup import escape
 
 from ..api import ajudge
 from ..data.load import select_items
 from ..demos import DemoConfig
-from ..errors import JuristError
-from ..types import MODES, Verdict
+from ..types import MODES
 from .common import (
     PAIRWISE,
     POINTWISE,
     STRATEGY_NEEDS,
     Judging,
+    JudgingProgress,
     Needs,
     Reading,
     Server,
@@ -25,12 +23,10 @@ from .common import (
     check_needs,
     check_server_options,
     data_options,
-    err,
-    fail,
     judge_config_options,
     no_cache_option,
     no_swap_option,
-    progress_bar,
+    one_line_errors,
     run_judging,
     say,
     say_labels,
@@ -149,7 +145,7 @@ def judge(
       jurist judge llmbar:Natural --mode pairwise --out runs/llmbar --limit 50
       jurist judge answers.jsonl --mode pointwise --rubric helpfulness --scale 1-10 --out runs/help
     """
-    try:
+    with one_line_errors():
         check_needs(JUDGE_NEEDS)
         check_server_options(stacking.models(server.model), server.base_url, server.api_key_env)
         loaded = reading.load(data, mode)
@@ -166,26 +162,13 @@ def judge(
         )
         strategy = stacking.strategy()
         options = server.job(cache=not no_cache, fsync=fsync, overwrite=overwrite, wait=wait)
-    except JuristError as exc:
-        fail(str(exc))
-    except ValueError as exc:  # pydantic validation of option values
-        fail(f"bad option: {exc}")
 
-    progress = progress_bar()
-    state: dict[str, Any] = {}
+    progress = JudgingProgress(out, "items already judged")
 
     def on_start(total: int, skipped: int) -> None:
         # here, once the labels are checked against the judge's scale: a bad one is an error, printed alone
         say_labels(loaded, available, "the first" if limit else f"a sample (seed {seed}) of")
-        if skipped:
-            err.print(f"resuming {escape(str(out))}: {skipped} of {total} items already judged")
-        state["task"] = progress.add_task("judge", total=total, completed=skipped, failed=0)
-        state["failed"] = 0
-        progress.start()
-
-    def on_verdict(verdict: Verdict) -> None:
-        state["failed"] += verdict.error is not None
-        progress.update(state["task"], advance=1, failed=state["failed"])
+        progress.on_start(total, skipped)
 
     run_judging(
         ajudge(
@@ -196,10 +179,10 @@ def judge(
             strategy=strategy,
             options=options,
             on_start=on_start,
-            on_verdict=on_verdict,
+            on_verdict=progress.on_verdict,
             on_wait=say,
         ),
-        progress,
+        progress.bar,
         out,
     )
     summary_or_exit(out)

@@ -8,8 +8,7 @@ import click
 from click.core import ParameterSource
 
 from ..conventions import CONVENTIONS
-from ..errors import JuristError
-from .common import bootstrap_option, fail, renamed_option
+from .common import bootstrap_option, one_line_errors, renamed_option
 
 
 @click.command("meta-eval")
@@ -95,7 +94,7 @@ def meta_eval(
     from ..meta import MetaOptions, load_calibrator, meta_evaluate, render_meta
     from ..meta import fit_calibrator as fit
 
-    try:
+    with one_line_errors():
         options = MetaOptions(
             group_key=group_key,
             system_key=system_key,
@@ -120,7 +119,3 @@ def meta_eval(
             fitted = fit(run_dir, method)  # type: ignore[arg-type]
             fitted.save(fit_calibrator)
             click.echo(f"\ncalibrator ({method}) fitted on {report.labelled} labelled verdicts: {fit_calibrator}")
-    except JuristError as exc:
-        fail(str(exc))
-    except ValueError as exc:  # pydantic validation of option values
-        fail(f"bad option: {exc}")

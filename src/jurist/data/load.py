@@ -405,6 +405,17 @@ def read_rows(path: Path, *, records: str | None = None) -> tuple[list[tuple[int
     )
 
 
+def read_given_rows(path: Path, hint: str, holds: str = "rows") -> tuple[list[tuple[int, Any]], str]:
+    """`read_rows` of a file the user named, which must exist (`hint`: where to check its path) and hold at least
+    one row (`holds`: what its rows are, for the message)."""
+    if not path.exists():
+        raise InputError("no such file or folder", file=str(path), hint=hint)
+    rows, unit = read_rows(path)
+    if not rows:
+        raise InputError(f"the file holds no {holds}", file=str(path), hint="give a file with at least one record")
+    return rows, unit
+
+
 def _read_json(path: Path, records: str | None = None) -> Iterator[tuple[int, Any]]:
     text = read_text(path)
     data = parse_json(text, file=str(path), hint="a .json file must hold one valid JSON list of objects")

@@ -10,12 +10,11 @@ from typing import Literal, cast
 from ..backends.base import GenerateRequest, GenerateResponse
 from ..errors import BackendError, ParseError
 from ..formats import PairwiseFormat, strength_of
-from ..outcomes import OrderResult, Preference, Strength, Winner
+from ..outcomes import OrderResult, Preference, Strength, Winner, swap_probs, swap_winner
 from ..parse import label_probabilities
 from ..types import ErrorInfo, Item, Usage, Verdict
 from .base import LLMJudge
 
-_SWAP: dict[str, Winner] = {"A": "B", "B": "A", "tie": "tie"}
 Order = Literal["AB", "BA"]
 
 
@@ -76,8 +75,7 @@ class PairwiseJudge(LLMJudge):
         probs = label_probabilities(response, found.offset, self.answer_format.logprob_tokens)
         named = None if probs is None else {self.to_winner(k): v for k, v in probs.items()}
         if order == "BA":
-            winner = _SWAP[winner]
-            named = None if named is None else {_SWAP[k]: v for k, v in named.items()}
+            winner, named = swap_winner(winner), swap_probs(named)
         return OrderResult(order=order, winner=winner, strength=strength, probs=named), response, found.rationale, None
 
     async def _judge(self, item: Item) -> Verdict:

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from jurist.api import renamed, split_options, sync_twin
 from jurist.audit.probes import NULL_REFUSAL, pad_verbosely
 from jurist.backends import Backend
-from jurist.data.load import LoadedData, read_rows
+from jurist.data.load import LoadedData, read_given_rows
 from jurist.errors import ConfigError, InputError, NoVerdictError
 from jurist.files import write_csv
 from jurist.judges import JudgeConfig
@@ -192,12 +192,8 @@ def load_systems(systems: Sequence[tuple[str, str | Path]]) -> ArenaData:
                 f"system '{name}' is given twice ({sources[name]} and {path}); give each system a name of its own"
             )
         path = Path(path)
-        if not path.exists():
-            raise InputError("no such file", file=str(path), hint=f"check the path given for system '{name}'")
+        rows, _unit = read_given_rows(path, f"check the path given for system '{name}'", f"answers for system '{name}'")
         sources[name] = str(path)
-        rows, _unit = read_rows(path)
-        if not rows:
-            raise InputError(f"holds no answers for system '{name}'", file=str(path), hint="give a non-empty file")
         for line, row in rows:
             if not isinstance(row, dict):
                 raise InputError(f"expected an object with fields, got {type(row).__name__}", file=str(path), line=line)
@@ -208,11 +204,7 @@ def load_systems(systems: Sequence[tuple[str, str | Path]]) -> ArenaData:
 def load_table(path: str | Path) -> ArenaData:
     """One long table: a row per (system, prompt) with `prompt_id` (or `id`), `prompt`, `system` and `output`."""
     path = Path(path)
-    if not path.exists():
-        raise InputError("no such file", file=str(path), hint="check the --table path")
-    rows, _unit = read_rows(path)
-    if not rows:
-        raise InputError("the table holds no rows", file=str(path), hint="give a non-empty table")
+    rows, _unit = read_given_rows(path, "check the --table path")
     collector = _Collector()
     for line, row in rows:
         if not isinstance(row, dict):
@@ -825,6 +817,15 @@ def _empty(value: object) -> bool:
 # -- the terminal table -------------------------------------------------------------------------------------------
 
 
+def _versus(system: str, baseline: str, rate: float | None, error: float | None = None) -> str:
+    """A win rate against the baseline (± its standard error), "baseline" in the baseline's own row."""
+    if system == baseline:
+        return "baseline"
+    if rate is None:
+        return "-"
+    return f"{rate:.1f}" + ("" if error is None else f" ± {error:.1f}")
+
+
 def _interval(value: float | None, low: float | None, high: float | None, digits: int = 0) -> str:
     if value is None:
         return "-"
@@ -868,20 +869,8 @@ def render_arena(report: ArenaReport) -> Any:
                 str(row.style_rank),
             ]
             if report.baseline is not None:
-                cells.append(
-                    "baseline"
-                    if row.system == report.baseline
-                    else "-"
-                    if row.win_rate is None
-                    else f"{row.win_rate:.1f} ± {row.win_rate_se:.1f}"
-                )
-                cells.append(
-                    "baseline"
-                    if row.system == report.baseline
-                    else "-"
-                    if row.lc_win_rate is None
-                    else f"{row.lc_win_rate:.1f}"
-                )
+                cells.append(_versus(row.system, report.baseline, row.win_rate, row.win_rate_se))
+                cells.append(_versus(row.system, report.baseline, row.lc_win_rate))
             cells += ["-" if row.elo is None else f"{row.elo:.0f}", str(row.battles)]
             table.add_row(*cells)
         anchor = f"'{report.baseline}' at 1000" if report.baseline else "the mean system at 1000"

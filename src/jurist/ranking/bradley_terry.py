@@ -16,17 +16,14 @@ strengths and coefficients, and `prior`, virtual wins and losses against a virtu
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 
+from ..blas import one_blas_thread
 from ..errors import ConfigError
-
-if TYPE_CHECKING:
-    from threadpoolctl import ThreadpoolController
 
 TieModel = Literal["davidson", "rao_kupper", "half"]
 TIE_MODELS: tuple[TieModel, ...] = ("davidson", "rao_kupper", "half")
@@ -134,13 +131,6 @@ def _negative_log_posterior(
     return value, grad
 
 
-@functools.cache
-def _threadpools() -> ThreadpoolController:
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()  # built once: finding the BLAS libraries takes milliseconds
-
-
 def fit(
     data: Comparisons,
     weights: np.ndarray,
@@ -167,8 +157,7 @@ def fit(
         if tie_model != "half":
             start[-1] = -1.0
     bounds = [(None, None)] * (n_params - 1) + [_LOG_TIE_BOUNDS if tie_model != "half" else (None, None)]
-    # The fits are tiny; a multi-threaded BLAS only adds thread wake-ups (several times slower on a busy machine).
-    with _threadpools().limit(limits=1, user_api="blas"):
+    with one_blas_thread():  # the fits are tiny
         result = minimize(
             _negative_log_posterior,
             start,

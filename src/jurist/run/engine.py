@@ -94,6 +94,15 @@ class Backends:
         """Requests worth having in flight on every backend made so far (1 before any)."""
         return min((b.capabilities.max_concurrency for b in self._made.values()), default=1)
 
+    def counts(self) -> dict[str, int]:
+        """Totals over the backends made so far: retries, failed calls (`errors`) and response-cache hits."""
+        made = self._made.values()
+        return {
+            "retries": sum(b.retries for b in made),
+            "errors": sum(b.errors for b in made),
+            "cache_hits": sum(b.cache_hits for b in made),
+        }
+
     def fallbacks(self) -> list[str]:
         """What the backends made so far gave up because a server rejected it."""
         return [f for backend in self._made.values() for f in backend.fallbacks]
@@ -110,6 +119,16 @@ class Backends:
 
 
 JudgeFactory = Callable[[Backends], Judge]
+
+
+def concurrency(judge: Judge, backends: Backends, options: JobOptions) -> int:
+    """Items worth judging at once: `options.run.concurrency`, else what the judge says its models take, else what
+    the backends take (the engine's runs and the judge server)."""
+    if options.run.concurrency:
+        return options.run.concurrency
+    if isinstance(judge, Preflight):
+        return judge.concurrency()
+    return backends.concurrency()
 
 
 async def run(
@@ -151,19 +170,13 @@ async def run(
                 "fingerprint": ready.spec.fingerprint,
             }
         )
-        if options.run.concurrency:
-            concurrency = options.run.concurrency
-        elif isinstance(ready, Preflight):
-            concurrency = ready.concurrency()
-        else:
-            concurrency = backends.concurrency()
         return await run_judge(
             ready,
             data,
             Path(out),
             options.run,
             header=record,
-            concurrency=concurrency,
+            concurrency=concurrency(ready, backends, options),
             fallbacks=backends.fallbacks,
             on_start=on_start,
             on_verdict=on_verdict,

@@ -31,7 +31,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ConfigError, RunDirError
-from ..files import read_log
+from ..files import cut_torn_tail, read_log
 from ..types import Verdict
 
 FsyncPolicy = Literal["always", "batch", "never"]
@@ -296,16 +296,7 @@ class RunStore:
         return existing
 
     def _repair(self, end: int) -> None:
-        """Cut what follows the last record (a torn write), and end that record with its newline if a kill took it,
-        so that the next record starts on a line of its own."""
-        if not self.verdicts_path.exists():
-            return
-        with self.verdicts_path.open("r+b") as fh:
-            fh.truncate(end)
-            if end:
-                fh.seek(end - 1)
-                if fh.read(1) != b"\n":
-                    fh.write(b"\n")
+        cut_torn_tail(self.verdicts_path, end)
 
     def _write_header(self, header: RunHeader) -> None:
         tmp = self.out / CONFIG_TMP

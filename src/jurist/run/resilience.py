@@ -70,6 +70,8 @@ class ResilientBackend:
         self._tpm = RateLimiter(tpm) if tpm else None
         self._cache = cache
         self.retries = 0  # total retries made, for the summary
+        self.errors = 0  # the inner backend's failed calls, retried or not (the judge server's metrics)
+        self.cache_hits = 0
 
     @property
     def capabilities(self) -> Capabilities:
@@ -96,6 +98,7 @@ class ResilientBackend:
             key = request.cache_key(identity)  # worked out once, unless a fallback changes the identity
             hit = cache.get(key)
             if hit is not None:
+                self.cache_hits += 1
                 return _scrubbed(hit)
         attempt = 0
         while True:
@@ -109,6 +112,7 @@ class ResilientBackend:
             try:
                 response = _scrubbed(await self.inner.generate(request))
             except BackendError as exc:
+                self.errors += 1
                 # Every message of every backend passes here, the user's own included.
                 exc.args = (scrub(str(exc)),)
                 if not exc.retryable or exc.fatal:

@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from jurist.blas import one_blas_thread
+
 
 def length_term(differences: ArrayLike, scale: float | None = None) -> np.ndarray:
     """tanh(length difference / `scale`), AlpacaEval's length feature: bounded, so that one very long answer does
@@ -29,7 +31,6 @@ def fit_soft_logistic(design: Any, outcome: np.ndarray, penalty: np.ndarray) -> 
     """
     from scipy.optimize import minimize
     from scipy.special import expit, log_expit
-    from threadpoolctl import threadpool_limits
 
     def objective(w: np.ndarray) -> tuple[float, np.ndarray]:
         eta = design @ w
@@ -37,7 +38,6 @@ def fit_soft_logistic(design: Any, outcome: np.ndarray, penalty: np.ndarray) -> 
         grad = design.T @ (expit(eta) - outcome) + penalty * w
         return -float(loglik.sum()) + 0.5 * float(penalty @ (w * w)), np.asarray(grad)
 
-    # Small fits: a multi-threaded BLAS only adds thread wake-ups (several times slower on a busy machine).
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():  # small fits
         result = minimize(objective, np.zeros(design.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 2000})
     return np.asarray(result.x)

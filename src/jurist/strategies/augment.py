@@ -15,8 +15,6 @@ import copy
 import re
 from typing import Any, ClassVar
 
-from pydantic import Field, field_validator
-
 from ..backends.base import GenerateRequest, GenerateResponse, Message
 from ..errors import BackendError, ConfigError
 from ..judges.base import LLMJudge
@@ -24,7 +22,7 @@ from ..prompts import prompt_set
 from ..rubrics import RuleSet
 from ..types import ErrorInfo, Item, Verdict
 from .base import Strategy
-from .params import Slot, StrategyParams
+from .params import Slot, StrategyParams, positive
 
 
 class _WriteFirst(Strategy):
@@ -35,14 +33,7 @@ class _WriteFirst(Strategy):
     slots = (Slot("judge", "writes first, then judges", leaves=True, optional=True),)
 
     class Params(StrategyParams):
-        max_tokens: int = Field(512, description="the longest text written first")
-
-        @field_validator("max_tokens")
-        @classmethod
-        def _tokens(cls, max_tokens: int) -> int:
-            if max_tokens < 1:
-                raise ValueError(f"{cls.owner()}: max_tokens must be at least 1")
-            return max_tokens
+        max_tokens: int = positive(512, "the longest text written first")
 
     params: Params
 
@@ -145,15 +136,8 @@ class GeneratedMetrics(_WriteFirst):
     prompt = "metrics"
 
     class Params(_WriteFirst.Params):
-        n: int = Field(3, description="how many questions")
-        max_tokens: int = Field(256, description="the longest text written first")
-
-        @field_validator("n")
-        @classmethod
-        def _some(cls, n: int) -> int:
-            if n < 1:
-                raise ValueError("GeneratedMetrics: n must be at least 1")
-            return n
+        n: int = positive(3, "how many questions")
+        max_tokens: int = positive(256, "the longest text written first")
 
     params: Params
 

@@ -28,6 +28,7 @@ class Strategy(ABC):
 
     name: str
     Params: ClassVar[type[StrategyParams]]  # its settings, one pydantic model (strategies/params.py)
+    params: StrategyParams  # this strategy's settings, as checked by Params.check
     slots: ClassVar[tuple[Slot, ...]]  # where its judges go: the constructor's first arguments, a file's fields
     mode: Mode
     judges: tuple[Judge, ...]
@@ -45,9 +46,10 @@ class Strategy(ABC):
         self.judges = tuple(judges)
         self.mode = judges[0].spec.mode
 
-    @abstractmethod
     def settings(self) -> dict[str, Any]:
-        """The strategy's own configuration (JSON-able): it goes into the spec and the fingerprint."""
+        """The strategy's own configuration (JSON-able): it goes into the spec and the fingerprint. Its params, unless
+        a strategy adds what they leave implicit (a default resolved, a prompt's wording)."""
+        return self.params.model_dump()
 
     @abstractmethod
     async def _judge(self, item: Item) -> Verdict: ...

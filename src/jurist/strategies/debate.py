@@ -8,14 +8,14 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from ..backends.base import GenerateRequest
+from ..backends.base import GenerateRequest, GenerateResponse
 from ..errors import BackendError, ConfigError, ParseError
 from ..judges.base import Judge, LLMJudge
 from ..prompts import PromptSet, prompt_set
 from ..types import Item, Usage, Verdict
 from ._dialogue import ask, base_request, extended, failure, labels, model_judges, prompt_hash, read, stance
 from .base import Strategy
-from .params import Slot, StrategyParams, choice
+from .params import Slot, StrategyParams, choice, count
 from .vote import aggregate
 
 DEFAULT_ROLES: tuple[str, ...] = (
@@ -52,7 +52,7 @@ class Debate(Strategy):
     slots = (Slot("judges", "the debaters, on one model or several", many=True, leaves=True),)
 
     class Params(StrategyParams):
-        rounds: int = Field(2, description="rounds of argument before the final verdicts (at least 1)")
+        rounds: int = count(2, "rounds of argument before the final verdicts (at least 1)")
         roles: list[str] | None = Field(
             None,
             description="one role per debater (default: critic, advocate of the user's needs, fact checker, repeated)",
@@ -61,14 +61,8 @@ class Debate(Strategy):
             "majority",
             DEBATE_VOTES,
             "how the final verdicts combine: the majority; the mean or median score (pointwise)",
+            unknown="unknown or unsupported vote rule",
         )
-
-        @field_validator("rounds", mode="before")
-        @classmethod
-        def _rounds(cls, rounds: Any) -> Any:
-            if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
-                raise ValueError(f"Debate needs rounds >= 1 (an integer), got {rounds!r}")
-            return rounds
 
         @field_validator("roles")
         @classmethod
@@ -76,15 +70,6 @@ class Debate(Strategy):
             if roles is not None and any(not r.strip() for r in roles):
                 raise ValueError("Debate: every role must be a non-empty string")
             return None if roles is None else [r.strip() for r in roles]
-
-        @field_validator("vote")
-        @classmethod
-        def _known(cls, vote: str) -> str:
-            if vote not in DEBATE_VOTES:
-                raise ValueError(
-                    f"Debate: unknown or unsupported vote rule {vote!r}; choose one of {', '.join(DEBATE_VOTES)}"
-                )
-            return vote
 
     params: Params
 
@@ -162,16 +147,23 @@ class Debate(Strategy):
         errors: dict[int, BackendError | ParseError] = {}
         transcript: list[dict[str, Any]] = []
 
-        for round_ in range(1, self.rounds + 1):
-            active = [i for i in range(n) if i not in errors]
-            said = list(transcript)  # everyone in this round sees the same earlier rounds
-            replies = await self._all([ask(self.debaters[i], self._argue(bases[i], i, round_, said)) for i in active])
-            for i, reply in zip(active, replies, strict=True):
+        async def speak(requests: dict[int, GenerateRequest]) -> dict[int, GenerateResponse]:
+            """Each debater's reply to its request, counted in its usage and texts; a failed call puts it out."""
+            replies = await self._all([ask(self.debaters[i], request) for i, request in requests.items()])
+            answered: dict[int, GenerateResponse] = {}
+            for i, reply in zip(requests, replies, strict=True):
                 if isinstance(reply, BackendError):
                     errors[i] = reply
                     continue
                 usage[i] = usage[i] + reply.usage
                 raw[i].append(reply.text)
+                answered[i] = reply
+            return answered
+
+        for round_ in range(1, self.rounds + 1):
+            said = list(transcript)  # everyone in this round sees the same earlier rounds
+            argued = await speak({i: self._argue(bases[i], i, round_, said) for i in range(n) if i not in errors})
+            for i, reply in argued.items():
                 transcript.append(
                     {
                         "round": round_,
@@ -182,15 +174,9 @@ class Debate(Strategy):
                     }
                 )
 
-        active = [i for i in range(n) if i not in errors]
-        finals = await self._all([ask(self.debaters[i], self._final(bases[i], i, transcript)) for i in active])
+        finals = await speak({i: self._final(bases[i], i, transcript) for i in range(n) if i not in errors})
         verdicts: dict[int, Verdict] = {}
-        for i, reply in zip(active, finals, strict=True):
-            if isinstance(reply, BackendError):
-                errors[i] = reply
-                continue
-            usage[i] = usage[i] + reply.usage
-            raw[i].append(reply.text)
+        for i, reply in finals.items():
             try:
                 verdicts[i] = read(self.debaters[i], item, reply)
             except ParseError as exc:

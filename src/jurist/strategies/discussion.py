@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, field_validator
-
 from ..backends.base import GenerateRequest
 from ..errors import BackendError, ParseError
 from ..judges.base import Judge, LLMJudge
@@ -15,7 +13,7 @@ from ..prompts import prompt_set
 from ..types import Item, Verdict
 from ._dialogue import ask, base_request, extended, label_of, model_judges, prompt_hash, read, reasoning
 from .base import Strategy, brief
-from .params import Slot, StrategyParams
+from .params import Slot, StrategyParams, count
 from .vote import aggregate
 
 
@@ -39,14 +37,7 @@ class PeerDiscussion(Strategy):
     slots = (Slot("judges", "the two judges who discuss", count=2, leaves=True),)
 
     class Params(StrategyParams):
-        max_rounds: int = Field(3, description="discussion rounds at most, while the two disagree (at least 1)")
-
-        @field_validator("max_rounds", mode="before")
-        @classmethod
-        def _rounds(cls, max_rounds: Any) -> Any:
-            if isinstance(max_rounds, bool) or not isinstance(max_rounds, int) or max_rounds < 1:
-                raise ValueError(f"PeerDiscussion needs max_rounds >= 1 (an integer), got {max_rounds!r}")
-            return max_rounds
+        max_rounds: int = count(3, "discussion rounds at most, while the two disagree (at least 1)")
 
     params: Params
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, field_validator
-
 from ..backends.base import Backend, GenerateRequest, GenerateResponse, Message
 from ..errors import BackendError, ConfigError
 from ..judges.base import LLMJudge
@@ -19,7 +17,7 @@ from ..judges.pointwise import PointwiseJudge
 from ..prompts import prompt_set
 from ..types import ErrorInfo, Item, Turn, Usage, Verdict
 from .base import Strategy
-from .params import Slot, StrategyParams, model_spec
+from .params import Slot, StrategyParams, count, model_spec, positive
 
 
 class Interview(Strategy):
@@ -41,25 +39,9 @@ class Interview(Strategy):
     slots = (Slot("judge", "asks the questions, then grades the exchange (pointwise)", leaves=True, optional=True),)
 
     class Params(StrategyParams):
-        turns: int = Field(2, description="follow-up questions (at least 1)")
+        turns: int = count(2, "follow-up questions (at least 1)")
         candidate: str = model_spec("model spec of the evaluated model, which answers the follow-up questions")
-        max_tokens: int | None = Field(
-            None, description="the longest question and answer (default: the judge's answer length)"
-        )
-
-        @field_validator("turns", mode="before")
-        @classmethod
-        def _turns(cls, turns: Any) -> Any:
-            if isinstance(turns, bool) or not isinstance(turns, int) or turns < 1:
-                raise ValueError(f"Interview needs turns >= 1 follow-up questions, got {turns!r}")
-            return turns
-
-        @field_validator("max_tokens")
-        @classmethod
-        def _tokens(cls, max_tokens: int | None) -> int | None:
-            if max_tokens is not None and max_tokens < 1:
-                raise ValueError(f"Interview: max_tokens must be at least 1, got {max_tokens}")
-            return max_tokens
+        max_tokens: int | None = positive(None, "the longest question and answer (default: the judge's answer length)")
 
     params: Params
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
@@ -39,15 +38,9 @@ class Jury(Strategy):
             VOTE_RULES,
             "how the verdicts combine: the majority decision; weighted (with `weights`; pointwise: the weighted mean "
             "score); the mean or median score (pointwise)",
+            unknown="unknown vote rule",
         )
         weights: list[float] | None = Field(None, description="vote weighted: one weight per judge")
-
-        @field_validator("vote")
-        @classmethod
-        def _known(cls, vote: str) -> str:
-            if vote not in VOTE_RULES:
-                raise ValueError(f"Jury: unknown vote rule {vote!r}; choose one of {', '.join(VOTE_RULES)}")
-            return vote
 
         @field_validator("weights")
         @classmethod
@@ -78,9 +71,6 @@ class Jury(Strategy):
         self.vote = params.vote
         self.weights = params.weights if params.weights is not None else [1.0] * len(self.judges)
         self.allow_tie = all(allows_tie(j) for j in self.judges)
-
-    def settings(self) -> dict[str, Any]:
-        return self.params.model_dump()
 
     async def _judge(self, item: Item) -> Verdict:
         verdicts = await self._ask(self.judges, item)

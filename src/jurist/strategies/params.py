@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 
 from ..errors import ConfigError
@@ -28,6 +28,42 @@ class StrategyParams(BaseModel):
     def owner(cls) -> str:
         """The name of the strategy class that declares these Params (they are declared inside it)."""
         return cls.__qualname__.split(".")[0]
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _whole(cls, value: Any, info: ValidationInfo) -> Any:
+        """A `count` field takes an integer of at least 1 (not a bool, nor a number in a string)."""
+        if _extra(cls, info.field_name or "").get("count") and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise ValueError(f"{cls.owner()} needs {info.field_name} >= 1 (an integer), got {value!r}")
+        return value
+
+    @field_validator("*")
+    @classmethod
+    def _positive(cls, value: Any, info: ValidationInfo) -> Any:
+        """A `positive` field takes a number of at least 1 (or None, where that is its default)."""
+        if _extra(cls, info.field_name or "").get("positive") and value is not None and value < 1:
+            raise ValueError(f"{cls.owner()}: {info.field_name} must be at least 1, got {value}")
+        return value
+
+    @field_validator("*")
+    @classmethod
+    def _one_of(cls, value: Any, info: ValidationInfo) -> Any:
+        """A `choice` field takes one of its choices (a list field: each of its elements)."""
+        extra = _extra(cls, info.field_name or "")
+        if "choices" not in extra:
+            return value
+        choices = extra["choices"]
+        if isinstance(value, list):
+            unknown = sorted({str(v) for v in value if v not in choices})
+            shown: str = str(unknown)
+        else:
+            unknown, shown = ([] if value in choices else [value]), repr(value)
+        if unknown:
+            lead = extra["unknown"] or f"unknown {info.field_name}"
+            raise ValueError(f"{cls.owner()}: {lead} {shown}; choose one of {', '.join(choices)}")
+        return value
 
     @classmethod
     def check(cls, **values: Any) -> Self:
@@ -58,14 +94,24 @@ class StrategyParams(BaseModel):
         return [name for name in cls.model_fields if _extra(cls, name).get("model_spec")]
 
 
-def choice(default: Any, choices: Sequence[str], description: str) -> Any:
+def choice(default: Any, choices: Sequence[str], description: str, *, unknown: str | None = None) -> Any:
     """A field that takes one of `choices` (a list field: each of its elements), listed in the docs and offered by
-    the CLI. The type stays `str` so that a strategy file with another value reads, and the strategy's own
-    validator refuses it with its message."""
-    extra: dict[str, Any] = {"choices": list(choices)}
+    the CLI. The type stays `str` so that a strategy file with another value reads, and StrategyParams refuses it
+    with a message that starts with `unknown` (default "unknown FIELD") and lists the choices."""
+    extra: dict[str, Any] = {"choices": list(choices), "unknown": unknown}
     if isinstance(default, list):
         return Field(default_factory=lambda: list(default), description=description, json_schema_extra=extra)
     return Field(default, description=description, json_schema_extra=extra)
+
+
+def count(default: int, description: str) -> Any:
+    """A field that counts rounds or turns: an integer of at least 1, checked by StrategyParams."""
+    return Field(default, description=description, json_schema_extra={"count": True})
+
+
+def positive(default: int | None, description: str) -> Any:
+    """A size or a budget: at least 1 (or None, where that is the default), checked by StrategyParams."""
+    return Field(default, description=description, json_schema_extra={"positive": True})
 
 
 def model_spec(description: str) -> Any:

@@ -18,7 +18,7 @@ from ..outcomes import Ranking
 from ..ranking import METHODS, pairwise_comparator, rank_with
 from ..types import ErrorInfo, Item, Usage, Verdict
 from .base import Strategy
-from .params import Slot, StrategyParams, choice
+from .params import Slot, StrategyParams, choice, positive
 
 
 class PairwiseRanking(Strategy):
@@ -39,25 +39,12 @@ class PairwiseRanking(Strategy):
             METHODS,
             "the comparisons made: sort (merge sort), knockout (finds the best for sure), adaptive (Bradley-Terry, "
             "until the order is settled or `budget` is spent) or all_pairs",
+            unknown="unknown method",
         )
-        budget: int | None = Field(None, description="adaptive: at most this many comparisons per item")
+        budget: int | None = positive(None, "adaptive: at most this many comparisons per item")
         confidence: float = Field(
             0.9, description="adaptive: how sure the order of each neighbouring pair must be, in (0.5, 1)"
         )
-
-        @field_validator("method")
-        @classmethod
-        def _known(cls, method: str) -> str:
-            if method not in METHODS:
-                raise ValueError(f"PairwiseRanking: unknown method {method!r}; choose one of {', '.join(METHODS)}")
-            return method
-
-        @field_validator("budget")
-        @classmethod
-        def _budget(cls, budget: int | None) -> int | None:
-            if budget is not None and budget < 1:
-                raise ValueError(f"PairwiseRanking: budget must be at least 1 comparison, got {budget}")
-            return budget
 
         @field_validator("confidence")
         @classmethod
@@ -98,9 +85,6 @@ class PairwiseRanking(Strategy):
     @property
     def inner(self) -> Judge:
         return self.judges[0]
-
-    def settings(self) -> dict[str, Any]:
-        return self.params.model_dump()
 
     def _sample_pair(self, item: Item) -> Item:
         """The pair of this item's two longest responses: what the context-length check must fit."""

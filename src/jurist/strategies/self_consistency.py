@@ -3,14 +3,12 @@ uncertainty."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field, field_validator
 
 from ..errors import ConfigError
 from ..judges.base import Judge, LLMJudge
 from ..types import Item, Verdict
-from .base import Strategy
+from .base import Strategy, allows_tie
 from .params import Slot, StrategyParams, choice
 from .vote import aggregate as combine
 
@@ -39,7 +37,10 @@ class SelfConsistency(Strategy):
             5, description=f"samples per judgment (at least {MIN_SAMPLES}; the judge needs a temperature above 0)"
         )
         aggregate: str = choice(
-            "majority", AGGREGATES, "how the samples combine: the majority decision, or the mean score (pointwise)"
+            "majority",
+            AGGREGATES,
+            "how the samples combine: the majority decision, or the mean score (pointwise)",
+            unknown="unknown aggregate",
         )
 
         @field_validator("k")
@@ -48,13 +49,6 @@ class SelfConsistency(Strategy):
             if k < MIN_SAMPLES:
                 raise ValueError(f"SelfConsistency needs k >= {MIN_SAMPLES} samples, got {k}")
             return k
-
-        @field_validator("aggregate")
-        @classmethod
-        def _known(cls, aggregate: str) -> str:
-            if aggregate not in AGGREGATES:
-                raise ValueError(f"SelfConsistency: unknown aggregate {aggregate!r}; choose majority or mean")
-            return aggregate
 
     params: Params
 
@@ -78,9 +72,6 @@ class SelfConsistency(Strategy):
         self.k = params.k
         self.aggregate = params.aggregate
 
-    def settings(self) -> dict[str, Any]:
-        return self.params.model_dump()
-
     async def _judge(self, item: Item) -> Verdict:
         verdicts = await self._ask(self.judges, item)
         result = combine(
@@ -89,13 +80,8 @@ class SelfConsistency(Strategy):
             verdicts,
             rule=self.aggregate,
             weights=[1.0] * len(verdicts),
-            allow_tie=self._allow_tie,
+            allow_tie=allows_tie(self.judges[0]),
             members="samples",
         )
         result.strategy = {"name": self.name, "k": self.k, "aggregate": self.aggregate, **(result.strategy or {})}
         return result
-
-    @property
-    def _allow_tie(self) -> bool:
-        first = self.judges[0]
-        return isinstance(first, LLMJudge) and first.config.allow_tie

@@ -21,6 +21,7 @@ request's response_format JSON schema when there is one, else the answer format 
                                        picked by a hash of the prompt, so it is stable but varies by item
   "ranking"  -> {"ranking": [..], ...} a rotation of 1..k, picked by a hash of the prompt
   MT-Bench text formats: "[[A]]" -> "... my final verdict is: [[A]]", "[[rating]]" -> "Rating: [[5]]".
+  Anything else: a fixed sentence; sampled (temperature > 0 with a seed), one that names the seed.
 Fields come in the order the schema (or the prompt) names them; "rationale" is filled only when asked for.
 With logprobs, the verdict's token has probability 0.7 and the other labels share the rest.
 
@@ -303,6 +304,8 @@ def answer_text(body: dict[str, Any], prompt: str) -> tuple[str, int | None, lis
     if "[[rating]]" in prompt:
         text = "The answer is adequate. Rating: [[5]]"
         return text, len(text) - 3, [str(i) for i in range(1, 11)]
+    if body.get("temperature") and "seed" in body:  # a sampled answer (a policy's): each seed gives its own
+        return f"I have nothing to judge here (sample seed {body['seed']}).", None, []
     return "I have nothing to judge here.", None, []
 
 
@@ -537,31 +540,12 @@ class FakeOpenAIServer:
     """The fake server on 127.0.0.1, in a background thread with its own event loop.
 
     `url` is the base URL for `--base-url` (it ends in /v1). Use as a context manager, or call
-    start() and stop().
+    start() and stop(). The keyword options but `host` and `port` are ServerState's (latency_ms, slow_s,
+    retry_after, require_key, ...), declared there once.
     """
 
-    def __init__(
-        self,
-        *,
-        latency_ms: float = 0.0,
-        slow_s: float = 5.0,
-        retry_after: str = "1",
-        require_key: str | None = None,
-        require_auth: str | None = None,
-        reject: Collection[str] = (),
-        reject_status: int = 400,
-        host: str = "127.0.0.1",
-        port: int = 0,
-    ) -> None:
-        self.state = ServerState(
-            latency_ms=latency_ms,
-            slow_s=slow_s,
-            retry_after=retry_after,
-            require_key=require_key,
-            require_auth=require_auth,
-            reject=reject,
-            reject_status=reject_status,
-        )
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, **options: Any) -> None:
+        self.state = ServerState(**options)
         self._host, self._port = host, port
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

@@ -15,7 +15,7 @@ from pathlib import Path
 from ...errors import ConfigError
 from ..load import LoadedData
 from . import alpaca_eval, evalbiasbench, faireval, llmbar, mt_bench, pandalm, summeval, unieval
-from .alpaca_eval import alpaca_eval_models, load_alpaca_eval_annotations
+from .alpaca_eval import alpaca_eval_models, load_alpaca_eval_annotations, load_alpaca_eval_candidates
 from .evalbiasbench import load_evalbiasbench
 from .faireval import load_faireval
 from .llmbar import load_llmbar
@@ -46,6 +46,11 @@ def _unieval(name: str) -> Benchmark:
         unieval.SOURCE.folder,
         f"aspect: {', '.join(aspects)} (default {default})",
     )
+
+
+def _user_file(description: str, load: Callable[[str], LoadedData], option: str = "path: the file") -> Benchmark:
+    """A format read from the user's own file, whose path is the option: no folder, nothing downloaded."""
+    return Benchmark(description, lambda path, root: load(path or ""), None, option, option_required=True)
 
 
 BENCHMARKS: dict[str, Benchmark] = {
@@ -85,32 +90,28 @@ BENCHMARKS: dict[str, Benchmark] = {
         "model: an annotated model, e.g. claude-2.1",
         option_required=True,
     ),
+    "alpaca_eval_best_of_n": Benchmark(
+        "AlpacaEval 2.0: several models' outputs per instruction, with GPT-4-turbo's wins (listwise, best-of-N)",
+        lambda option, root: load_alpaca_eval_candidates(
+            [m.strip() for m in option.split(",")] if option else None, root
+        ),
+        alpaca_eval.SOURCE.folder,
+        "models: comma-separated, e.g. claude-2.1,alpaca-7b (default: every annotated model)",
+    ),
     "mt_bench": Benchmark(
         "MT-Bench questions with GPT-4 reference answers (no responses: input for judging new models)",
         lambda option, root: load_mt_bench_questions(root),
         mt_bench.SOURCE.folder,
     ),
-    "rewardbench": Benchmark(
-        "RewardBench chosen/rejected rows from your own file (pairwise, seeded order)",
-        lambda option, root: load_rewardbench(option or ""),
-        None,
-        "path: the file",
-        option_required=True,
+    "rewardbench": _user_file(
+        "RewardBench chosen/rejected rows from your own file (pairwise, seeded order)", load_rewardbench
     ),
-    "mt_bench_human": Benchmark(
+    "mt_bench_human": _user_file(
         "MT-Bench human judgments from your own file (pairwise, expert votes per item, turn 1 and 2)",
-        lambda option, root: load_mt_bench_human(option or ""),
-        None,
+        load_mt_bench_human,
         "path: the file (the human split of lmsys/mt_bench_human_judgments)",
-        option_required=True,
     ),
-    "judgebench": Benchmark(
-        "JudgeBench pairs from your own file (pairwise)",
-        lambda option, root: load_judgebench(option or ""),
-        None,
-        "path: the file",
-        option_required=True,
-    ),
+    "judgebench": _user_file("JudgeBench pairs from your own file (pairwise)", load_judgebench),
 }
 
 
@@ -138,6 +139,7 @@ __all__ = [
     "alpaca_eval_models",
     "cache_dir",
     "load_alpaca_eval_annotations",
+    "load_alpaca_eval_candidates",
     "load_benchmark",
     "load_evalbiasbench",
     "load_faireval",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,15 +60,7 @@ def load_alpaca_eval_annotations(model: str, root: str | Path | None = None) -> 
     `length_a`/`length_b` (characters, as AlpacaEval counted them), `generator_a`/`generator_b`, `system` = the
     model, `group` = the instruction's position among the 805 (the baseline's order), `dataset` (the instruction's
     source set), `annotator`. Ids are `alpaca_eval-<model>-<group>`, the same instruction number for every model."""
-    if not re.fullmatch(r"[\w.+-]+", model):
-        raise ConfigError(f"'{model}' is not an AlpacaEval model name (letters, digits, . _ - + only)")
-    relative = f"annotations/{model}.json"
-    if is_local(root) and not (dataset_dir(SOURCE, root) / relative).exists():
-        raise ConfigError(
-            f"no AlpacaEval annotations for model '{model}' in {dataset_dir(SOURCE, root)}; "
-            f"annotated models there: {', '.join(alpaca_eval_models(root)) or 'none'}"
-        )
-    path = locate(SOURCE, relative, root)
+    path = _annotations(model, root)
     baseline = {row["instruction"]: (n, row["output"]) for n, row in enumerate(_outputs(BASELINE, root))}
     outputs = {row["instruction"]: row["output"] for row in _outputs(model, root)}
     rows = []
@@ -102,6 +95,70 @@ def load_alpaca_eval_annotations(model: str, root: str | Path | None = None) -> 
             )
         )
     return items_from_rows(rows, "pairwise", None, path=str(path), unit="row")
+
+
+def _annotations(model: str, root: str | Path | None) -> Path:
+    """The path of a model's annotations (downloaded if need be); a ConfigError for a name that is none."""
+    if not re.fullmatch(r"[\w.+-]+", model):
+        raise ConfigError(f"'{model}' is not an AlpacaEval model name (letters, digits, . _ - + only)")
+    relative = f"annotations/{model}.json"
+    if is_local(root) and not (dataset_dir(SOURCE, root) / relative).exists():
+        raise ConfigError(
+            f"no AlpacaEval annotations for model '{model}' in {dataset_dir(SOURCE, root)}; "
+            f"annotated models there: {', '.join(alpaca_eval_models(root)) or 'none'}"
+        )
+    return locate(SOURCE, relative, root)
+
+
+def load_alpaca_eval_candidates(models: Sequence[str] | None = None, root: str | Path | None = None) -> LoadedData:
+    """Best-of-N items: per instruction, the outputs of `models` (default: every annotated model) as the candidate
+    `responses`, in the order given, for a selector to choose from. The quality of a pick is GPT-4-turbo's
+    recorded win against the same baseline: metadata `wins` (per candidate, P(the model's output beats the
+    baseline's) = preference - 1, a draw 0.5; see `preference_probabilities`), `systems` (the models, in the
+    candidates' order), `group` (the instruction's position among the 805, the baseline's order) and `dataset`.
+    Ids are `alpaca_eval-bon-<group>`. An instruction that some model has no usable annotation of is left out, and
+    a warning says how many."""
+    models = list(models) if models is not None else alpaca_eval_models(root)
+    if len(models) < 2 or len(set(models)) != len(models):
+        raise ConfigError(f"best-of-N needs two or more different models, got {models}")
+    wins: dict[str, dict[str, float | None]] = {}
+    outputs: dict[str, dict[str, str]] = {}
+    datasets: dict[str, Any] = {}  # the instruction's source set, as the annotations name it
+    for model in models:
+        path = _annotations(model, root)
+        wins[model] = {}
+        for where, record in read_json_list(path):
+            probs = preference_probabilities(float(field(record, "preference", path, where, "number")))
+            instruction = field(record, "instruction", path, where)
+            wins[model][instruction] = None if probs is None else probs["B"]
+            datasets.setdefault(instruction, record.get("dataset"))
+        outputs[model] = {row["instruction"]: row["output"] for row in _outputs(model, root)}
+    rows, left_out = [], 0
+    for number, row in enumerate(_outputs(BASELINE, root)):
+        instruction = row["instruction"]
+        scored = [wins[m].get(instruction) for m in models]
+        texts = [outputs[m].get(instruction) for m in models]
+        if any(w is None for w in scored) or any(t is None for t in texts):
+            left_out += 1
+            continue
+        rows.append(
+            (
+                number + 1,
+                {
+                    "id": f"alpaca_eval-bon-{number}",
+                    "prompt": instruction,
+                    "responses": texts,
+                    "systems": models,
+                    "wins": scored,
+                    "group": str(number),
+                    "dataset": datasets.get(instruction),
+                },
+            )
+        )
+    loaded = items_from_rows(rows, "listwise", None, path=str(dataset_dir(SOURCE, root)), unit="row")
+    if left_out:
+        loaded.warnings.append(f"{left_out} instructions left out: not annotated (or not usably) for every model")
+    return loaded
 
 
 def alpaca_eval_models(root: str | Path | None = None) -> list[str]:

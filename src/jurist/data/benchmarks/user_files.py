@@ -11,7 +11,7 @@ from typing import Any
 
 from ...errors import InputError
 from ...outcomes import Winner
-from ..load import CANONICAL, LoadedData, items_from_rows, read_rows
+from ..load import CANONICAL, LoadedData, items_from_rows, read_given_rows
 from .sources import field, seeded_pair
 
 _JUDGEBENCH_LABELS: dict[str, Winner] = {"A>B": "A", "B<A": "A", "B>A": "B", "A<B": "B", "A=B": "tie", "B=A": "tie"}
@@ -78,12 +78,7 @@ def load_judgebench(path: str | Path) -> LoadedData:
 
 def _rows(path: str | Path) -> tuple[list[tuple[int, Any]], str, Path]:
     file = Path(path)
-    if not file.exists():
-        raise InputError("no such file or folder", file=str(file), hint="give the path of the downloaded data set")
-    rows, unit = read_rows(file)
-    if not rows:
-        raise InputError("the file holds no rows", file=str(file), hint="give a file with at least one record")
-    return rows, unit, file
+    return (*read_given_rows(file, "give the path of the downloaded data set"), file)
 
 
 def _extra_columns(record: dict[str, Any], used: tuple[str, ...]) -> dict[str, Any]:
