@@ -254,3 +254,22 @@ def test_the_audits_old_options_keyword_and_job_field_warn_and_still_work(tmp_pa
     assert report.result("position").n == 3
     with pytest.warns(DeprecationWarning), pytest.raises(ConfigError, match="once"):
         audit(items, out=tmp_path / "both", model=FakeBackend(_pick_good), audit=old, options=NO_CACHE)
+
+
+def test_one_spec_at_two_servers_gets_two_backends_and_one_server_one_backend() -> None:
+    import asyncio
+
+    from jurist.backends import BackendOptions
+
+    job = JobOptions(backend=BackendOptions(base_url="http://127.0.0.1:9/v1"), cache=False)
+
+    async def made() -> None:
+        async with Backends(job) as backends:
+            judge = backends.get("openai:m")
+            assert backends.get("openai:m") is judge
+            assert backends.get("openai:m", backend_options=job.backend) is judge  # the job's own server: the same
+            policy = backends.get("openai:m", backend_options=BackendOptions(base_url="http://127.0.0.1:10/v1"))
+            assert policy is not judge
+            assert policy.inner.base_url != judge.inner.base_url  # type: ignore[attr-defined]
+
+    asyncio.run(made())

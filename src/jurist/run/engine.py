@@ -55,7 +55,7 @@ class Backends:
         self.options = options or JobOptions()
         self._cache: ResponseCache | None = None
         # keyed by the spec, or by the identity of a given backend (backends need not be hashable)
-        self._made: dict[str | int, ResilientBackend] = {}
+        self._made: dict[str | int | tuple[str, str], ResilientBackend] = {}
 
     async def __aenter__(self) -> Backends:
         return self
@@ -72,7 +72,10 @@ class Backends:
 
         `backend_options` replace the job's for a spec (a model at another provider must not get this one's server
         settings); `rate_limits=False` leaves out the job's rpm/tpm, which are meant for the judge's model."""
-        key = model if isinstance(model, str) else id(model)
+        key: str | int | tuple[str, str] = model if isinstance(model, str) else id(model)
+        if isinstance(model, str) and backend_options is not None and backend_options != self.options.backend:
+            # the same spec at another server (a policy and a judge both "openai:m", at two base URLs) is another model
+            key = (model, backend_options.model_dump_json())
         if key not in self._made:
             inner = make_backend(model, backend_options or self.options.backend) if isinstance(model, str) else model
             limits = self.options.limits
