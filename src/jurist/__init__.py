@@ -1,22 +1,100 @@
-"""jurist: LLM-as-a-judge, and judging the judges."""
+"""jurist: LLM-as-a-judge, and judging the judges.
+
+The public names are imported on first use (PEP 562), so that `import jurist.X` and the command line pay only for
+the modules they use; type checkers and IDEs read the imports below."""
+
+import importlib as _importlib
+import typing as _typing
 
 from ._version import __version__
-from .alignment.pairs import PairFilters, build_pairs
-from .alignment.reward import areward, reward
-from .alignment.self_reward import aself_reward, self_reward
-from .api import JobOptions, Limits, RunResult, ajudge, judge, open_run
-from .backends import Backend, BackendOptions, Capabilities, GenerateRequest, GenerateResponse, make_backend
-from .backends.fake import FakeBackend
-from .data import load_items
-from .errors import BackendError, ConfigError, InputError, JuristError, ParseError
-from .formats import Scale
-from .judges import Judge, JudgeConfig, ListwiseJudge, PairwiseJudge, PointwiseJudge, make_judge
-from .outcomes import Preference, Ranking, Score
-from .run.runner import RunOptions
-from .serve import JudgeServer, ServeOptions, aserve_judge, serve_judge
-from .strategies import Cascade, Debate, Interview, Jury, PeerDiscussion, SelfConsistency
-from .summary import Summary, summarize
-from .types import Item, Turn, Usage, Verdict
+
+if _typing.TYPE_CHECKING:
+    from .alignment.pairs import PairFilters, build_pairs
+    from .alignment.reward import areward, reward
+    from .alignment.self_reward import aself_reward, self_reward
+    from .api import JobOptions, Limits, RunResult, ajudge, judge, open_run
+    from .backends import Backend, BackendOptions, Capabilities, GenerateRequest, GenerateResponse, make_backend
+    from .backends.fake import FakeBackend
+    from .data import load_items
+    from .errors import BackendError, ConfigError, InputError, JuristError, ParseError
+    from .formats import Scale
+    from .judges import Judge, JudgeConfig, ListwiseJudge, PairwiseJudge, PointwiseJudge, make_judge
+    from .outcomes import Preference, Ranking, Score
+    from .run.runner import RunOptions
+    from .serve import JudgeServer, ServeOptions, aserve_judge, serve_judge
+    from .strategies import Cascade, Debate, Interview, Jury, PeerDiscussion, SelfConsistency
+    from .summary import Summary, summarize
+    from .types import Item, Turn, Usage, Verdict
+
+# public name -> the module that defines it
+_HOMES = {
+    "Backend": "jurist.backends",
+    "BackendError": "jurist.errors",
+    "BackendOptions": "jurist.backends",
+    "Capabilities": "jurist.backends",
+    "Cascade": "jurist.strategies",
+    "ConfigError": "jurist.errors",
+    "Debate": "jurist.strategies",
+    "FakeBackend": "jurist.backends.fake",
+    "GenerateRequest": "jurist.backends",
+    "GenerateResponse": "jurist.backends",
+    "InputError": "jurist.errors",
+    "Interview": "jurist.strategies",
+    "Item": "jurist.types",
+    "JobOptions": "jurist.api",
+    "Judge": "jurist.judges",
+    "JudgeConfig": "jurist.judges",
+    "JudgeServer": "jurist.serve",
+    "JuristError": "jurist.errors",
+    "Jury": "jurist.strategies",
+    "Limits": "jurist.api",
+    "ListwiseJudge": "jurist.judges",
+    "PairFilters": "jurist.alignment.pairs",
+    "PairwiseJudge": "jurist.judges",
+    "ParseError": "jurist.errors",
+    "PeerDiscussion": "jurist.strategies",
+    "PointwiseJudge": "jurist.judges",
+    "Preference": "jurist.outcomes",
+    "Ranking": "jurist.outcomes",
+    "RunOptions": "jurist.run.runner",
+    "RunResult": "jurist.api",
+    "Scale": "jurist.formats",
+    "Score": "jurist.outcomes",
+    "SelfConsistency": "jurist.strategies",
+    "ServeOptions": "jurist.serve",
+    "Summary": "jurist.summary",
+    "Turn": "jurist.types",
+    "Usage": "jurist.types",
+    "Verdict": "jurist.types",
+    "ajudge": "jurist.api",
+    "areward": "jurist.alignment.reward",
+    "aself_reward": "jurist.alignment.self_reward",
+    "aserve_judge": "jurist.serve",
+    "build_pairs": "jurist.alignment.pairs",
+    "judge": "jurist.api",
+    "load_items": "jurist.data",
+    "make_backend": "jurist.backends",
+    "make_judge": "jurist.judges",
+    "open_run": "jurist.api",
+    "reward": "jurist.alignment.reward",
+    "self_reward": "jurist.alignment.self_reward",
+    "serve_judge": "jurist.serve",
+    "summarize": "jurist.summary",
+}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'jurist' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(home), name)
+    globals()[name] = value  # the next access is a plain lookup
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "Backend",
