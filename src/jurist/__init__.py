@@ -20,6 +20,8 @@ if _typing.TYPE_CHECKING:
     from .formats import Scale
     from .judges import Judge, JudgeConfig, ListwiseJudge, PairwiseJudge, PointwiseJudge, make_judge
     from .outcomes import Preference, Ranking, Score
+    from .reasoning import aequivalent, averify_steps, equivalent, verify_steps
+    from .retrieval import ajudge_qrels, judge_qrels
     from .run.runner import RunOptions
     from .serve import JudgeServer, ServeOptions, aserve_judge, serve_judge
     from .strategies import Cascade, Debate, Interview, Jury, PeerDiscussion, SelfConsistency
@@ -28,6 +30,12 @@ if _typing.TYPE_CHECKING:
 
 # public name -> the module that defines it
 _HOMES = {
+    "aequivalent": "jurist.reasoning",
+    "averify_steps": "jurist.reasoning",
+    "equivalent": "jurist.reasoning",
+    "verify_steps": "jurist.reasoning",
+    "ajudge_qrels": "jurist.retrieval",
+    "judge_qrels": "jurist.retrieval",
     "Backend": "jurist.backends",
     "BackendError": "jurist.errors",
     "BackendOptions": "jurist.backends",
@@ -136,12 +144,17 @@ __all__ = [
     "Usage",
     "Verdict",
     "__version__",
+    "aequivalent",
     "ajudge",
+    "ajudge_qrels",
     "areward",
     "aself_reward",
     "aserve_judge",
+    "averify_steps",
     "build_pairs",
+    "equivalent",
     "judge",
+    "judge_qrels",
     "load_items",
     "make_backend",
     "make_judge",
@@ -150,4 +163,5 @@ __all__ = [
     "self_reward",
     "serve_judge",
     "summarize",
+    "verify_steps",
 ]

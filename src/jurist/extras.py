@@ -7,6 +7,7 @@ The base install is what a user of an API model needs. Each extra adds the packa
     tables   pandas              DataFrames: RunResult.to_pandas, leaderboard.win_matrix
     parquet  pyarrow, pandas     Parquet files, saved Hugging Face datasets, Parquet export
     stats    scikit-learn        weighted Cohen's kappa and isotonic recalibration
+    ir       ir-measures         IR metrics of TREC runs (nDCG@10, MAP, MRR, Recall@k): jurist.retrieval
 
 Every import of an optional package goes through `require` (or `locate`), so that a missing one stops with one
 line that names the pip command, never with a traceback.
@@ -27,6 +28,7 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "pandas": ("tables", "pandas"),
     "pyarrow": ("parquet", "pyarrow"),
     "sklearn": ("stats", "scikit-learn"),
+    "ir_measures": ("ir", "ir-measures"),
 }
 
 

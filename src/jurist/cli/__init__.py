@@ -8,7 +8,22 @@ import click
 from .._version import __version__
 
 # the modules, not their commands: `jurist.cli.judge` stays the module (a command of the same name would hide it)
-from . import arena, audit, benchmarks, import_, judge, meta_eval, pairs, reward, runs, self_reward, serve
+from . import (
+    arena,
+    audit,
+    benchmarks,
+    equivalence,
+    import_,
+    judge,
+    meta_eval,
+    pairs,
+    qrels,
+    reward,
+    runs,
+    self_reward,
+    serve,
+    verify_steps,
+)
 
 __all__ = ["main"]
 
@@ -33,5 +48,8 @@ for command in (
     pairs.pairs,
     self_reward.self_reward,
     serve.serve,
+    qrels.qrels,
+    equivalence.equivalence,
+    verify_steps.verify_steps,
 ):
     main.add_command(command)

@@ -63,7 +63,10 @@ def _command(name: str, command: click.Command, parent: click.Context) -> list[s
     lines = [f"## jurist {name}", "", f"`{usage}`", "", paragraph, ""]
     if examples:
         lines += ["```", *examples, "```", ""]
-    rows = [p.get_help_record(ctx) for p in command.get_params(ctx) if isinstance(p, click.Option)]
+    rows = [p.get_help_record(ctx) for p in command.params if isinstance(p, click.Option)]
+    # the help option from the context, not command.get_params: click keeps the first help option it made for a
+    # command, and one invoked on its own (a test) made "--help" without the group's "-h"
+    rows.append((", ".join(ctx.help_option_names), "Show this message and exit."))
     lines += ["| option | meaning |", "|---|---|"]
     lines += [f"| `{_cell(option)}` | {_cell(meaning)} |" for option, meaning in (r for r in rows if r)]
     return [*lines, ""]
