@@ -279,6 +279,12 @@ def _group(name: str, build: Callable[..., Any], options: list[Callable[[Any], A
 rubric_option = click.option("--rubric", help=f"built-in ({', '.join(builtin_rubrics())}) or a .toml/.json file")
 scale_option = click.option("--scale", help="pointwise scale: 1-5, 1-10, binary, categories:a,b,c")
 no_cache_option = click.option("--no-cache", is_flag=True, help="do not read or write the response cache")
+overwrite_option = click.option(
+    "--overwrite", is_flag=True, help="discard an existing run in --out made with other settings"
+)
+wait_option = click.option(
+    "--wait", is_flag=True, help="if another jurist process is judging into --out, wait for it (default: exit 2)"
+)
 no_swap_option = click.option(
     "--no-swap", is_flag=True, help="pairwise: judge one order only (no position-bias control)"
 )

@@ -27,12 +27,14 @@ from .common import (
     no_cache_option,
     no_swap_option,
     one_line_errors,
+    overwrite_option,
     run_judging,
     say,
     say_labels,
     server_options,
     strategy_options,
     summary_or_exit,
+    wait_option,
 )
 
 JUDGE_NEEDS: Needs = {
@@ -105,10 +107,8 @@ JUDGE_NEEDS: Needs = {
     show_default=True,
     help="how often verdicts are forced to disk (each is flushed to the OS at once regardless)",
 )
-@click.option("--overwrite", is_flag=True, help="discard an existing run in --out made with other settings")
-@click.option(
-    "--wait", is_flag=True, help="if another jurist process is judging into --out, wait for it (default: exit 2)"
-)
+@overwrite_option
+@wait_option
 def judge(
     data: Path,
     mode: str,

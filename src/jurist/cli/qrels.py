@@ -21,6 +21,7 @@ from .common import (
     judge_config_options,
     no_cache_option,
     one_line_errors,
+    overwrite_option,
     run_judging,
     say,
     server_options,
@@ -53,7 +54,7 @@ from .common import (
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="the judge's seed")
 @no_cache_option
-@click.option("--overwrite", is_flag=True, help="discard an existing run in --out made with other settings")
+@overwrite_option
 def qrels(
     runs: tuple[Path, ...],
     queries: Path,

@@ -26,11 +26,13 @@ from .common import (
     no_cache_option,
     no_swap_option,
     one_line_errors,
+    overwrite_option,
     run_judging,
     say,
     say_labels,
     server_options,
     strategy_options,
+    wait_option,
 )
 
 PAIRWISE_REWARD = ("reward_mode", ("baseline", "tournament"))
@@ -95,10 +97,8 @@ REWARD_NEEDS: Needs = {
 @no_swap_option
 @strategy_options(ranking=True)
 @no_cache_option
-@click.option("--overwrite", is_flag=True, help="discard an existing run in --out made with other settings")
-@click.option(
-    "--wait", is_flag=True, help="if another jurist process is judging into --out, wait for it (default: exit 2)"
-)
+@overwrite_option
+@wait_option
 def reward(
     data: Path,
     out: Path,

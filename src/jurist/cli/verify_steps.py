@@ -15,9 +15,11 @@ from .common import (
     data_options,
     no_cache_option,
     one_line_errors,
+    overwrite_option,
     run_judging,
     say,
     server_options,
+    wait_option,
 )
 
 
@@ -36,10 +38,8 @@ from .common import (
     records_help="the key of the list of records in a .json DATA file",
 )
 @no_cache_option
-@click.option("--overwrite", is_flag=True, help="discard an existing run in --out made with other settings")
-@click.option(
-    "--wait", is_flag=True, help="if another jurist process is judging into --out, wait for it (default: exit 2)"
-)
+@overwrite_option
+@wait_option
 def verify_steps(
     data: Path,
     out: Path,
