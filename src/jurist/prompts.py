@@ -237,9 +237,24 @@ def _format_fields(text: str) -> set[str]:
         return set()  # `check` refuses the template before it is used
 
 
-def builtin_template(mode: Mode) -> Template:
-    text = (resources.files("jurist") / "templates" / f"{mode}.toml").read_text(encoding="utf-8")
-    return Template.model_validate({**tomllib.loads(text), "source": f"built-in {mode}"})
+def builtin_template(name: str) -> Template:
+    """A built-in judge template, `templates/NAME.toml`: a mode's default (pointwise, pairwise, listwise) or a task's
+    (relevance, relevance_fewshot, ...; see `builtin_templates()`)."""
+    text = (resources.files("jurist") / "templates" / f"{name}.toml").read_text(encoding="utf-8")
+    return Template.model_validate({**tomllib.loads(text), "source": f"built-in {name}"})
+
+
+@functools.cache
+def builtin_templates() -> dict[str, Mode]:
+    """The built-in judge templates by name, with their mode (the other files in templates/ are prompt sets of
+    strategies and applications, which have no mode)."""
+    found: dict[str, Mode] = {}
+    for entry in (resources.files("jurist") / "templates").iterdir():
+        if entry.name.endswith(".toml"):
+            mode = tomllib.loads(entry.read_text(encoding="utf-8")).get("mode")
+            if mode is not None:
+                found[entry.name.removesuffix(".toml")] = mode
+    return dict(sorted(found.items()))
 
 
 class PromptSet(BaseModel):
@@ -297,11 +312,20 @@ def prompt_set(name: str) -> PromptSet:
 
 
 def load_template(spec: str, mode: Mode, *, with_reference: bool = False) -> Template:
-    """Load a user template from `FILE` or `FILE#NAME`."""
+    """Load a user template from `FILE` or `FILE#NAME`, or a built-in one by its name (`relevance`): a file of that
+    name, where there is one, comes first."""
     file, _, wanted = spec.partition("#")
     path = Path(file)
     if not path.is_file():
-        raise ConfigError(f"template file not found: {file}")
+        builtins = builtin_templates()
+        if not wanted and file in builtins:
+            template = builtin_template(file)
+            if template.mode != mode:
+                raise ConfigError(f"built-in template {file} is for {template.mode} judging, but --mode is {mode}")
+            return template
+        raise ConfigError(
+            f"template file not found: {file} (or give a built-in template by name: {', '.join(builtins)})"
+        )
     if path.suffix == ".toml":
         data = parse_config(read_text(path, error=ConfigError), ".toml", str(path), "template")
         try:

@@ -467,7 +467,11 @@ def judge_config_options(*, on_inconsistent_help: str, rationale_default: str, r
         [
             rubric_option,
             scale_option,
-            click.option("--template", help="template FILE (.toml, or MT-Bench-style .jsonl), or FILE#NAME"),
+            click.option(
+                "--template",
+                help="template FILE (.toml, or MT-Bench-style .jsonl), FILE#NAME, or a built-in template by name "
+                "(relevance, relevance_fewshot, pointwise_delimited, ...)",
+            ),
             click.option("--no-tie", is_flag=True, help="pairwise: the judge must pick A or B"),
             click.option(
                 "--on-inconsistent",

@@ -1,14 +1,14 @@
 """The relevance task: a (query, passage) pair graded on the TREC 0-3 scale by a pointwise judge.
 
 The query is the item's prompt and the passage its response; the built-in `passage_relevance` rubric says what each
-grade means, and the `relevance` (zero-shot) or `relevance_fewshot` template asks for it. With token
+grade means, and the built-in `relevance` (zero-shot) or `relevance_fewshot` template asks for it: from the command
+line, `jurist judge PAIRS --mode pointwise --template relevance --rubric passage_relevance`. With token
 probabilities, `Score.expected` is the probability-weighted grade.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from importlib import resources
 from typing import Any
 
 from ..errors import InputError
@@ -21,9 +21,9 @@ RUBRIC = "passage_relevance"
 
 
 def relevance_template(few_shot: bool = False) -> str:
-    """The path of the built-in relevance template (zero-shot, or with four fixed examples)."""
-    name = "relevance_fewshot" if few_shot else "relevance"
-    return str(resources.files("jurist") / "templates" / f"{name}.toml")
+    """The name of the built-in relevance template (zero-shot, or with four fixed examples), as `--template` and
+    `JudgeConfig.template` take it."""
+    return "relevance_fewshot" if few_shot else "relevance"
 
 
 def relevance_config(few_shot: bool = False, **settings: Any) -> JudgeConfig:
