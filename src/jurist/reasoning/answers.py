@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from .. import files
 from ..api import ajudge, sync_twin
-from ..backends.base import Backend, GenerateRequest, Message
+from ..backends.base import Backend
 from ..data.load import DataSource, load_data
 from ..errors import BackendError, InputError
 from ..judges.base import JudgeSpec
@@ -33,6 +33,7 @@ from ..prompts import prompt_set
 from ..run.engine import JobOptions
 from ..run.log import read_run
 from ..types import ErrorInfo, Item, Verdict
+from .labels import ask_label, reads_probabilities
 
 Result = Literal["equal", "different", "undecided"]
 DecidedBy = Literal["choice", "number", "algebra", "text", "judge", "none"]
@@ -337,8 +338,6 @@ def compare_answers(response: str, reference: str) -> AnswerMatch:
 
 # -- the judge ---------------------------------------------------------------------------------------------
 
-_JUDGED = re.compile(r"\[\[\s*(EQUIVALENT|DIFFERENT)\s*\]\]", re.I)
-
 
 class EquivalenceJudge:
     """A pointwise binary judge of items with `response` and `reference`: score 1 (choice "equal") or 0
@@ -360,6 +359,9 @@ class EquivalenceJudge:
                 "backend": self.backend.name if self.backend is not None else "normaliser",
                 "prompt": hashlib.sha256(prompt.encode()).hexdigest()[:16],
                 "max_tokens": self.max_tokens,
+                "labels_from": "token probabilities"
+                if self.backend is not None and reads_probabilities(self.backend)
+                else "text",
             },
         )
 
@@ -370,23 +372,22 @@ class EquivalenceJudge:
         text = self.prompts.render(
             "equivalence", problem=item.prompt, reference=item.reference or "", response=item.response or ""
         )
-        request = GenerateRequest(
-            messages=(Message(role="user", content=text),), max_tokens=self.max_tokens, temperature=0.0, seed=0
-        )
         try:
-            reply = await self.backend.generate(request)
+            answer = await ask_label(self.backend, text, ("equivalent", "different"), max_tokens=self.max_tokens)
         except BackendError as exc:
             if exc.fatal:
                 raise
             error = ErrorInfo(reason=exc.reason, message=str(exc), retryable=exc.retryable)
             return Verdict(id=item.id, mode="pointwise", error=error, strategy=_record(match))
-        found = _JUDGED.findall(reply.text)
-        if not found:
+        reply = answer.reply
+        if answer.label is None:
             error = ErrorInfo(reason="parse_failure", message="no [[EQUIVALENT]] or [[DIFFERENT]] in the answer")
             return Verdict(id=item.id, mode="pointwise", error=error, raw=[reply.text], usage=reply.usage)
-        result: Result = "equal" if found[-1].upper() == "EQUIVALENT" else "different"
+        result: Result = "equal" if answer.label == "equivalent" else "different"
         verdict = _verdict(item, AnswerMatch(result=result, path="judge", detail=match.detail))
         verdict.raw, verdict.usage = [reply.text], reply.usage
+        if answer.probabilities is not None:
+            verdict.strategy = {**(verdict.strategy or {}), "probabilities": answer.probabilities}
         return verdict
 
 

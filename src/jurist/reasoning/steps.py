@@ -11,13 +11,13 @@ import hashlib
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel
 
 from .. import files
 from ..api import ajudge, sync_twin
-from ..backends.base import Backend, GenerateRequest, Message
+from ..backends.base import Backend
 from ..data.load import DataSource, load_data
 from ..errors import BackendError, ConfigError, InputError
 from ..judges.base import JudgeSpec
@@ -26,14 +26,15 @@ from ..prompts import prompt_set
 from ..run.engine import JobOptions
 from ..run.log import read_run
 from ..types import ErrorInfo, Item, Usage, Verdict
+from .labels import ask_label, reads_probabilities
 from .metrics import ProcessBenchScore, processbench
 
 StepLabel = Literal["correct", "incorrect", "neutral"]
+STEP_LABELS: tuple[StepLabel, ...] = ("correct", "incorrect", "neutral")
 REPORT_FILE = "steps.json"
 STRATEGY = "step-verification"
 
 _NUMBERED = re.compile(r"^\s*(?:step\s*)?\d+\s*[.):]\s*", re.I | re.M)
-_LABEL = re.compile(r"\[\[\s*(CORRECT|INCORRECT|NEUTRAL)\s*\]\]", re.I)
 
 
 def split_steps(solution: str, separator: str | None = None) -> list[str]:
@@ -84,6 +85,7 @@ class StepJudge:
                 "separator": self.separator,
                 "stop_at_first_error": self.stop_at_first_error,
                 "max_tokens": self.max_tokens,
+                "labels_from": "token probabilities" if reads_probabilities(self.backend) else "text",
             },
         )
 
@@ -93,28 +95,26 @@ class StepJudge:
             error = ErrorInfo(reason="parse_failure", message="the solution has no steps")
             return Verdict(id=item.id, mode="pointwise", error=error)
         labels: list[StepLabel | None] = [None] * len(steps)
+        probabilities: list[dict[str, float] | None] = [None] * len(steps)
         raw: list[str] = []
         usage = Usage()
         for index, step in enumerate(steps):
             earlier = "\n".join(f"Step {i + 1}: {s}" for i, s in enumerate(steps[:index])) or "(none)"
             text = self.prompts.render("step", problem=item.prompt, earlier=earlier, number=index + 1, step=step)
-            request = GenerateRequest(
-                messages=(Message(role="user", content=text),), max_tokens=self.max_tokens, temperature=0.0, seed=0
-            )
             try:
-                reply = await self.backend.generate(request)
+                answer = await ask_label(self.backend, text, STEP_LABELS, max_tokens=self.max_tokens)
             except BackendError as exc:
                 if exc.fatal:
                     raise
                 error = ErrorInfo(reason=exc.reason, message=f"step {index}: {exc}", retryable=exc.retryable)
                 return Verdict(id=item.id, mode="pointwise", error=error, raw=raw, usage=usage)
-            raw.append(reply.text)
-            usage = usage + reply.usage
-            found = _LABEL.findall(reply.text)
-            if not found:
+            raw.append(answer.reply.text)
+            usage = usage + answer.reply.usage
+            if answer.label is None:
                 error = ErrorInfo(reason="parse_failure", message=f"step {index}: no [[CORRECT/INCORRECT/NEUTRAL]]")
                 return Verdict(id=item.id, mode="pointwise", error=error, raw=raw, usage=usage)
-            labels[index] = found[-1].lower()
+            labels[index] = cast(StepLabel, answer.label)
+            probabilities[index] = answer.probabilities
             if labels[index] == "incorrect" and self.stop_at_first_error:
                 break
         first = next((i for i, label in enumerate(labels) if label == "incorrect"), -1)
@@ -122,6 +122,8 @@ class StepJudge:
             "name": STRATEGY,
             "steps": steps,
             "labels": labels,
+            # P(correct/incorrect/neutral) of each step, where read from token probabilities
+            "probabilities": probabilities,
             "first_error": None if first < 0 else first,
         }
         outcome = Score(score=float(first), choice="error" if first >= 0 else "no_error")
