@@ -16,7 +16,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from jurist.cli import main
+from jurist.cli import all_commands, main
 from jurist.testing import FakeOpenAIServer
 
 from .support import make_items, records, write_jsonl
@@ -44,8 +44,9 @@ def jurist_commands() -> list[list[str]]:
 
 def command(name: str) -> click.Command:
     assert isinstance(main, click.Group)
-    found = main.commands.get(name)
-    assert found is not None, f"README uses `jurist {name}`, which does not exist; commands: {', '.join(main.commands)}"
+    commands = all_commands()
+    found = commands.get(name)
+    assert found is not None, f"README uses `jurist {name}`, which does not exist; commands: {', '.join(commands)}"
     return found
 
 

@@ -8,7 +8,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from jurist.cli import main
+from jurist.cli import all_commands, main
 
 
 def examples(text: str) -> list[list[str]]:
@@ -17,14 +17,14 @@ def examples(text: str) -> list[list[str]]:
     return [shlex.split(line) for line in lines if line.strip().startswith("jurist ")]
 
 
-@pytest.mark.parametrize("name", sorted(main.commands))
+@pytest.mark.parametrize("name", sorted(all_commands()))
 def test_every_command_has_examples_that_use_real_options(name: str) -> None:
     result = CliRunner().invoke(main, [name, "--help"])
     assert result.exit_code == 0, result.output
     found = examples(result.output)
     assert found, f"`jurist {name} --help` shows no example"
     for words in found:
-        command = main.commands[words[1]]
+        command = all_commands()[words[1]]
         known = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
         unknown = [w for w in words[2:] if w.startswith("--") and w not in known]
         assert not unknown, f"example `{' '.join(words)}` uses {unknown}, which `jurist {words[1]}` lacks"
@@ -39,5 +39,5 @@ def test_judge_and_audit_share_their_option_groups() -> None:
         ["--no-structured", "--field", "--label-map", "--records"],
     ):
         for flag in group:
-            judge, audit = (next(p for p in main.commands[c].params if flag in p.opts) for c in ("judge", "audit"))
+            judge, audit = (next(p for p in all_commands()[c].params if flag in p.opts) for c in ("judge", "audit"))
             assert (judge.type.__class__, judge.default) == (audit.type.__class__, audit.default), flag

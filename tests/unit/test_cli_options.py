@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 import jurist
 from jurist import FakeBackend
-from jurist.cli import main
+from jurist.cli import all_commands, main
 from jurist.cli.common import BOOTSTRAP_RESAMPLES, RenamedOption
 from jurist.errors import ConfigError
 
@@ -23,6 +23,7 @@ NO_CACHE = jurist.JobOptions(cache=False)
 DIFFERENT_ON_PURPOSE = {
     "--mode": "each command offers the modes it can judge (no listwise audit or arena), judge's has no default",
     "--rationale": "audit audits the bare judge: no rationale by default",
+    "--method": "meta-eval's calibration method; rerank's way of reranking (pointwise, pairwise, listwise)",
     "--format": "the format of the command's own file: the table export writes, the records import reads",
 }
 
@@ -30,7 +31,7 @@ DIFFERENT_ON_PURPOSE = {
 def visible_options() -> dict[str, dict[str, click.Option]]:
     """Option name -> command -> the option, for the options --help shows."""
     found: dict[str, dict[str, click.Option]] = {}
-    for name, command in main.commands.items():
+    for name, command in all_commands().items():
         for param in command.params:
             if isinstance(param, click.Option) and not param.hidden:
                 for opt in param.opts:
@@ -98,7 +99,7 @@ OLD_SPELLINGS |= {("import", "--by", "--id-field")}
 def test_every_old_spelling_is_tested_here_and_hidden_from_help() -> None:
     found = {
         (name, p.opts[0], p.new)
-        for name, command in main.commands.items()
+        for name, command in all_commands().items()
         for p in command.params
         if isinstance(p, RenamedOption)
     }

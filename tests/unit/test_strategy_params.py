@@ -15,7 +15,7 @@ import pytest
 from pydantic import Field
 
 from jurist import ConfigError, FakeBackend, Item, JudgeConfig, Verdict, make_judge
-from jurist.cli import main
+from jurist.cli import all_commands
 from jurist.judges.base import Judge, LLMJudge, judge_item
 from jurist.ranking import METHODS
 from jurist.strategies import (
@@ -233,7 +233,7 @@ def test_the_docs_table_lists_every_kind_and_field() -> None:
 
 
 def _option(command: str, name: str) -> click.Option:
-    found = [p for p in main.commands[command].params if isinstance(p, click.Option) and name in p.opts]
+    found = [p for p in all_commands()[command].params if isinstance(p, click.Option) and name in p.opts]
     assert len(found) == 1, name
     return found[0]
 

@@ -1,55 +1,68 @@
 """The `jurist` command: a thin layer over the Python API, one module per command. What the commands share (the
-option groups that build one typed configuration, the option checks, failing and progress) is in common.py."""
+option groups that build one typed configuration, the option checks, failing and progress) is in common.py.
+
+Commands are imported when they run: `jurist judge` loads cli/judge.py and what it uses, not the server or the
+report, and `jurist --help` loads none (it lists COMMANDS' summaries). A new command gets one line in COMMANDS;
+tests/unit/test_cli_commands.py checks every entry loads, has that summary, and that no command is left out.
+"""
 
 from __future__ import annotations
+
+import importlib
 
 import click
 
 from .._version import __version__
 
-# the modules, not their commands: `jurist.cli.judge` stays the module (a command of the same name would hide it)
-from . import (
-    arena,
-    audit,
-    benchmarks,
-    equivalence,
-    import_,
-    judge,
-    meta_eval,
-    pairs,
-    qrels,
-    reward,
-    runs,
-    self_reward,
-    serve,
-    verify_steps,
-)
+__all__ = ["COMMANDS", "all_commands", "main"]
 
-__all__ = ["main"]
+# name -> (module in jurist.cli, the command object's name in it, the one-line summary `jurist --help` shows)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "judge": ("judge", "judge", "Judge every item of a data file or benchmark."),
+    "meta-eval": ("meta_eval", "meta_eval", "How well a run's verdicts agree with human labels."),
+    "arena": ("arena", "arena", "Rank systems by judged battles (Bradley-Terry)."),
+    "audit": ("audit", "audit", "Audit a judge for biases and attacks."),
+    "import": ("import_", "import_judgments", "Build a run directory from recorded judgments."),
+    "benchmarks": ("benchmarks", "benchmarks", "List the meta-evaluation benchmarks."),
+    "show": ("runs", "show", "Print the summary of a run again."),
+    "export": ("runs", "export", "Write a run's verdicts as CSV, Parquet or JSONL."),
+    "reward": ("reward", "reward", "Rewards and best-of-N for candidate responses."),
+    "pairs": ("pairs", "pairs", "Build preference pairs (DPO, KTO) from judged runs."),
+    "self-reward": ("self_reward", "self_reward", "One self-rewarding step: sample, judge, pair."),
+    "serve": ("serve", "serve", "Serve the judge over HTTP for RL training loops."),
+    "qrels": ("qrels", "qrels", "Judge a pool of TREC runs for relevance; LLM qrels."),
+    "equivalence": ("equivalence", "equivalence", "Whether final answers match their references."),
+    "verify-steps": ("verify_steps", "verify_steps", "Judge each step of step-by-step solutions."),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute, summary = COMMANDS[cmd_name]
+        command: click.Command = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+        command.short_help = summary
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="jurist")
 def main() -> None:
     """jurist: judge LLM outputs with an LLM, and judge the judges."""
 
 
-# the commands; `jurist --help` lists them by name
-for command in (
-    judge.judge,
-    meta_eval.meta_eval,
-    arena.arena,
-    audit.audit,
-    import_.import_judgments,
-    benchmarks.benchmarks,
-    runs.show,
-    runs.export,
-    reward.reward,
-    pairs.pairs,
-    self_reward.self_reward,
-    serve.serve,
-    qrels.qrels,
-    equivalence.equivalence,
-    verify_steps.verify_steps,
-):
-    main.add_command(command)
+def all_commands() -> dict[str, click.Command]:
+    """Every command, imported (for the reference and the tests)."""
+    ctx = click.Context(main)
+    return {name: command for name in main.list_commands(ctx) if (command := main.get_command(ctx, name))}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from . import main
+from . import all_commands, main
 from .common import BOOTSTRAP_RESAMPLES, RenamedOption
 
 REGENERATE = "python -m jurist.cli.reference docs/cli.md"
@@ -85,7 +85,7 @@ def _old_spellings(commands: dict[str, click.Command]) -> list[str]:
 def render() -> str:
     """docs/cli.md as the commands describe themselves now."""
     root = click.Context(main, info_name="jurist", **main.context_settings)  # -h as well as --help
-    commands = {name: main.commands[name] for name in sorted(main.commands)}
+    commands = all_commands()
     index = "Commands: " + ", ".join(f"[{name}](#jurist-{name})" for name in commands) + "."
     body = [line for name, command in commands.items() for line in _command(name, command, root)]
     return "\n".join([INTRO, index, "", *body, *_old_spellings(commands)])
