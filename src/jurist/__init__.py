@@ -9,19 +9,27 @@ import typing as _typing
 from ._version import __version__
 
 if _typing.TYPE_CHECKING:
+    from .align import AlignOptions, AlignReport
     from .alignment.pairs import PairFilters, build_pairs
     from .alignment.reward import areward, reward
     from .alignment.self_reward import aself_reward, self_reward
     from .api import JobOptions, Limits, RunResult, ajudge, judge, open_run
     from .backends import Backend, BackendOptions, Capabilities, GenerateRequest, GenerateResponse, make_backend
+    from .backends.base import ImagePart
     from .backends.fake import FakeBackend
     from .data import load_items
     from .errors import BackendError, ConfigError, InputError, JuristError, ParseError
     from .formats import Scale
+    from .gate import check_thresholds
     from .judges import Judge, JudgeConfig, ListwiseJudge, PairwiseJudge, PointwiseJudge, make_judge
     from .outcomes import Preference, Ranking, Score
+    from .rag import ContextRelevanceJudge, GroundednessJudge, RagReport, aevaluate_rag, evaluate_rag
     from .reasoning import aequivalent, averify_steps, equivalent, verify_steps
+    from .report import build_report, write_report
     from .retrieval import ajudge_qrels, judge_qrels
+    from .retrieval.rerank import RerankReport, RerankResult, arerank, rerank
+    from .review import ReviewOptions, ReviewStore, aserve_review, review_labels, serve_review
+    from .run.batch import BatchOptions
     from .run.runner import RunOptions
     from .serve import JudgeServer, ServeOptions, aserve_judge, serve_judge
     from .strategies import Cascade, Debate, Interview, Jury, PeerDiscussion, SelfConsistency
@@ -30,6 +38,27 @@ if _typing.TYPE_CHECKING:
 
 # public name -> the module that defines it
 _HOMES = {
+    "AlignReport": "jurist.align",
+    "AlignOptions": "jurist.align",
+    "ImagePart": "jurist.backends.base",
+    "ContextRelevanceJudge": "jurist.rag",
+    "GroundednessJudge": "jurist.rag",
+    "RagReport": "jurist.rag",
+    "aevaluate_rag": "jurist.rag",
+    "evaluate_rag": "jurist.rag",
+    "check_thresholds": "jurist.gate",
+    "BatchOptions": "jurist.run.batch",
+    "RerankResult": "jurist.retrieval.rerank",
+    "RerankReport": "jurist.retrieval.rerank",
+    "arerank": "jurist.retrieval.rerank",
+    "rerank": "jurist.retrieval.rerank",
+    "ReviewStore": "jurist.review",
+    "ReviewOptions": "jurist.review",
+    "aserve_review": "jurist.review",
+    "serve_review": "jurist.review",
+    "review_labels": "jurist.review",
+    "write_report": "jurist.report",
+    "build_report": "jurist.report",
     "aequivalent": "jurist.reasoning",
     "averify_steps": "jurist.reasoning",
     "equivalent": "jurist.reasoning",
@@ -105,16 +134,22 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "AlignOptions",
+    "AlignReport",
     "Backend",
     "BackendError",
     "BackendOptions",
+    "BatchOptions",
     "Capabilities",
     "Cascade",
     "ConfigError",
+    "ContextRelevanceJudge",
     "Debate",
     "FakeBackend",
     "GenerateRequest",
     "GenerateResponse",
+    "GroundednessJudge",
+    "ImagePart",
     "InputError",
     "Interview",
     "Item",
@@ -132,7 +167,12 @@ __all__ = [
     "PeerDiscussion",
     "PointwiseJudge",
     "Preference",
+    "RagReport",
     "Ranking",
+    "RerankReport",
+    "RerankResult",
+    "ReviewOptions",
+    "ReviewStore",
     "RunOptions",
     "RunResult",
     "Scale",
@@ -145,23 +185,33 @@ __all__ = [
     "Verdict",
     "__version__",
     "aequivalent",
+    "aevaluate_rag",
     "ajudge",
     "ajudge_qrels",
+    "arerank",
     "areward",
     "aself_reward",
     "aserve_judge",
+    "aserve_review",
     "averify_steps",
     "build_pairs",
+    "build_report",
+    "check_thresholds",
     "equivalent",
+    "evaluate_rag",
     "judge",
     "judge_qrels",
     "load_items",
     "make_backend",
     "make_judge",
     "open_run",
+    "rerank",
+    "review_labels",
     "reward",
     "self_reward",
     "serve_judge",
+    "serve_review",
     "summarize",
     "verify_steps",
+    "write_report",
 ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -92,9 +92,15 @@ def verdict_row(v: Verdict, *, texts: bool = True) -> dict[str, Any]:
     return row
 
 
-def to_dataframe(out: str | Path, *, texts: bool = True, needed_for: str = "a DataFrame of verdicts") -> pd.DataFrame:
+def to_dataframe(
+    out: str | Path,
+    *,
+    texts: bool = True,
+    needed_for: str = "a DataFrame of verdicts",
+    labels: Mapping[str, str | float] | None = None,
+) -> pd.DataFrame:
     pd = require("pandas", needed_for)
-    _, verdicts = read_run(out)
+    verdicts = _read_verdicts(out, labels)
     frame = pd.DataFrame([verdict_row(v, texts=texts) for v in verdicts])
     for column in [c for c in frame.columns if c.startswith(META_PREFIX) and frame[c].dtype == object]:
         if len({type(x) for x in frame[column].dropna()}) > 1:
@@ -128,23 +134,25 @@ def export_run(
     texts: bool = True,
     force: bool = False,
     raw_cells: bool = False,
+    labels: Mapping[str, str | float] | None = None,
 ) -> Path:
     """Write the run's verdicts to `dest` (default: `default_target`), creating missing folders. Refused: a run's
-    own files (even with `force`), and an existing file other than the default target unless `force`."""
+    own files (even with `force`), and an existing file other than the default target unless `force`. `labels`
+    (item id -> label, e.g. `jurist.review.review_labels(out)`) fill the label column instead of the items' own."""
     if fmt not in ("csv", "parquet", "jsonl"):
         raise ConfigError(f"unknown export format '{fmt}'; use csv, parquet or jsonl")
     out = Path(out)
     target = Path(dest) if dest else default_target(out, fmt)
     _check_target(out, target, fmt, force)
     if fmt == "jsonl":
-        _, verdicts = read_run(out)
+        verdicts = _read_verdicts(out, labels)
         text = "".join(
             json.dumps(flat_record(v, texts=texts), ensure_ascii=False, separators=(",", ":")) + "\n" for v in verdicts
         )
         _replace(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
         return target
     if fmt == "csv":
-        _, verdicts = read_run(out)
+        verdicts = _read_verdicts(out, labels)
         rows = [verdict_row(v, texts=texts) for v in verdicts]
         table = rows if raw_cells else neutralise_formulas(rows)
         columns = list(dict.fromkeys(key for row in table for key in row))  # in order of first appearance
@@ -157,9 +165,16 @@ def export_run(
         _replace(target, write)
     else:
         require("pyarrow", "Parquet export")  # here, not in pandas: its ImportError would end in a traceback
-        frame = to_dataframe(out, texts=texts, needed_for="Parquet export")
+        frame = to_dataframe(out, texts=texts, needed_for="Parquet export", labels=labels)
         _replace(target, lambda tmp: frame.to_parquet(tmp, index=False))
     return target
+
+
+def _read_verdicts(out: str | Path, labels: Mapping[str, str | float] | None) -> list[Verdict]:
+    _, verdicts = read_run(out)
+    if labels is None:
+        return verdicts
+    return [v.model_copy(update={"label": labels.get(v.id)}) for v in verdicts]
 
 
 def write_rows(rows: list[dict[str, Any]], target: str | Path, fmt: Literal["jsonl", "parquet"] = "jsonl") -> Path:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,6 +33,7 @@ from .stats import (
     CorrelationReport,
     Estimate,
     IsotonicCalibrator,
+    PPIEstimate,
     SelectiveCalibration,
     TemperatureScaler,
     agreement_report,
@@ -42,6 +43,7 @@ from .stats import (
     correlation_report,
     fleiss_kappa,
     krippendorff_alpha,
+    ppi_mean,
     selective_curve,
 )
 from .summary import FAILURE_WARNING_SHARE
@@ -106,15 +108,27 @@ class MetaReport(BaseModel):
     breakdown: dict[str, MetaReport] | None = Field(None, description="value of `by` -> the report on its items")
     skipped: dict[str, str] = Field(default_factory=dict, description="section -> why it could not be computed")
     notes: list[str] = Field(default_factory=list)
+    # `--labels review`: the labels came from people in `jurist review`; PPI then uses the reviewed items as the
+    # labelled set and the judge's verdicts on the others as the unlabelled one
+    labels_from: Literal["data", "review"] = "data"
+    ppi: PPIEstimate | None = None
 
 
 def meta_evaluate(
-    run_dir: str | Path, options: MetaOptions | None = None, *, calibrator: Calibrator | None = None
+    run_dir: str | Path,
+    options: MetaOptions | None = None,
+    *,
+    calibrator: Calibrator | None = None,
+    labels: Mapping[str, str | float] | None = None,
 ) -> MetaReport:
     """The meta-evaluation of the run in `run_dir`. `calibrator` (fitted on another run with `fit_calibrator`)
-    is applied to the verdicts' probabilities before calibration and selective evaluation are measured."""
+    is applied to the verdicts' probabilities before calibration and selective evaluation are measured. `labels`
+    (item id -> label, e.g. `jurist.review.review_labels(run_dir)`) replace the items' own labels: an item without
+    one counts as unlabelled, and PPI estimates the labels' mean from them and the judge's other verdicts."""
     options = options or MetaOptions()
     header, verdicts = read_run(run_dir)
+    if labels is not None:
+        verdicts = [v.model_copy(update={"label": labels.get(v.id)}) for v in verdicts]
     mode = str(header.mode or (verdicts[0].mode if verdicts else ""))
     report = MetaReport(
         run=str(run_dir),
@@ -160,8 +174,35 @@ def meta_evaluate(
     _section(report, "annotator agreement", _annotators, report, usable, options)
     if options.by is not None:
         _section(report, f"the breakdown by {options.by}", _breakdown, report, labelled, options)
+    if labels is not None:
+        report.labels_from = "review"
+        _section(report, "prediction-powered inference", _ppi, report, verdicts)
     _failures_counted(report, verdicts, options)
     return report
+
+
+def _ppi(report: MetaReport, verdicts: list[Verdict]) -> None:
+    """The mean of the people's labels (pairwise: the share won by response A, a tie half; pointwise: the score)
+    estimated by PPI++ from the reviewed items and the judge's verdicts on the items nobody reviewed."""
+
+    def value(label: object) -> float | None:
+        if report.mode == "pairwise":
+            return {"A": 1.0, "B": 0.0, "tie": 0.5}.get(str(label))
+        return float(label) if isinstance(label, int | float) and not isinstance(label, bool) else None
+
+    def judged(verdict: Verdict) -> float | None:
+        if verdict.error is not None or verdict.incomplete is not None:
+            return None
+        if report.mode == "pairwise":
+            return verdict.outcome_as(Preference).p_first(ties="half")
+        return verdict.outcome_as(Score).score
+
+    pairs = [(value(v.label), judged(v)) for v in verdicts if v.label is not None]
+    labelled = [(y, f) for y, f in pairs if y is not None and f is not None]
+    unlabelled = [f for v in verdicts if v.label is None and (f := judged(v)) is not None]
+    if not unlabelled:
+        raise ConfigError("every judged item is reviewed: there are no unlabelled items for PPI to add")
+    report.ppi = ppi_mean([y for y, _ in labelled], [f for _, f in labelled], unlabelled)
 
 
 def _failures_counted(report: MetaReport, verdicts: list[Verdict], options: MetaOptions) -> None:
@@ -492,10 +533,18 @@ def _score(verdict: Verdict, which: str) -> float | None:
 # -- recalibration -----------------------------------------------------------------------------------------------
 
 
-def fit_calibrator(run_dir: str | Path, method: Literal["temperature", "isotonic"] = "temperature") -> Calibrator:
+def fit_calibrator(
+    run_dir: str | Path,
+    method: Literal["temperature", "isotonic"] = "temperature",
+    *,
+    labels: Mapping[str, str | float] | None = None,
+) -> Calibrator:
     """Fit a recalibration of the verdicts' probabilities on a labelled run (apply it to other runs of the same
-    judge with `meta_evaluate(..., calibrator=...)`, or save it with `.save(path)`)."""
+    judge with `meta_evaluate(..., calibrator=...)`, or save it with `.save(path)`). `labels` replace the items'
+    own, as in `meta_evaluate`."""
     _, verdicts = read_run(run_dir)
+    if labels is not None:
+        verdicts = [v.model_copy(update={"label": labels.get(v.id)}) for v in verdicts]
     rows = [
         (_normalised(probs), str(v.label))
         for v in verdicts
@@ -597,6 +646,15 @@ def render_meta(report: MetaReport) -> str:
             f"Alternative Annotator Test (epsilon {t.epsilon}, q {t.q}): winning rate {t.winning_rate:.2f}, "
             f"advantage probability {t.advantage_probability:.3f} -> "
             + ("the judge can replace an annotator" if t.passed else "the judge cannot replace an annotator"),
+        ]
+    if report.ppi is not None:
+        p = report.ppi
+        what = "share won by response A (ties half)" if report.mode == "pairwise" else "mean score"
+        lines += [
+            "",
+            f"Prediction-powered inference ({what}; {p.n_labelled} reviewed, {p.n_unlabelled} judged only): "
+            f"{p.estimate:.3f} [{p.low:.3f}, {p.high:.3f}]; reviewed items alone {p.classical_estimate:.3f} "
+            f"[{p.classical_low:.3f}, {p.classical_high:.3f}]; judge weight {p.lam:.2f}",
         ]
     lines += _render_convention_and_breakdown(report)
     for note in report.notes:

@@ -111,8 +111,12 @@ def rationale_from_json(text: str) -> str | None:
     return m.group(1) if m else None
 
 
-def label_probabilities(response: GenerateResponse, offset: int | None, labels: list[str]) -> dict[str, float] | None:
-    """P(label) at the token where the verdict starts, renormalised over the labels; None if not available."""
+def label_probabilities(
+    response: GenerateResponse, offset: int | None, labels: list[str], *, min_prefix: int = 2
+) -> dict[str, float] | None:
+    """P(label) at the token where the verdict starts, renormalised over the labels; None if not available. A token
+    shorter than a label counts for it when it starts no other label and has `min_prefix` characters or more (1 for
+    labels that differ in their first letter, which a tokenizer may split off: "S" + "UPPORTED")."""
     if not response.logprobs or offset is None:
         return None
     position = 0
@@ -129,7 +133,7 @@ def label_probabilities(response: GenerateResponse, offset: int | None, labels: 
     alternatives = dict(chosen.top)
     alternatives.setdefault(chosen.token, chosen.logprob)
     for token_text, logprob in alternatives.items():
-        label = _label_for_token(token_text, labels)
+        label = _label_for_token(token_text, labels, min_prefix)
         if label is not None:
             mass[label] = mass.get(label, 0.0) + math.exp(logprob)
     total = sum(mass.values())
@@ -138,7 +142,7 @@ def label_probabilities(response: GenerateResponse, offset: int | None, labels: 
     return {label: mass.get(label, 0.0) / total for label in labels}
 
 
-def _label_for_token(token: str, labels: list[str]) -> str | None:
+def _label_for_token(token: str, labels: list[str], min_prefix: int = 2) -> str | None:
     """The label a token begins: exact match after stripping quotes and spaces, or the unique label it starts."""
     t = token.strip().strip("\"'[]():*").strip().lower()
     if not t:
@@ -147,4 +151,4 @@ def _label_for_token(token: str, labels: list[str]) -> str | None:
     if exact:
         return exact[0]
     starts = [lab for lab in labels if lab.lower().startswith(t)]
-    return starts[0] if len(starts) == 1 and len(t) >= 2 else None
+    return starts[0] if len(starts) == 1 and len(t) >= min_prefix else None

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from .outcomes import Preference, Ranking, Score
+from .run.batch import BatchInfo, batches
 from .run.log import read_run, read_sessions
 from .stats.correlation import correlate
 from .types import Usage, Verdict
@@ -46,6 +47,7 @@ class Summary(BaseModel):
     wall_s: float = 0.0
     judgments_per_s: float | None = None
     fallbacks: list[str] = []  # features a server rejected, so that the backend did without (every session's)
+    batches: list[BatchInfo] = []  # the provider batches of a --batch run (its journal, RUN/batches.jsonl)
 
 
 def summarize(out: Path) -> Summary:
@@ -65,6 +67,7 @@ def summarize(out: Path) -> Summary:
         incomplete=sum(v.incomplete is not None for v in verdicts if v.error is None),
         usage=Usage.total(v.usage for v in verdicts),
         fallbacks=header.fallbacks,
+        batches=batches(out),
     )
     records = read_sessions(out)
     if records:
@@ -213,4 +216,15 @@ def render_summary(summary: Summary) -> str:
     speed = f", {summary.judgments_per_s:.2f} judgments/s" if summary.judgments_per_s else ""
     lines.append(f"time       {summary.wall_s:.1f} s wall{speed}")
     lines.extend(f"fallback   {f}" for f in summary.fallbacks)
+    lines.extend(_batch_line(b) for b in summary.batches)
     return "\n".join(lines)
+
+
+def _batch_line(info: BatchInfo) -> str:
+    text = f"batch      {info.batch_id} {info.state}, {info.requests} requests"
+    if not info.downloaded:
+        return text + " (results not downloaded yet: the same command resumes it)"
+    return (
+        f"{text}: {info.succeeded} answered, {info.failed} failed, {info.prompt_tokens} prompt + "
+        f"{info.completion_tokens} completion tokens"
+    )

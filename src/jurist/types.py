@@ -8,14 +8,17 @@ import json
 from collections.abc import Iterable
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
+from . import images as _images
 from .outcomes import Outcome, Preference, Ranking, Score
 
 Mode = Literal["pointwise", "pairwise", "listwise"]
 MODES: tuple[Mode, ...] = ("pointwise", "pairwise", "listwise")
 Role = Literal["user", "assistant"]
 TurnScope = Literal["final", "each"]
+# the image fields of an item, each beside the text it belongs to (the prompt's, the response's, A's and B's)
+IMAGE_FIELDS = ("images", "response_images", "response_a_images", "response_b_images")
 
 
 class Turn(BaseModel):
@@ -75,7 +78,19 @@ class Item(BaseModel):
     reference: str | None = None
     label: str | float | list[int] | None = None
     turns: list[Turn] | None = None
+    # the retrieved passages an answer rests on (RAG: groundedness, context relevance), in retrieval order
+    contexts: list[str] | None = None
+    # images (local paths, http(s) URLs, base64 data URLs) shown with the prompt, the pointwise response, and the
+    # pairwise responses A and B; only to a backend with vision
+    images: list[str] | None = None
+    response_images: list[str] | None = None
+    response_a_images: list[str] | None = None
+    response_b_images: list[str] | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    def image_refs(self) -> dict[str, list[str]]:
+        """The item's images by field, only the fields that have some."""
+        return {name: refs for name in IMAGE_FIELDS if (refs := getattr(self, name))}
 
     def content_hash(self) -> str:
         """Hash of everything the judge sees, so an edited item is never matched to a stale verdict."""
@@ -89,6 +104,10 @@ class Item(BaseModel):
         ]
         if self.turns:  # only then, so a single-turn item keeps the hash it always had
             payload.append([[t.role, t.content] for t in self.turns])
+        if self.contexts is not None:  # likewise: an item without contexts keeps its hash
+            payload.append({"contexts": self.contexts})
+        if found := self.image_refs():  # likewise; the bytes by their sha256 (a URL by its text: never fetched)
+            payload.append({"images": {name: [_images.digest(r) for r in refs] for name, refs in found.items()}})
         return hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:16]
 
 
@@ -104,10 +123,35 @@ class ItemTexts(BaseModel):
     responses: list[str] | None = None
     reference: str | None = None
     turns: list[Turn] | None = None
+    contexts: list[str] | None = None
+    # the images by field: their paths or URLs (a data URL as its type and hash: never a copy of the bytes) and,
+    # in `image_sha256`, the hashes the item hash was made of
+    images: list[str] | None = None
+    response_images: list[str] | None = None
+    response_a_images: list[str] | None = None
+    response_b_images: list[str] | None = None
+    image_sha256: dict[str, list[str]] | None = None
 
     @classmethod
     def of(cls, item: Item) -> ItemTexts:
-        return cls.model_validate(item.model_dump(include=set(cls.model_fields)))
+        texts = set(cls.model_fields) - {*IMAGE_FIELDS, "image_sha256"}
+        found = item.image_refs()
+        return cls.model_validate(
+            {
+                **item.model_dump(include=texts),
+                **{name: [_images.recorded(r) for r in refs] for name, refs in found.items()},
+                "image_sha256": {name: [_images.digest(r) for r in refs] for name, refs in found.items()} or None,
+            }
+        )
+
+    @model_serializer(mode="wrap")
+    def _without_absent_images(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Image fields only where the item had images: the verdicts of other items are written as before."""
+        data: dict[str, Any] = handler(self)
+        for name in (*IMAGE_FIELDS, "image_sha256"):
+            if data.get(name, True) is None:
+                del data[name]
+        return data
 
 
 class ErrorInfo(BaseModel):

@@ -31,7 +31,9 @@ def chromium_path() -> str:
     pytest.fail("no chromium found: install it (apt-get install chromium; make test does) or set JURIST_CHROMIUM")
 
 
-@pytest.fixture(scope="session")
+# per module, not per session: Playwright's sync API keeps an event loop running in this thread while it is open,
+# and every later test that calls asyncio.run would fail
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
@@ -69,9 +71,9 @@ def page(browser: Any, page_problems: PageProblems) -> Iterator[Any]:
     opened = context.new_page()
     opened.on(
         "console",
-        lambda msg: page_problems.console_errors.append(f"console {msg.type}: {msg.text}")
-        if msg.type == "error"
-        else None,
+        lambda msg: (
+            page_problems.console_errors.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None
+        ),
     )
     opened.on("pageerror", lambda exc: page_problems.page_errors.append(f"page error: {exc}"))
 

@@ -167,7 +167,7 @@ def test_unieval_topical_chat_groups_dialogues_and_shows_the_fact() -> None:
     groups = Counter(it.metadata["group"] for it in items)
     assert len(groups) == 60 and set(groups.values()) == {6}
     assert len({it.metadata["system"] for it in items}) == 6
-    assert "\n\nFact: " in items[0].prompt and items[0].metadata["context"].strip() in items[0].prompt
+    assert "\n\nFact: " in items[0].prompt and items[0].metadata["fact"].strip() in items[0].prompt
     assert items[0].metadata["aspect"] == "groundedness"
 
 

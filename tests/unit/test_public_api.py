@@ -51,3 +51,11 @@ def test_import_does_not_load_model_backends():
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_no_public_name_is_also_a_module_of_jurist():
+    # `import jurist.align` sets the attribute `jurist.align` to the module: a function of that name would be hidden
+    import pkgutil
+
+    modules = {m.name for m in pkgutil.iter_modules(jurist.__path__)}
+    assert not modules & set(jurist.__all__)

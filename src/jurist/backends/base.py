@@ -6,9 +6,36 @@ import hashlib
 import json
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
+from .. import images
 from ..types import Usage
+
+
+class ImagePart(BaseModel):
+    """An image sent with a message, after its text. In a cache key it counts by its hash (and a URL by its text),
+    never by its bytes; `data` (base64, read from a file or a data URL) is for the request body only."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sha256: str
+    media_type: str | None = None
+    url: str | None = None  # an http(s) URL, passed on as a URL
+    # a line of text sent before the image, saying what it belongs to ("Image 1 of Response A")
+    caption: str = ""
+    data: str | None = Field(None, exclude=True, repr=False)
+
+    @classmethod
+    def of(cls, ref: str, caption: str = "") -> ImagePart:
+        """The part for an item's image reference (a file read now, a URL kept as a URL)."""
+        kind = images.media_type(ref)
+        if images.is_url(ref):
+            return cls(sha256=images.digest(ref), media_type=kind, url=ref, caption=caption)
+        return cls(sha256=images.digest(ref), media_type=kind, caption=caption, data=images.base64_data(ref))
+
+    def data_url(self) -> str:
+        """The image as a URL: its own http(s) URL, else a base64 data URL."""
+        return self.url or f"data:{self.media_type};base64,{self.data}"
 
 
 class Message(BaseModel):
@@ -16,6 +43,17 @@ class Message(BaseModel):
 
     role: Literal["system", "user", "assistant"]
     content: str
+    # images shown after the text (only to backends with `capabilities.vision`); `content` stays the whole text,
+    # so everything that reads a message's text is unchanged
+    images: tuple[ImagePart, ...] = ()
+
+    @model_serializer(mode="wrap")
+    def _without_no_images(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """No `images` key for a message without: the cache keys of text-only requests stay as they were."""
+        data: dict[str, Any] = handler(self)
+        if not self.images:
+            data.pop("images", None)
+        return data
 
 
 class GenerateRequest(BaseModel):
@@ -80,6 +118,8 @@ class Capabilities(BaseModel):
     # Answers are read from recorded judgments (replay, recorded), by the item and order a request carries as well
     # as its text: the response cache, keyed on the text alone, is not used for them.
     recorded: bool = False
+    # Takes images as content parts (Message.images); a judge refuses items with images before any call without.
+    vision: bool = False
 
 
 @runtime_checkable

@@ -101,12 +101,38 @@ class HttpClient:
 
     async def post(self, path: str, body: dict[str, Any], reply: type[ReplyT]) -> ReplyT:
         """POST `body` as JSON and read the answer as `reply`; every failure is a BackendError."""
-        public = f"{self._public_base}{path}"
-        # The query (api-version=...) is sent with every path, and never shown.
-        url = f"{self._base}{path}" + (f"?{self._query}" if self._query else "")
+        raw = await self.fetch("POST", path, json.dumps(body))
         try:
-            async with self._get_session().post(url, data=json.dumps(body)) as resp:
-                raw = await self._read(resp, public)
+            return reply.model_validate_json(raw)
+        except ValidationError as exc:
+            raise _bad_reply(f"{self._public_base}{path}", raw, exc) from None
+
+    async def get(self, path: str, reply: type[ReplyT]) -> ReplyT:
+        """GET `path` and read the answer as `reply` (the batch APIs' status calls)."""
+        raw = await self.fetch("GET", path)
+        try:
+            return reply.model_validate_json(raw)
+        except ValidationError as exc:
+            raise _bad_reply(f"{self._public_base}{path}", raw, exc) from None
+
+    async def fetch(
+        self,
+        method: str,
+        path: str,
+        data: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        max_body_bytes: int | None = None,
+        absolute: bool = False,
+    ) -> bytes:
+        """The raw body of a `method` request to `path` (`data`: JSON text, or bytes with their `headers`); every
+        failure is a BackendError. `absolute`: `path` is a whole URL the server gave (Anthropic's results_url)."""
+        public = path if absolute else f"{self._public_base}{path}"
+        # The query (api-version=...) is sent with every path, and never shown.
+        url = path if absolute else f"{self._base}{path}" + (f"?{self._query}" if self._query else "")
+        try:
+            async with self._get_session().request(method, url, data=data, headers=headers) as resp:
+                raw = await self._read(resp, public, max_body_bytes or self._max_body)
                 if resp.status >= 400:
                     raise self._http_error(resp.status, raw, resp.headers.get("Retry-After"))
         except TimeoutError:
@@ -123,28 +149,25 @@ class HttpClient:
             raise BackendError(
                 scrub(f"broken response body from {public}: {exc}"), retryable=True, reason="connection"
             ) from None
-        try:
-            return reply.model_validate_json(raw)
-        except ValidationError as exc:
-            raise _bad_reply(public, raw, exc) from None
+        return raw
 
-    async def _read(self, resp: aiohttp.ClientResponse, public: str) -> bytes:
+    async def _read(self, resp: aiohttp.ClientResponse, public: str, max_body: int) -> bytes:
         """The body, refused past the size cap without reading (or keeping) the rest of it."""
         # Content-Length tells the size only of a body that is not compressed (a small gzip can inflate hugely).
         compressed = "Content-Encoding" in resp.headers
-        if resp.content_length is not None and resp.content_length <= self._max_body and not compressed:
+        if resp.content_length is not None and resp.content_length <= max_body and not compressed:
             return await resp.read()
         if resp.content_length is None or compressed:
             body = bytearray()
             async for chunk in resp.content.iter_chunked(1 << 16):
                 body += chunk
-                if len(body) > self._max_body:
+                if len(body) > max_body:
                     break
             else:
                 return bytes(body)
         # Not retried: the same request would most likely bring the same body again.
         raise BackendError(
-            f"the reply from {public} is larger than {self._max_body / 2**20:g} MiB, more than any answer of a "
+            f"the reply from {public} is larger than {max_body / 2**20:g} MiB, more than any answer of a "
             "judge; check --base-url (it may point at something that is not a chat-completions server)",
             status=resp.status,
             reason="bad_response",

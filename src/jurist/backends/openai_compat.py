@@ -74,6 +74,7 @@ class OpenAIBackend:
         context_length: int | None = None,
         logprobs: bool = True,
         json_schema: bool = True,
+        vision: bool = True,
     ) -> None:
         if not model:
             raise ConfigError("openai backend needs a model name: openai:MODEL")
@@ -91,7 +92,11 @@ class OpenAIBackend:
         self.fallbacks: list[str] = []
         self._identity: tuple[tuple[Any, ...], str] | None = None  # (the features it was made for, the identity)
         self.capabilities = Capabilities(
-            logprobs=logprobs, json_schema=json_schema, context_length=context_length, max_concurrency=64
+            logprobs=logprobs,
+            json_schema=json_schema,
+            context_length=context_length,
+            max_concurrency=64,
+            vision=vision,  # False for a server known to take no images: judges then refuse them before any call
         )
 
     @property
@@ -108,10 +113,23 @@ class OpenAIBackend:
     def count_tokens(self, messages: tuple[Message, ...]) -> int | None:
         return None
 
+    @property
+    def http(self) -> HttpClient:
+        """The HTTP client, for the batch API at the same server with the same credentials."""
+        return self._http
+
+    def body(self, request: GenerateRequest) -> dict[str, Any]:
+        """The chat-completions request body (also one line of a batch's input file, run/batch.py)."""
+        return self._body(request)
+
+    def parse(self, reply: ChatCompletionReply, latency: float) -> GenerateResponse:
+        """The response read from a chat-completion reply (also one line of a batch's output file)."""
+        return self._parse(reply, latency)
+
     def _body(self, request: GenerateRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "messages": [{"role": m.role, "content": _content(m)} for m in request.messages],
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
         }
@@ -196,6 +214,18 @@ class OpenAIBackend:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+def _content(message: Message) -> str | list[dict[str, Any]]:
+    """A message's content: its text, or with images the content parts (text, then each image with its caption)."""
+    if not message.images:
+        return message.content
+    parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}]
+    for image in message.images:
+        if image.caption:
+            parts.append({"type": "text", "text": image.caption})
+        parts.append({"type": "image_url", "image_url": {"url": image.data_url()}})
+    return parts
 
 
 def _token_logprobs(data: Any) -> list[TokenLogprob] | None:

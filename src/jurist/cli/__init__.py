@@ -33,6 +33,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "qrels": ("qrels", "qrels", "Judge a pool of TREC runs for relevance; LLM qrels."),
     "equivalence": ("equivalence", "equivalence", "Whether final answers match their references."),
     "verify-steps": ("verify_steps", "verify_steps", "Judge each step of step-by-step solutions."),
+    "align": ("align", "align", "Teach the judge from people's labels (prompt search)."),
+    "rag": ("rag", "rag", "Groundedness, answer and context relevance of RAG answers."),
+    "rerank": ("rerank", "rerank", "Rerank the top-k of a TREC run with the judge."),
+    "report": ("report", "report", "One self-contained HTML report of runs, audits, arenas."),
+    "review": ("review", "review", "Label a run's items in a local web app, next to the judge."),
 }
 
 

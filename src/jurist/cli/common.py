@@ -8,7 +8,7 @@ import contextlib
 import functools
 import os
 import sys
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -32,8 +32,10 @@ from ..backends import BackendOptions
 from ..data.benchmarks import BENCHMARKS, load_benchmark
 from ..data.load import LoadedData, describe_labels, load_items, parse_field_map, parse_label_map, remap
 from ..errors import BackendError, ConfigError, InputError, JuristError, NoVerdictError
+from ..gate import Metric, Threshold, check_gate, parse_threshold
 from ..judges import JudgeConfig
 from ..rubrics import builtin_rubrics
+from ..run.batch import BatchOptions
 from ..run.runner import RunOptions
 from ..secrets import scrub
 from ..strategies.build import WRITE_FIRST, StrategySpec
@@ -42,7 +44,7 @@ from ..strategies.jury import Jury
 from ..strategies.ranking import PairwiseRanking
 from ..strategies.self_consistency import MIN_SAMPLES, SelfConsistency
 from ..strategies.tree import StrategyTree, load_strategy
-from ..summary import render_summary, summarize
+from ..summary import Summary, render_summary, summarize
 from ..types import Verdict
 
 err = Console(stderr=True)
@@ -50,6 +52,7 @@ T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_BAD_INPUT = 2
 EXIT_NO_VERDICT = 3  # the run holds no verdict at all: every item failed, in every session
+EXIT_GATE = 4  # --fail-under: a gated figure is below its threshold (CI)
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
@@ -177,8 +180,8 @@ def run_judging(work: Coroutine[Any, Any, T], progress: Progress, out: Path) -> 
         progress.stop()
 
 
-def summary_or_exit(out: Path) -> None:
-    """Print the run's summary; exit 3 when the run (every session of it) holds no verdict at all."""
+def summary_or_exit(out: Path) -> Summary:
+    """Print the run's summary and return it; exit 3 when the run (every session of it) holds no verdict at all."""
     try:
         summary = summarize(out)
     except JuristError as exc:
@@ -190,6 +193,7 @@ def summary_or_exit(out: Path) -> None:
             "command again to retry the items that failed for a transient reason, or start over with --overwrite.",
             code=EXIT_NO_VERDICT,
         )
+    return summary
 
 
 # -- option checks of the judging commands, made before anything is read or called ---------------------------------
@@ -282,6 +286,16 @@ no_cache_option = click.option("--no-cache", is_flag=True, help="do not read or 
 overwrite_option = click.option(
     "--overwrite", is_flag=True, help="discard an existing run in --out made with other settings"
 )
+# the human labels a command compares the judge with: the items' own (the data's label column), or the people's of
+# `jurist review` (RUN_DIR/review.sqlite, read by jurist.review.review_labels)
+labels_option = click.option(
+    "--labels",
+    "labels_from",
+    type=click.Choice(["data", "review"]),
+    default="data",
+    show_default=True,
+    help="the human labels: the items' own (data) or the reviewers' of `jurist review` (review)",
+)
 wait_option = click.option(
     "--wait", is_flag=True, help="if another jurist process is judging into --out, wait for it (default: exit 2)"
 )
@@ -312,6 +326,52 @@ def bootstrap_option(*, zero: str | None = None) -> Callable[[F], F]:
         show_default=True,
         help="bootstrap resamples of every interval" + (f" (0: {zero})" if zero else ""),
     )
+
+
+# -- the CI gate: --fail-under METRIC=VALUE (judge, meta-eval) -------------------------------------------------------
+
+
+class FailUnder(click.ParamType):
+    """METRIC=VALUE, METRIC one of a command's metrics (jurist.gate); an unknown one is a usage error (exit 2)."""
+
+    name = "METRIC=VALUE"
+
+    def __init__(self, known: Mapping[str, Metric[Any]]) -> None:
+        self.known = known
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Threshold:
+        if isinstance(value, Threshold):
+            return value
+        try:
+            return parse_threshold(str(value), self.known)
+        except ConfigError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def fail_under_option(known: Mapping[str, Metric[Any]], *, what: str) -> Callable[[F], F]:
+    """--fail-under METRIC=VALUE (repeatable) as `fail_under`: one meaning in every command, the metrics its own."""
+    return click.option(
+        "--fail-under",
+        "fail_under",
+        type=FailUnder(known),
+        multiple=True,
+        help=f"CI gate: exit {EXIT_GATE} when {what} METRIC is below VALUE (repeatable); an unknown metric, or one "
+        f"this run cannot give, exits 2. Metrics: {', '.join(known)}",
+    )
+
+
+def gate_or_exit(report: T, thresholds: tuple[Threshold, ...], known: Mapping[str, Metric[T]], failures: str) -> None:
+    """Check the thresholds: each line on stderr; exit EXIT_GATE when one fails, 2 when a metric is undefined."""
+    if not thresholds:
+        return
+    try:
+        result = check_gate(report, list(thresholds), known, failures)
+    except ConfigError as exc:
+        fail(str(exc))
+    for line in result.passed:
+        say(f"gate passed: {line}")
+    if not result.ok:
+        fail("gate failed: " + "; ".join(result.failed), code=EXIT_GATE)
 
 
 # -- renamed options -------------------------------------------------------------------------------------------------
@@ -367,6 +427,8 @@ class Server:
     context_length: int | None = None
     rpm: float | None = None
     tpm: float | None = None
+    batch: bool = False
+    batch_poll: float = 30.0
 
     def job(self, *, cache: bool, **run: Any) -> JobOptions:
         """The job's options: these, the cache, and `run`'s RunOptions fields but the concurrency."""
@@ -380,12 +442,13 @@ class Server:
             limits=Limits(max_retries=self.max_retries, rpm=self.rpm, tpm=self.tpm),
             run=RunOptions(concurrency=self.concurrency, **run),
             cache=cache,
+            batch=BatchOptions(poll_s=self.batch_poll) if self.batch else None,
         )
 
 
 def server_options() -> Callable[[F], F]:
     """--model, --base-url, --api-key-env, --context-length, --concurrency, --rpm, --tpm, --timeout, --max-retries,
-    as `server`: the same in every command that judges."""
+    --batch, --batch-poll, as `server`: the same in every command that judges."""
     return _group(
         "server",
         Server,
@@ -418,6 +481,19 @@ def server_options() -> Callable[[F], F]:
                 default=5,
                 show_default=True,
                 help="retries on 429, 5xx, timeouts and dropped connections",
+            ),
+            click.option(
+                "--batch",
+                is_flag=True,
+                help="send the requests through the provider's batch API (openai:, anthropic:): half the price, "
+                "answers within 24 hours; a crash or Ctrl-C resumes without sending a batch again",
+            ),
+            click.option(
+                "--batch-poll",
+                type=click.FloatRange(min=0),
+                default=30.0,
+                show_default=True,
+                help="seconds before a batch's first status check (then doubling, up to 10 minutes)",
             ),
         ],
     )

@@ -9,6 +9,7 @@ import click
 from ..api import ajudge
 from ..data.load import select_items
 from ..demos import DemoConfig
+from ..gate import SUMMARY_METRICS, Threshold, check_before_judging, summary_failures
 from ..types import MODES
 from .common import (
     PAIRWISE,
@@ -23,6 +24,8 @@ from .common import (
     check_needs,
     check_server_options,
     data_options,
+    fail_under_option,
+    gate_or_exit,
     judge_config_options,
     no_cache_option,
     no_swap_option,
@@ -109,6 +112,7 @@ JUDGE_NEEDS: Needs = {
 )
 @overwrite_option
 @wait_option
+@fail_under_option(SUMMARY_METRICS, what="the summary's")
 def judge(
     data: Path,
     mode: str,
@@ -130,13 +134,15 @@ def judge(
     fsync: str,
     overwrite: bool,
     wait: bool,
+    fail_under: tuple[Threshold, ...],
 ) -> None:
     """Judge every item in DATA (JSONL, JSON, CSV, Parquet or a saved HF dataset, or a benchmark such as
     llmbar:Natural; see `jurist benchmarks`) and print a summary.
 
     Exit codes: 0 done; 1 the run stopped on a configuration error at the server (bad key, unknown model); 2 bad
     input or options, or a run directory that cannot be used; 3 no item got a verdict (every one failed, in
-    every session); 130 interrupted (run the same command again to resume).
+    every session); 4 a --fail-under threshold was not met (the run is complete and kept); 130 interrupted (run the
+    same command again to resume).
 
     Examples:
 
@@ -144,6 +150,7 @@ def judge(
       jurist judge data.jsonl --mode pairwise --model openai:gpt-4o --out runs/gpt4o
       jurist judge llmbar:Natural --mode pairwise --out runs/llmbar --limit 50
       jurist judge answers.jsonl --mode pointwise --rubric helpfulness --scale 1-10 --out runs/help
+      jurist judge llmbar:Natural --mode pairwise --out runs/ci --fail-under accuracy=0.8
     """
     with one_line_errors():
         check_needs(JUDGE_NEEDS)
@@ -151,6 +158,8 @@ def judge(
         loaded = reading.load(data, mode)
         available = len(loaded.items)
         loaded = select_items(loaded, limit=limit, sample=sample, seed=seed)
+        labelled = sum(item.label is not None for item in loaded.items)
+        check_before_judging(fail_under, mode=mode, labelled=labelled, swap=not no_swap)
         config = judging.config(
             mode,
             seed,
@@ -185,4 +194,5 @@ def judge(
         progress.bar,
         out,
     )
-    summary_or_exit(out)
+    summary = summary_or_exit(out)
+    gate_or_exit(summary, fail_under, SUMMARY_METRICS, summary_failures(summary))

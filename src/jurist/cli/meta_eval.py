@@ -8,7 +8,15 @@ import click
 from click.core import ParameterSource
 
 from ..conventions import CONVENTIONS
-from .common import bootstrap_option, one_line_errors, renamed_option
+from ..gate import META_METRICS, Threshold, meta_failures
+from .common import (
+    bootstrap_option,
+    fail_under_option,
+    gate_or_exit,
+    labels_option,
+    one_line_errors,
+    renamed_option,
+)
 
 
 @click.command("meta-eval")
@@ -61,6 +69,8 @@ from .common import bootstrap_option, one_line_errors, renamed_option
     help="also compute this benchmark's own headline metric, exactly as its authors count it",
 )
 @click.option("--by", metavar="FIELD", help="break every figure down by this metadata field (subset, category...)")
+@labels_option
+@fail_under_option(META_METRICS, what="the report's")
 @click.pass_context
 def meta_eval(
     ctx: click.Context,
@@ -80,16 +90,23 @@ def meta_eval(
     json_out: Path | None,
     convention: str | None,
     by: str | None,
+    labels_from: str,
+    fail_under: tuple[Threshold, ...],
 ) -> None:
     """How well RUN_DIR's verdicts agree with its items' human labels: agreement or correlations with bootstrap
     intervals, calibration, selective evaluation with a guarantee, and multi-annotator tests; `--convention` adds a
     benchmark's own headline metric and `--by` breaks everything down by a metadata field.
+
+    Exit codes: 0 done; 2 bad input or options (an unknown --fail-under metric, or one this run cannot give); 4 a
+    --fail-under threshold was not met (the message gives the figure, its interval and the items that failed).
 
     Examples:
 
     \b
       jurist meta-eval runs/llmbar
       jurist meta-eval runs/llmbar --convention llmbar --by subset --out runs/llmbar/meta.json
+      jurist meta-eval runs/llmbar --labels review
+      jurist meta-eval runs/llmbar --fail-under kappa=0.6 --fail-under accuracy=0.8
     """
     from ..meta import MetaOptions, load_calibrator, meta_evaluate, render_meta
     from ..meta import fit_calibrator as fit
@@ -111,11 +128,23 @@ def meta_eval(
             convention=convention,
         )
         applied = load_calibrator(calibrator) if calibrator is not None else None
-        report = meta_evaluate(run_dir, options, calibrator=applied)
+        # --labels review: the people's labels of `jurist review` instead of the items' own
+        labels = _review_labels(run_dir) if labels_from == "review" else None
+        if labels is not None:
+            report = meta_evaluate(run_dir, options, calibrator=applied, labels=labels)
+        else:
+            report = meta_evaluate(run_dir, options, calibrator=applied)
         click.echo(render_meta(report))
         if json_out is not None:
             json_out.write_text(report.model_dump_json(indent=2))
         if fit_calibrator is not None:
-            fitted = fit(run_dir, method)  # type: ignore[arg-type]
+            fitted = fit(run_dir, method, labels=labels)  # type: ignore[arg-type]
             fitted.save(fit_calibrator)
             click.echo(f"\ncalibrator ({method}) fitted on {report.labelled} labelled verdicts: {fit_calibrator}")
+    gate_or_exit(report, fail_under, META_METRICS, meta_failures(report))
+
+
+def _review_labels(run_dir: Path) -> dict[str, str | float]:
+    from ..review import review_labels
+
+    return review_labels(run_dir)

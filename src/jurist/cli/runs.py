@@ -9,7 +9,7 @@ import click
 from ..errors import JuristError
 from ..export import export_run
 from ..summary import render_summary, summarize
-from .common import fail, renamed_option, say
+from .common import fail, labels_option, renamed_option, say
 
 
 @click.command()
@@ -49,18 +49,29 @@ def show(run_dir: Path, as_json: bool) -> None:
     help="CSV: keep cells starting with = + - @ tab or CR as they are (default: prefixed with ' so that "
     "spreadsheets do not run them as formulas)",
 )
-def export(run_dir: Path, fmt: str, dest: Path | None, force: bool, no_texts: bool, raw_cells: bool) -> None:
+@labels_option
+def export(
+    run_dir: Path, fmt: str, dest: Path | None, force: bool, no_texts: bool, raw_cells: bool, labels_from: str
+) -> None:
     """Write a run's verdicts as CSV, Parquet or JSONL: one row per item with the verdict, the item's texts and
-    one meta.KEY column per metadata key.
+    one meta.KEY column per metadata key; with `--labels review`, the label column holds the reviewers' labels of
+    `jurist review` (empty where nobody reviewed the item).
 
     Examples:
 
     \b
       jurist export runs/gpt4o
       jurist export runs/gpt4o --format jsonl --out tables/gpt4o.jsonl --no-texts
+      jurist export runs/gpt4o --labels review --out tables/reviewed.csv
     """
     missing = dest is not None and not dest.parent.exists()
     try:
+        if labels_from == "review":
+            from ..review import review_labels
+
+            reviewed: dict[str, str | float] | None = review_labels(run_dir)
+        else:
+            reviewed = None
         target = export_run(
             run_dir,
             fmt,  # type: ignore[arg-type]
@@ -68,6 +79,7 @@ def export(run_dir: Path, fmt: str, dest: Path | None, force: bool, no_texts: bo
             texts=not no_texts,
             force=force,
             raw_cells=raw_cells,
+            labels=reviewed,
         )
     except JuristError as exc:
         fail(str(exc))

@@ -159,6 +159,8 @@ def serve(
         )
     except ValidationError as exc:  # the message alone: what to do about the token, the queue
         fail("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()))
+    if server.batch:
+        fail("--batch is for runs (a batch answers within 24 hours); jurist serve answers each request online")
     with one_line_errors():
         check_needs(SERVE_NEEDS)
         check_server_options(stacking.models(server.model), server.base_url, server.api_key_env)

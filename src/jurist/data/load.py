@@ -23,9 +23,29 @@ from ..errors import ConfigError, InputError
 from ..extras import require
 from ..files import open_text, parse_json, read_jsonl, read_text
 from ..formats import Scale
-from ..types import Item, Mode, Turn
+from ..images import is_data_url, is_url
+from ..images import problem as image_problem
+from ..types import IMAGE_FIELDS, Item, Mode, Turn
 
-CANONICAL = ("id", "prompt", "response", "response_a", "response_b", "responses", "reference", "label", "turns")
+CANONICAL = (
+    "id",
+    "prompt",
+    "response",
+    "response_a",
+    "response_b",
+    "responses",
+    "reference",
+    "label",
+    "turns",
+    "contexts",
+    *IMAGE_FIELDS,
+)
+# the image fields each mode shows (a field of another mode is refused, not silently left out)
+IMAGES_SHOWN: dict[Mode, tuple[str, ...]] = {
+    "pointwise": ("images", "response_images"),
+    "pairwise": ("images", "response_a_images", "response_b_images"),
+    "listwise": ("images",),
+}
 REQUIRED: dict[Mode, tuple[str, ...]] = {
     "pointwise": ("prompt", "response"),
     "pairwise": ("prompt", "response_a", "response_b"),
@@ -693,10 +713,89 @@ def _to_item(
         value, column = values["label"]
         data["label"] = decode(value, len(data.get("responses") or []), fail)
     used = {c for key in CANONICAL for c in field_map.get(key, key).split(",")}
+    if "contexts" in values or ("contexts" not in field_map and row.get("context") is not None):
+        data["contexts"] = _contexts(values, row, fail)
+        used.add("context")
+    for key in IMAGE_FIELDS:
+        if key in values:
+            data[key] = _images(values[key], key, mode, file, fail)
     data["metadata"] = {k: v for k, v in row.items() if k not in used}
     if turns:
         data["turns"] = turns
     return Item(**data)
+
+
+def _images(found: tuple[Any, str], key: str, mode: Mode, file: str, fail: Any) -> list[str]:
+    """An image field: a list of references (or one; in CSV a JSON list or one reference), each a local path
+    (relative to the data file's folder), an http(s) URL or a base64 data URL; a path becomes absolute, so the
+    run directory says which file it was."""
+    value, column = found
+    if key not in IMAGES_SHOWN[mode]:
+        raise fail(
+            f"holds images of a field that {mode} judging does not show",
+            column,
+            hint=f"{mode} items take {', '.join(IMAGES_SHOWN[mode])}",
+        )
+    if isinstance(value, str) and value.lstrip().startswith("["):
+        try:
+            value = json.loads(value)  # CSV cells hold the list as JSON text
+        except json.JSONDecodeError:
+            raise fail("must be a list of images (in CSV: a JSON list)", column, hint='e.g. ["chart.png"]') from None
+    refs = [value] if isinstance(value, str) else value
+    if not isinstance(refs, list) or not all(isinstance(r, str) and r for r in refs):
+        raise fail("must be a list of image paths or URLs", column, hint='e.g. ["chart.png", "https://..."]')
+    local = [r for r in refs if not (is_url(r) or is_data_url(r))]
+    if local and not (file.startswith("<") or Path(file).exists()):
+        # records that came from elsewhere (a `jurist serve` request) never name files on this machine
+        raise fail(
+            f"names a local file ({local[0][:80]}), which items from {file} may not",
+            column,
+            hint="send the image as an http(s) URL or a data:image/...;base64 URL",
+        )
+    folder = Path(file).parent if not file.startswith("<") else Path.cwd()
+    resolved = [r if r not in local else str((folder / r).resolve()) for r in refs]
+    for ref, given in zip(resolved, refs, strict=True):
+        wrong = image_problem(ref)
+        if wrong is not None:
+            shown = given if len(given) <= 80 else f"{given[:60]}..."
+            raise fail(
+                f"{wrong} (given as {shown})",
+                column,
+                hint="give an existing PNG, JPEG, GIF or WebP file (relative to the data file), an http(s) URL, "
+                "or a data:image/...;base64 URL",
+            )
+    return resolved
+
+
+def _contexts(values: dict[str, tuple[Any, str]], row: dict[str, Any], fail: Any) -> list[str]:
+    """The retrieved passages: `contexts` (a list of texts; in CSV a JSON list), else `context` (one text, one
+    passage)."""
+    if "contexts" in values:
+        value, column = values["contexts"]
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)  # CSV cells hold the list as JSON text
+            except json.JSONDecodeError:
+                raise fail(
+                    "must be a list of passages (in CSV: a JSON list)",
+                    column,
+                    hint='e.g. ["first passage", "second"]; one passage as text goes in `context`',
+                ) from None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise fail(
+                f"must be a list of passages (texts), got {type(value).__name__}",
+                column,
+                hint='e.g. ["first passage", "second"]; one passage as text goes in `context`',
+            )
+        return list(value)
+    value = row["context"]
+    if not isinstance(value, str):
+        raise fail(
+            f"must be one passage (text), got {type(value).__name__}",
+            "context",
+            hint="give several passages as a list in `contexts`",
+        )
+    return [value]
 
 
 _TURNS_HINT = 'e.g. [{"role": "user", "content": "..."}, {"role": "assistant", "content": "..."}]'

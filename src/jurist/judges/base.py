@@ -12,7 +12,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..backends.base import Backend, GenerateRequest, GenerateResponse, Message
+from ..backends.base import Backend, GenerateRequest, GenerateResponse, ImagePart, Message
 from ..data.load import LoadedData
 from ..demos import DemoConfig, DemoPool
 from ..errors import BackendError, ConfigError, InputError, ParseError
@@ -202,10 +202,12 @@ class LLMJudge(ABC):
         return self.backend.capabilities.max_concurrency
 
     def check_data(self, data: LoadedData) -> None:
-        """Fail before any call if an item cannot fit the model's context window with the judge prompt.
+        """Fail before any call if an item has images and the model takes none, or cannot fit the model's context
+        window with the judge prompt.
 
         Local models count tokens exactly; for remote ones (when a context length is known) the count is
         estimated at 4 characters a token, which flags only texts that are clearly too long."""
+        self.check_vision(data)
         limit = self.backend.capabilities.context_length
         if not limit:
             return
@@ -225,6 +227,25 @@ class LLMJudge(ABC):
                     hint="drop or split this item, lower --max-tokens, or use a model with a longer context",
                 )
 
+    def check_vision(self, data: LoadedData) -> None:
+        """Refuse the first item with images when the judge's model declares no vision: judged on its text alone,
+        its verdict would look sound and be about something else. Recorded answers (replay, import) pass: the
+        model that wrote them saw the images."""
+        if self.backend.capabilities.vision or self.backend.capabilities.recorded:
+            return
+        for item in data.items:
+            found = item.image_refs()
+            if found:
+                name = next(iter(found))
+                raise InputError(
+                    f"item '{item.id}' has images, but the judge's model {self.backend.name} takes no images "
+                    "(its backend declares no vision)",
+                    file=data.path,
+                    line=data.lines.get(item.id),
+                    field=data.field_map.get(name, name),
+                    hint="judge with a vision model (openai:MODEL, anthropic:MODEL), or drop the items' images",
+                )
+
     # -- prompts -----------------------------------------------------------------------------------------
     def _variables(self, item: Item) -> dict[str, Any]:
         demos = [{**d.model_dump(), "answer": self._demo_answer(d)} for d in self.demos_for(item)]
@@ -234,6 +255,8 @@ class LLMJudge(ABC):
             "prompt": item.prompt,
             # the earlier conversation, rendered by templates with a `{% if turns %}` block
             "turns": [t.model_dump() for t in item.turns] if item.turns else [],
+            # the retrieved passages (RAG items), for templates with a `{% for c in contexts %}` block
+            "contexts": item.contexts or [],
             "grade_conversation": False,
             "metadata": item.metadata,
             "reference": item.reference,
@@ -258,7 +281,10 @@ class LLMJudge(ABC):
         *,
         item_id: str | None = None,
         order: Literal["AB", "BA"] | None = None,
+        images: tuple[ImagePart, ...] = (),
     ) -> GenerateRequest:
+        if images:  # after the rendered text of the user's message (the last one), each with its caption
+            messages = (*messages[:-1], messages[-1].model_copy(update={"images": images}))
         use_schema = self.template.output == "json" and self.config.structured
         max_tokens = self.max_tokens
         if self.config.rationale == "none" and self.template.output == "json":
@@ -314,6 +340,16 @@ class LLMJudge(ABC):
 
     async def _generate(self, request: GenerateRequest) -> GenerateResponse:
         return await self.backend.generate(request)
+
+
+def image_parts(*groups: tuple[str, list[str] | None]) -> tuple[ImagePart, ...]:
+    """The images of `groups` ((what they belong to, their references), in the order shown), each captioned with
+    what it belongs to, as the template names it: "[Image 1 of Response A]"."""
+    return tuple(
+        ImagePart.of(ref, caption=f"[Image {n} of {owner}]")
+        for owner, refs in groups
+        for n, ref in enumerate(refs or [], 1)
+    )
 
 
 def _json_prefill(schema: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ from ..formats import ListwiseFormat
 from ..outcomes import Ranking
 from ..parse import label_probabilities
 from ..types import Item, Verdict
-from .base import LLMJudge
+from .base import LLMJudge, image_parts
 
 
 class ListwiseJudge(LLMJudge):
@@ -30,7 +30,8 @@ class ListwiseJudge(LLMJudge):
             "output_format": answer_format.instruction(self.config.rationale),
         }
         schema = answer_format.output_schema(self.config.rationale)
-        return [self._request(self.template.render(variables), schema, item_id=item.id)]
+        images = image_parts(("the prompt", item.images))  # listwise items carry images of the prompt only
+        return [self._request(self.template.render(variables), schema, item_id=item.id, images=images)]
 
     async def _judge(self, item: Item) -> Verdict:
         answer_format = ListwiseFormat(len(item.responses or []))

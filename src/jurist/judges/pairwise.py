@@ -13,7 +13,7 @@ from ..formats import PairwiseFormat, strength_of
 from ..outcomes import OrderResult, Preference, Strength, Winner, swap_probs, swap_winner
 from ..parse import label_probabilities
 from ..types import ErrorInfo, Item, Usage, Verdict
-from .base import LLMJudge
+from .base import LLMJudge, image_parts
 
 Order = Literal["AB", "BA"]
 
@@ -49,7 +49,11 @@ class PairwiseJudge(LLMJudge):
             "output_format": self.answer_format.instruction(rationale),
         }
         schema = self.answer_format.output_schema(rationale)
-        return self._request(self.template.render(variables), schema, item_id=item.id, order=order)
+        # each response's images follow it to the place it is shown in, captioned with the name it is shown under
+        shown = (item.response_a_images, item.response_b_images)
+        first_images, second_images = shown if order == "AB" else shown[::-1]
+        images = image_parts(("the prompt", item.images), ("Response A", first_images), ("Response B", second_images))
+        return self._request(self.template.render(variables), schema, item_id=item.id, order=order, images=images)
 
     def requests(self, item: Item) -> list[GenerateRequest]:
         return [self._request_for(item, order) for order in self._orders()]

@@ -12,7 +12,7 @@ from ..formats import Scale
 from ..outcomes import Score
 from ..parse import Extracted, find_json_object, label_probabilities, match_label
 from ..types import Item, Usage, Verdict
-from .base import JudgeConfig, LLMJudge
+from .base import JudgeConfig, LLMJudge, image_parts
 
 
 class PointwiseJudge(LLMJudge):
@@ -55,7 +55,14 @@ class PointwiseJudge(LLMJudge):
         turns = item.turns
         views = [
             item.model_copy(
-                update={"prompt": turns[k].content, "response": turns[k + 1].content, "turns": turns[:k] or None}
+                # the images belong to the final request and answer, not to earlier turns
+                update={
+                    "prompt": turns[k].content,
+                    "response": turns[k + 1].content,
+                    "turns": turns[:k] or None,
+                    "images": None,
+                    "response_images": None,
+                }
             )
             for k in range(0, len(turns) - 1, 2)
         ]
@@ -73,7 +80,8 @@ class PointwiseJudge(LLMJudge):
             "scale": self.scale,
             "output_format": self.scale.instruction(rationale, criteria),
         }
-        return self._request(self.template.render(variables), schema, item_id=item.id)
+        images = image_parts(("the prompt", item.images), ("the response", item.response_images))
+        return self._request(self.template.render(variables), schema, item_id=item.id, images=images)
 
     @property
     def checklist(self) -> dict[str, str]:

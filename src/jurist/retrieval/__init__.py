@@ -12,6 +12,7 @@ from .metrics import (
 )
 from .pooling import QrelsReport, RunEvaluation, ajudge_qrels, judge_qrels
 from .relevance import grade_of, relevance_config, relevance_items, relevance_template, verdict_qrels
+from .rerank import RerankReport, RerankResult, arerank, parse_permutation, rerank, windows
 from .trec import (
     GRADES,
     Passage,
@@ -36,15 +37,19 @@ __all__ = [
     "QrelsAgreement",
     "QrelsReport",
     "Query",
+    "RerankReport",
+    "RerankResult",
     "RunEntry",
     "RunEvaluation",
     "RunScores",
     "SystemOrdering",
     "ajudge_qrels",
+    "arerank",
     "evaluate_run",
     "example_path",
     "grade_of",
     "judge_qrels",
+    "parse_permutation",
     "pool",
     "qrels_agreement",
     "qrels_table",
@@ -55,9 +60,11 @@ __all__ = [
     "relevance_config",
     "relevance_items",
     "relevance_template",
+    "rerank",
     "run_table",
     "system_ordering",
     "tau_ap",
     "verdict_qrels",
+    "windows",
     "write_qrels",
 ]

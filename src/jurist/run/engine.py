@@ -20,8 +20,10 @@ from pydantic import BaseModel, Field
 from .._version import __version__
 from ..backends import Backend, BackendOptions, make_backend
 from ..data.load import LoadedData
+from ..errors import ConfigError
 from ..judges.base import Judge, Preflight
 from ..types import Verdict
+from .batch import BatchingBackend, BatchOptions, check_batch_spec
 from .cache import ResponseCache, default_cache_path
 from .log import RunHeader
 from .resilience import ResilientBackend, RetryPolicy
@@ -44,6 +46,8 @@ class JobOptions(BaseModel):
     run: RunOptions = RunOptions()
     cache: bool = True
     cache_path: Path | None = None
+    # the providers' batch APIs instead of one call per request (run/batch.py); None: online calls
+    batch: BatchOptions | None = None
 
 
 class Backends:
@@ -56,6 +60,7 @@ class Backends:
         self._cache: ResponseCache | None = None
         # keyed by the spec, or by the identity of a given backend (backends need not be hashable)
         self._made: dict[str | int | tuple[str, str], ResilientBackend] = {}
+        self._run_dir: Path | None = None  # where batching backends keep their journal
 
     async def __aenter__(self) -> Backends:
         return self
@@ -77,16 +82,38 @@ class Backends:
             # the same spec at another server (a policy and a judge both "openai:m", at two base URLs) is another model
             key = (model, backend_options.model_dump_json())
         if key not in self._made:
+            if self.options.batch is not None and not self.options.cache:
+                # a finished batch's answers are kept in the response cache: without it a resumed run would pay
+                # for the same requests again
+                raise ConfigError("--batch keeps the batches' answers in the response cache: leave out --no-cache")
+            if self.options.batch is not None and isinstance(model, str):
+                check_batch_spec(model)  # before a local model is loaded for nothing
             inner = make_backend(model, backend_options or self.options.backend) if isinstance(model, str) else model
             limits = self.options.limits
+            batch = self.options.batch
+            if batch is not None:
+                batching = BatchingBackend(inner, batch, self._shared_cache())
+                if self._run_dir is not None:
+                    batching.bind(self._run_dir)
+                inner = batching
+                # a failed request of a batch is recorded and tried again by the next run, not in another batch
+                # now; rate limits are the provider's batch queue's, not this process's
+                rate_limits = False
             self._made[key] = ResilientBackend(
                 inner,
-                retry=RetryPolicy(max_retries=limits.max_retries),
+                retry=RetryPolicy(max_retries=0 if batch is not None else limits.max_retries),
                 rpm=limits.rpm if rate_limits else None,
                 tpm=limits.tpm if rate_limits else None,
                 cache=self._shared_cache(),
             )
         return self._made[key]
+
+    def bind(self, out: Path) -> None:
+        """Give the batching backends (made now or later) the run directory that holds their journal."""
+        self._run_dir = out
+        for backend in self._made.values():
+            if isinstance(backend.inner, BatchingBackend):
+                backend.inner.bind(out)
 
     def _shared_cache(self) -> ResponseCache | None:
         if self._cache is None and self.options.cache:
@@ -173,6 +200,7 @@ async def run(
                 "fingerprint": ready.spec.fingerprint,
             }
         )
+        backends.bind(Path(out))
         return await run_judge(
             ready,
             data,

@@ -41,8 +41,12 @@ CONFIG_TMP = "config.tmp"  # the next config.json, before it replaces the old on
 VERDICTS_FILE = "verdicts.jsonl"
 SESSIONS_FILE = "sessions.jsonl"
 LOCK_FILE = "run.lock"
+REVIEW_STORE = "review.sqlite"  # people's labels of the run's items (jurist.review.store), with SQLite's WAL files
 # Every file a run owns: nothing else (an export, say) may write over them.
-RUN_FILES = (CONFIG_FILE, CONFIG_TMP, VERDICTS_FILE, SESSIONS_FILE, LOCK_FILE)
+RUN_FILES = (
+    *(CONFIG_FILE, CONFIG_TMP, VERDICTS_FILE, SESSIONS_FILE, LOCK_FILE),
+    *(REVIEW_STORE, f"{REVIEW_STORE}-wal", f"{REVIEW_STORE}-shm"),
+)
 
 
 class RunHeader(BaseModel):
@@ -271,7 +275,8 @@ class RunStore:
     def _open(self, header: RunHeader, overwrite: bool) -> dict[str, Verdict]:
         old: RunHeader | None = None
         if overwrite:
-            for path in (self.verdicts_path, self.sessions_path):
+            # batches.jsonl: the journal of --batch (run/batch.py), whose batches belong to the old run
+            for path in (self.verdicts_path, self.sessions_path, self.out / "batches.jsonl"):
                 try:
                     path.unlink(missing_ok=True)
                 except OSError as exc:

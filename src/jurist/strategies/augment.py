@@ -31,6 +31,7 @@ class _WriteFirst(Strategy):
 
     prompt: ClassVar[str]
     slots = (Slot("judge", "writes first, then judges", leaves=True, optional=True),)
+    text_only = True  # the text it writes first is written without the item's images
 
     class Params(StrategyParams):
         max_tokens: int = positive(512, "the longest text written first")

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from ..data.load import LoadedData
-from ..errors import ConfigError
+from ..errors import ConfigError, InputError
 from ..judges.base import Judge, JudgeSpec, LLMJudge, Preflight, judge_item
 from ..types import Item, Mode, Verdict
 from .params import Slot, StrategyParams
@@ -33,6 +33,9 @@ class Strategy(ABC):
     mode: Mode
     judges: tuple[Judge, ...]
     _fan_out: int = 1  # inner judges run at once for one item
+    # it writes prompts of its own (debate notes, interview questions), which carry text only: items with images are
+    # refused before any call rather than judged without them
+    text_only: ClassVar[bool] = False
 
     def __init__(self, judges: Sequence[Judge]) -> None:
         if not judges:
@@ -84,6 +87,16 @@ class Strategy(ABC):
     # -- before a run (Preflight) ------------------------------------------------------------------------
     def check_data(self, data: LoadedData) -> None:
         """Every inner judge checks the items against its own model's context and its own scale."""
+        if self.text_only:
+            pictured = next((item for item in data.items if item.image_refs()), None)
+            if pictured is not None:
+                raise InputError(
+                    f"item '{pictured.id}' has images, but strategy {self.name} writes prompts of its own, which "
+                    "carry text only",
+                    file=data.path,
+                    line=data.lines.get(pictured.id),
+                    hint="judge items with images with a plain judge, a jury, self-consistency or a cascade",
+                )
         for j in self.judges:
             if isinstance(j, Preflight):
                 j.check_data(data)

@@ -49,6 +49,7 @@ class Debate(Strategy):
     """
 
     name = "debate"
+    text_only = True  # its own prompts carry no images
     slots = (Slot("judges", "the debaters, on one model or several", many=True, leaves=True),)
 
     class Params(StrategyParams):

@@ -34,6 +34,7 @@ class PeerDiscussion(Strategy):
     """
 
     name = "peer_discussion"
+    text_only = True  # its own prompts carry no images
     slots = (Slot("judges", "the two judges who discuss", count=2, leaves=True),)
 
     class Params(StrategyParams):

@@ -36,6 +36,7 @@ class Interview(Strategy):
     """
 
     name = "interview"
+    text_only = True  # its own prompts carry no images
     slots = (Slot("judge", "asks the questions, then grades the exchange (pointwise)", leaves=True, optional=True),)
 
     class Params(StrategyParams):

@@ -567,7 +567,7 @@ class FakeOpenAIServer:
         def serve() -> None:
             asyncio.set_event_loop(loop)
             try:
-                self._runner = loop.run_until_complete(_start(build_app(self.state), sock))
+                self._runner = loop.run_until_complete(_start(self.build_app(), sock))
             except BaseException as exc:  # reported to the starting thread
                 failure.append(exc)
                 ready.set()
@@ -585,6 +585,10 @@ class FakeOpenAIServer:
             self._thread = None
             raise RuntimeError(f"fake server failed to start: {failure[0]!r}")
         return self.url
+
+    def build_app(self) -> web.Application:
+        """The application served (a subclass adds routes: testing/fake_batch_server.py)."""
+        return build_app(self.state)
 
     def stop(self) -> None:
         if self._thread is None or self._loop is None:

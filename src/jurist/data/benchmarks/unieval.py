@@ -30,7 +30,8 @@ def load_unieval(name: str = "topical_chat", aspect: str | None = None, root: st
     Topical-Chat and SF, consistency for QAGS).
 
     prompt = `source` (the dialogue so far, the document, or the dialogue act); for Topical-Chat the knowledge fact
-    the reply should draw on (`context`) follows under "Fact:", since groundedness is judged against it.
+    the reply should draw on (the record's `context`, kept as metadata `fact`) follows under "Fact:", since
+    groundedness is judged against it.
     reference = the human reference sentence where the set has one (SF); QAGS's `reference` field repeats the
     document, so it is left out. Metadata: `group` = the position of the item's source among the set's distinct
     sources (items sharing a dialogue or dialogue act share it), `system` where the set names one, `scores` = all
@@ -59,7 +60,7 @@ def load_unieval(name: str = "topical_chat", aspect: str | None = None, root: st
         if record.get("context") is not None:
             context = field(record, "context", path, where)
             row["prompt"] = f"{source.rstrip()}\n\nFact: {context}"
-            row["context"] = context
+            row["fact"] = context  # not `context`, which the loader reads as the item's retrieved passage
         reference = record.get("reference")
         if reference is not None and reference != source:
             row["reference"] = field(record, "reference", path, where)
