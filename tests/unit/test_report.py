@@ -333,3 +333,36 @@ def test_a_listwise_run_shows_every_response_and_the_ranking(tmp_path: Path) -> 
     assert items[0]["responses"] == [["1", "x"], ["2", "y <b>z</b>"], ["3", "w"]]
     assert {item["decision"] for item in items} == {"2"} and not any(item.get("status") for item in items)
     assert "no meta-evaluation: " in page  # three labelled items are too few, and the page says so
+
+
+def test_a_reviewed_run_shows_the_reviewers_labels_and_agreement(tmp_path: Path) -> None:
+    import shutil
+
+    from jurist.review import ReviewStore
+
+    run = tmp_path / "run"
+    shutil.copytree(xss_run(tmp_path / "made"), run)
+    with ReviewStore.of_run(run) as store:
+        # the judge picks A on even items and B on odd ones (x07 fails)
+        for reviewer, labels in (("alice", {"x00": "A", "x01": "A", "x02": "A"}), ("bob", {"x00": "B", "x02": "A"})):
+            store.register(reviewer)
+            for item, label in labels.items():
+                store.answer(reviewer, reviewer, item, label)
+    view = collect(run)
+    assert isinstance(view, RunView) and view.review is not None
+    by_item = {r.id: r for r in view.items}
+    assert by_item["x00"].review is None  # one A, one B: no majority
+    assert by_item["x01"].review == "A" and "disagrees_review" in by_item["x01"].status
+    assert by_item["x02"].review == "A" and "disagrees_review" not in by_item["x02"].status
+    assert view.reviewed == 2 and view.counts["disagrees_review"] == 1
+    pairs = {(p.first, p.second): p for p in view.review}
+    assert pairs["judge", "alice"].n == 3 and pairs["judge", "alice"].accuracy.value == pytest.approx(2 / 3, abs=1e-4)
+    assert pairs["alice", "bob"].n == 2
+    page = build_report([run])
+    assert "<h3>Human review</h3>" in page and "<td>bob</td>" in page
+    assert "disagreeing with the reviewers (1)" in page
+
+
+def test_a_run_without_a_review_has_no_review_section(made: dict[str, Path]) -> None:
+    view = collect(made["run"])
+    assert isinstance(view, RunView) and view.review is None and all(r.review is None for r in view.items)

@@ -22,6 +22,8 @@ from ..leaderboard.battles import Battle
 from ..leaderboard.ratings import win_shares
 from ..meta import MetaOptions, MetaReport, meta_evaluate, render_meta
 from ..outcomes import Preference, Ranking, Score
+from ..review.labels import PairAgreement, judge_label, review_agreement, review_labels
+from ..review.store import STORE_FILE
 from ..run.log import read_run
 from ..summary import Summary, summarize
 from ..types import Verdict
@@ -29,7 +31,7 @@ from ..types import Verdict
 Kind = Literal["run", "audit", "arena"]
 # Each text of the item view is cut here by default (the rest is in the run directory): long texts stay small.
 ITEM_TEXT_LIMIT = 20_000
-STATUSES = ("failed", "flagged", "inconsistent", "incomplete", "disagrees")
+STATUSES = ("failed", "flagged", "inconsistent", "incomplete", "disagrees", "disagrees_review")
 
 
 def detect_kind(path: Path) -> Kind:
@@ -62,6 +64,7 @@ class ItemRecord(BaseModel):
     id: str
     decision: str | None = None
     label: str | None = None
+    review: str | None = None  # the reviewers' combined label (jurist review), where the run has one
     confidence: float | None = None
     status: list[str] = []
     error: str | None = None
@@ -95,6 +98,9 @@ class RunView:
     counts: dict[str, int]  # items per status
     meta: MetaView | None = None
     meta_note: str | None = None  # why there is no meta-evaluation
+    # jurist review's agreement table (judge vs reviewers, reviewers vs each other); None: the run has no review
+    review: list[PairAgreement] | None = None
+    reviewed: int = 0  # items with a reviewers' label
 
 
 @dataclass
@@ -149,9 +155,11 @@ def collect_arena(path: Path) -> ArenaView:
 def collect_run(path: Path, *, n_resamples: int = 1000, text_limit: int = ITEM_TEXT_LIMIT) -> RunView:
     summary = summarize(path)
     _, verdicts = read_run(path)
-    items = [item_record(v, text_limit) for v in verdicts]
+    reviewed = review_labels(path) if (path / STORE_FILE).is_file() else {}
+    items = [item_record(v, text_limit, reviewed.get(v.id)) for v in verdicts]
     counts = Counter(s for record in items for s in record.status)
     view = RunView(str(path), summary, items, {s: counts[s] for s in STATUSES})
+    view.review, view.reviewed = review_agreement(path, verdicts), sum(r.review is not None for r in items)
     if not any(v.label is not None for v in verdicts):
         view.meta_note = "no verdict has a human label: no meta-evaluation"
         return view
@@ -214,7 +222,7 @@ def agrees(verdict: Verdict) -> bool | None:
     return str(verdict.decision()) == str(label)
 
 
-def item_record(verdict: Verdict, text_limit: int = ITEM_TEXT_LIMIT) -> ItemRecord:
+def item_record(verdict: Verdict, text_limit: int = ITEM_TEXT_LIMIT, review: str | float | None = None) -> ItemRecord:
     status = []
     if verdict.error is not None:
         status.append("failed")
@@ -226,11 +234,15 @@ def item_record(verdict: Verdict, text_limit: int = ITEM_TEXT_LIMIT) -> ItemReco
         status.append("incomplete")
     if agrees(verdict) is False:
         status.append("disagrees")
+    judged = judge_label(verdict)
+    if review is not None and judged is not None and _label_text(judged) != _label_text(review):
+        status.append("disagrees_review")
     decision = verdict.decision()
     record = ItemRecord(
         id=verdict.id,
         decision=None if decision is None else _label_text(decision),
         label=None if verdict.label is None else _label_text(verdict.label),
+        review=None if review is None else _label_text(review),
         confidence=verdict.confidence(),
         status=status,
         error=None if verdict.error is None else f"{verdict.error.reason}: {verdict.error.message}",

@@ -135,6 +135,7 @@
     body.replaceChildren();
     var facts = el("dl", null, "summary");
     [["decision", item.decision === undefined ? "none" : item.decision], ["label", item.label],
+      ["reviewers' label", item.review],
       ["confidence", confidence(item.confidence)], ["status", (item.status || []).join(", ") || "ok"],
       ["error", item.error], ["probabilities", probs(item.probs)]].forEach(function (pair) {
       if (pair[1] === undefined || pair[1] === null || pair[1] === "") return;

@@ -32,7 +32,7 @@ from ..formats import Scale
 from ..outcomes import Preference, Score, swap_probs, swap_winner
 from ..run.log import read_run
 from ..types import Verdict
-from .labels import live_agreement
+from .labels import judge_label, live_agreement
 from .store import LabelValue, ReviewStore
 
 Queue = Literal["flagged", "inconsistent", "escalated", "disagreeing", "all"]
@@ -73,16 +73,6 @@ def _same(decided: object, label: object) -> bool:
         return float(decided) == float(label)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return str(decided) == str(label)
-
-
-def judge_label(verdict: Verdict) -> LabelValue | None:
-    """The judge's decision in the form of a reviewer's label: a winner, or the score."""
-    if verdict.error is not None or verdict.outcome is None:
-        return None
-    if isinstance(verdict.outcome, Score):
-        return verdict.outcome.score
-    decided = verdict.decision()
-    return decided if isinstance(decided, str) else None
 
 
 class ReviewSession(BaseModel):

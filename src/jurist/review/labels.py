@@ -12,7 +12,9 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from ..errors import InputError
+from ..outcomes import Score
 from ..stats import Estimate, agreement_report
+from ..types import Verdict
 from .store import STORE_FILE, LabelValue, ReviewLabel, ReviewStore
 
 JUDGE = "judge"  # the judge's name in the agreement table
@@ -114,3 +116,24 @@ def _pair(
 def _key(label: LabelValue) -> str | float:
     # 4 and 4.0 are one score; "A" stays a string
     return float(label) if isinstance(label, int | float) else str(label)
+
+
+def judge_label(verdict: Verdict) -> LabelValue | None:
+    """The judge's decision in the form of a reviewer's label: a winner, or the score."""
+    if verdict.error is not None or verdict.outcome is None:
+        return None
+    if isinstance(verdict.outcome, Score):
+        return verdict.outcome.score
+    decided = verdict.decision()
+    return decided if isinstance(decided, str) else None
+
+
+def review_agreement(run_dir: str | Path, verdicts: Sequence[Verdict]) -> list[PairAgreement] | None:
+    """The agreement table the review app shows, for a run's `verdicts`; None where the run has no review."""
+    path = Path(run_dir) / STORE_FILE
+    if not path.is_file():
+        return None
+    with ReviewStore(path) as store:
+        answers = store.labels()
+    judged = {v.id: label for v in verdicts if (label := judge_label(v)) is not None}
+    return live_agreement(answers, judged)
