@@ -296,6 +296,26 @@ labels_option = click.option(
     show_default=True,
     help="the human labels: the items' own (data) or the reviewers' of `jurist review` (review)",
 )
+
+
+def min_relevant_option(counted_by: str) -> Callable[[F], F]:
+    """`--min-relevant`: the lowest TREC grade (0-3) that `counted_by` counts as relevant (qrels, rerank, rag)."""
+    from ..retrieval.metrics import MIN_RELEVANT
+
+    return click.option(
+        "--min-relevant",
+        type=click.IntRange(0, 3),
+        default=MIN_RELEVANT,
+        show_default=True,
+        help=f"the lowest grade counted as relevant by {counted_by}",
+    )
+
+
+few_shot_option = click.option(
+    "--few-shot", is_flag=True, help="the relevance template with four worked examples (one per grade)"
+)
+
+
 wait_option = click.option(
     "--wait", is_flag=True, help="if another jurist process is judging into --out, wait for it (default: exit 2)"
 )

@@ -9,7 +9,6 @@ import click
 from click.core import ParameterSource
 
 from ..errors import ConfigError
-from ..retrieval.metrics import MIN_RELEVANT
 from ..retrieval.pooling import QRELS_FILE, REPORT_FILE, QrelsReport, ajudge_qrels
 from ..retrieval.relevance import relevance_template
 from ..retrieval.trec import read_passages, read_qrels, read_queries, read_run
@@ -18,7 +17,9 @@ from .common import (
     JudgingProgress,
     Server,
     check_server_options,
+    few_shot_option,
     judge_config_options,
+    min_relevant_option,
     no_cache_option,
     one_line_errors,
     overwrite_option,
@@ -37,14 +38,8 @@ from .common import (
 )
 @click.option("--depth", type=click.IntRange(min=1), default=10, show_default=True, help="pool the top K of each run")
 @click.option("--recall-k", type=click.IntRange(min=1), default=100, show_default=True, help="the k of Recall@k")
-@click.option(
-    "--min-relevant",
-    type=click.IntRange(0, 3),
-    default=MIN_RELEVANT,
-    show_default=True,
-    help="the lowest grade MAP, MRR, Recall and binarised kappa count as relevant",
-)
-@click.option("--few-shot", is_flag=True, help="the relevance template with four worked examples (one per grade)")
+@min_relevant_option("MAP, MRR, Recall and binarised kappa")
+@few_shot_option
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="run directory (created, or resumed)")
 @server_options()
 @judge_config_options(

@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from ..rag.evaluate import METRICS, REPORT_FILE, Metric, RagReport, aevaluate_rag
-from ..retrieval.metrics import MIN_RELEVANT
 from .common import (
     JudgingProgress,
     Reading,
@@ -16,6 +15,8 @@ from .common import (
     check_server_options,
     data_options,
     fail,
+    few_shot_option,
+    min_relevant_option,
     no_cache_option,
     one_line_errors,
     overwrite_option,
@@ -54,14 +55,8 @@ def _mean(value: float | None) -> str:
     show_default=True,
     help="split answers into claims by sentence, or by the model (sentences where its list is unreadable)",
 )
-@click.option(
-    "--min-relevant",
-    type=click.IntRange(0, 3),
-    default=MIN_RELEVANT,
-    show_default=True,
-    help="the lowest grade context precision counts as relevant",
-)
-@click.option("--few-shot", is_flag=True, help="the relevance template with four worked examples (one per grade)")
+@min_relevant_option("context precision")
+@few_shot_option
 @server_options()
 @data_options(
     field_help="read a field from another column: prompt=question, response=answer, contexts=passages",

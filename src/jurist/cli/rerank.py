@@ -10,7 +10,6 @@ from click.core import ParameterSource
 
 from ..errors import ConfigError
 from ..ranking import METHODS as RANK_METHODS
-from ..retrieval.metrics import MIN_RELEVANT
 from ..retrieval.relevance import relevance_template
 from ..retrieval.rerank import (
     METHODS,
@@ -28,6 +27,7 @@ from .common import (
     Server,
     check_server_options,
     judge_config_options,
+    min_relevant_option,
     no_cache_option,
     no_swap_option,
     one_line_errors,
@@ -75,13 +75,7 @@ from .common import (
     is_flag=True,
     help="listwise: ask each window twice, as given and reversed, and rank by the mean position",
 )
-@click.option(
-    "--min-relevant",
-    type=click.IntRange(0, 3),
-    default=MIN_RELEVANT,
-    show_default=True,
-    help="the lowest grade MAP counts as relevant",
-)
+@min_relevant_option("MAP")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="run directory (created, or resumed)")
 @server_options()
 @judge_config_options(
