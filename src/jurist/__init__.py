@@ -9,6 +9,7 @@ import typing as _typing
 from ._version import __version__
 
 if _typing.TYPE_CHECKING:
+    from .agents import TrajectoryJudge, TrajectoryReport, ajudge_trajectories, judge_trajectories
     from .align import AlignOptions, AlignReport
     from .alignment.pairs import PairFilters, build_pairs
     from .alignment.reward import areward, reward
@@ -32,12 +33,20 @@ if _typing.TYPE_CHECKING:
     from .run.batch import BatchOptions
     from .run.runner import RunOptions
     from .serve import JudgeServer, ServeOptions, aserve_judge, serve_judge
-    from .strategies import Cascade, Debate, Interview, Jury, PeerDiscussion, SelfConsistency
+    from .strategies import Cascade, Debate, Interview, Jury, PeerDiscussion, ProgramJudge, SelfConsistency
     from .summary import Summary, summarize
+    from .tune import TuneOptions, build_training_data
     from .types import Item, Turn, Usage, Verdict
 
 # public name -> the module that defines it
 _HOMES = {
+    "ProgramJudge": "jurist.strategies",
+    "TrajectoryReport": "jurist.agents",
+    "TrajectoryJudge": "jurist.agents",
+    "judge_trajectories": "jurist.agents",
+    "ajudge_trajectories": "jurist.agents",
+    "TuneOptions": "jurist.tune",
+    "build_training_data": "jurist.tune",
     "AlignReport": "jurist.align",
     "AlignOptions": "jurist.align",
     "ImagePart": "jurist.backends.base",
@@ -167,6 +176,7 @@ __all__ = [
     "PeerDiscussion",
     "PointwiseJudge",
     "Preference",
+    "ProgramJudge",
     "RagReport",
     "Ranking",
     "RerankReport",
@@ -180,6 +190,9 @@ __all__ = [
     "SelfConsistency",
     "ServeOptions",
     "Summary",
+    "TrajectoryJudge",
+    "TrajectoryReport",
+    "TuneOptions",
     "Turn",
     "Usage",
     "Verdict",
@@ -188,6 +201,7 @@ __all__ = [
     "aevaluate_rag",
     "ajudge",
     "ajudge_qrels",
+    "ajudge_trajectories",
     "arerank",
     "areward",
     "aself_reward",
@@ -196,11 +210,13 @@ __all__ = [
     "averify_steps",
     "build_pairs",
     "build_report",
+    "build_training_data",
     "check_thresholds",
     "equivalent",
     "evaluate_rag",
     "judge",
     "judge_qrels",
+    "judge_trajectories",
     "load_items",
     "make_backend",
     "make_judge",

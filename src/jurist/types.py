@@ -8,9 +8,18 @@ import json
 from collections.abc import Iterable
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from . import images as _images
+from . import trajectory as _trajectory
 from .outcomes import Outcome, Preference, Ranking, Score
 
 Mode = Literal["pointwise", "pairwise", "listwise"]
@@ -86,7 +95,20 @@ class Item(BaseModel):
     response_images: list[str] | None = None
     response_a_images: list[str] | None = None
     response_b_images: list[str] | None = None
+    # an agent's trajectory (OpenAI or Anthropic messages, normalised to steps) and the checks it is graded on
+    trajectory: list[_trajectory.Step] | None = None
+    requirements: list[str] | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("trajectory", mode="before")
+    @classmethod
+    def _steps(cls, value: Any) -> Any:
+        return value if value is None or _trajectory.is_normalised(value) else _trajectory.normalise(value)
+
+    @field_validator("requirements", mode="before")
+    @classmethod
+    def _requirements(cls, value: Any) -> Any:
+        return None if value is None else _trajectory.requirements_of(value)
 
     def image_refs(self) -> dict[str, list[str]]:
         """The item's images by field, only the fields that have some."""
@@ -108,6 +130,10 @@ class Item(BaseModel):
             payload.append({"contexts": self.contexts})
         if found := self.image_refs():  # likewise; the bytes by their sha256 (a URL by its text: never fetched)
             payload.append({"images": {name: [_images.digest(r) for r in refs] for name, refs in found.items()}})
+        if self.trajectory is not None:  # likewise
+            payload.append({"trajectory": [step.model_dump(mode="json") for step in self.trajectory]})
+        if self.requirements is not None:
+            payload.append({"requirements": self.requirements})
         return hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:16]
 
 
@@ -131,6 +157,9 @@ class ItemTexts(BaseModel):
     response_a_images: list[str] | None = None
     response_b_images: list[str] | None = None
     image_sha256: dict[str, list[str]] | None = None
+    # an agent's trajectory and its requirements, only where the item had them
+    trajectory: list[_trajectory.Step] | None = None
+    requirements: list[str] | None = None
 
     @classmethod
     def of(cls, item: Item) -> ItemTexts:
@@ -146,9 +175,9 @@ class ItemTexts(BaseModel):
 
     @model_serializer(mode="wrap")
     def _without_absent_images(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Image fields only where the item had images: the verdicts of other items are written as before."""
+        """Image (and trajectory) fields only where the item had them: other verdicts are written as before."""
         data: dict[str, Any] = handler(self)
-        for name in (*IMAGE_FIELDS, "image_sha256"):
+        for name in (*IMAGE_FIELDS, "image_sha256", "trajectory", "requirements"):
             if data.get(name, True) is None:
                 del data[name]
         return data

@@ -92,19 +92,29 @@ def test_python_block_runs_as_written(index: int, server: FakeOpenAIServer, tmp_
         assert verdicts and all(v["error"] is None for v in verdicts), run
 
 
+def named(words: list[str]) -> tuple[str, click.Command]:
+    """The command `jurist WORDS...` runs: a group's subcommand where the first word names a group (jurist tune
+    data), with the name it is shown under."""
+    found = command(words[1])
+    if isinstance(found, click.Group) and len(words) > 2 and words[2] in found.commands:
+        return f"{words[1]} {words[2]}", found.commands[words[2]]
+    return words[1], found
+
+
 def test_every_jurist_command_in_the_readme_names_options_that_exist() -> None:
-    uses: list[tuple[str, str, str]] = []  # (subcommand, option, where)
+    uses: list[tuple[str, click.Command, str, str]] = []  # (name, command, option, where)
     for words in jurist_commands():
+        name, cmd = named(words)
         options = [word.split("=", 1)[0] for word in words[2:]]  # --opt=value names --opt
-        uses += [(words[1], option, " ".join(words)) for option in options if OPTION.fullmatch(option)]
+        uses += [(name, cmd, option, " ".join(words)) for option in options if OPTION.fullmatch(option)]
     for example in INLINE.findall(TEXT):
-        name = example.split()[1]
-        uses += [(name, option, example) for option in OPTION.findall(example)]
-        command(name)  # an inline example with no option still names a command that must exist
-    uses += [("judge", option, "the options table of judge") for option in OPTION.findall(judge_options_table())]
+        name, cmd = named(example.split())  # an inline example with no option still names a command that must exist
+        uses += [(name, cmd, option, example) for option in OPTION.findall(example)]
+    judge = command("judge")
+    uses += [("judge", judge, option, "the options table of judge") for option in OPTION.findall(judge_options_table())]
     assert len(uses) > 30
     unknown = [
-        f"`jurist {name} {option}` ({where})" for name, option, where in uses if option not in options_of(command(name))
+        f"`jurist {name} {option}` ({where})" for name, cmd, option, where in uses if option not in options_of(cmd)
     ]
     assert not unknown, "README names options that do not exist:\n" + "\n".join(unknown)
 

@@ -33,7 +33,9 @@ def test_no_command_is_left_out() -> None:
             if isinstance(obj, click.Command) and getattr(obj.callback, "__module__", None) == loaded.__name__:
                 defined.add(obj.name)
     defined.discard("main")
-    assert defined == set(all_commands())
+    # a group's commands (`jurist tune data`) are reached through the group
+    grouped = {sub for c in all_commands().values() if isinstance(c, click.Group) for sub in c.commands}
+    assert defined == set(all_commands()) | grouped
 
 
 def test_help_lists_the_commands_without_importing_them() -> None:

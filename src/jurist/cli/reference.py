@@ -88,6 +88,12 @@ def render() -> str:
     commands = all_commands()
     index = "Commands: " + ", ".join(f"[{name}](#jurist-{name})" for name in commands) + "."
     body = [line for name, command in commands.items() for line in _command(name, command, root)]
+    for name, group in commands.items():  # a group's commands (`jurist tune data`) after the commands
+        if isinstance(group, click.Group):
+            parent = click.Context(group, info_name=name, parent=root)
+            body += [
+                line for sub, command in group.commands.items() for line in _command(f"{name} {sub}", command, parent)
+            ]
     return "\n".join([INTRO, index, "", *body, *_old_spellings(commands)])
 
 

@@ -25,6 +25,8 @@ from ..files import open_text, parse_json, read_jsonl, read_text
 from ..formats import Scale
 from ..images import is_data_url, is_url
 from ..images import problem as image_problem
+from ..trajectory import TrajectoryError, requirements_of
+from ..trajectory import normalise as normalise_trajectory
 from ..types import IMAGE_FIELDS, Item, Mode, Turn
 
 CANONICAL = (
@@ -39,6 +41,8 @@ CANONICAL = (
     "turns",
     "contexts",
     *IMAGE_FIELDS,
+    "trajectory",
+    "requirements",
 )
 # the image fields each mode shows (a field of another mode is refused, not silently left out)
 IMAGES_SHOWN: dict[Mode, tuple[str, ...]] = {
@@ -654,6 +658,7 @@ def _to_item(
     turns: list[Turn] | None = None
     if "turns" in values:
         turns = _conversation(values, mode, fail)
+    agent = _agent(values, fail)
     for key in REQUIRED[mode]:
         if key not in values:
             column = field_map.get(key, key)
@@ -719,6 +724,7 @@ def _to_item(
     for key in IMAGE_FIELDS:
         if key in values:
             data[key] = _images(values[key], key, mode, file, fail)
+    data.update(agent)
     data["metadata"] = {k: v for k, v in row.items() if k not in used}
     if turns:
         data["turns"] = turns
@@ -765,6 +771,35 @@ def _images(found: tuple[Any, str], key: str, mode: Mode, file: str, fail: Any) 
                 "or a data:image/...;base64 URL",
             )
     return resolved
+
+
+def _agent(values: dict[str, tuple[Any, str]], fail: Any) -> dict[str, Any]:
+    """An agent's `trajectory` (OpenAI or Anthropic messages; in CSV a JSON list) as steps, and its
+    `requirements`; a trajectory stands in for a missing `prompt` (its first user text) and `response` (its last
+    assistant text), which `values` gets."""
+    found: dict[str, Any] = {}
+    for key, read in (("trajectory", normalise_trajectory), ("requirements", requirements_of)):
+        if key not in values:
+            continue
+        value, column = values[key]
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            try:
+                value = json.loads(value)  # CSV cells hold the list as JSON text
+            except json.JSONDecodeError:
+                raise fail("must be a list (in CSV: a JSON list)", column) from None
+        try:
+            found[key] = read(value, column)
+        except TrajectoryError as exc:
+            raise fail(
+                exc.reason, exc.field, hint="see docs/guide.md, 'Agent trajectories', for the accepted messages"
+            ) from None
+    steps = found.get("trajectory") or []
+    texts = {role: [s.text for s in steps if s.role == role and s.text.strip()] for role in ("user", "assistant")}
+    if "prompt" not in values and texts["user"]:
+        values["prompt"] = (texts["user"][0], "trajectory")
+    if "response" not in values and steps:
+        values["response"] = (texts["assistant"][-1] if texts["assistant"] else "", "trajectory")
+    return found
 
 
 def _contexts(values: dict[str, tuple[Any, str]], row: dict[str, Any], fail: Any) -> list[str]:

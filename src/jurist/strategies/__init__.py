@@ -13,6 +13,7 @@ from .discussion import PeerDiscussion
 from .interview import Interview
 from .jury import Jury
 from .params import Slot, StrategyParams
+from .program import ProgramJudge
 from .ranking import PairwiseRanking
 from .registry import STRATEGIES, register
 from .self_consistency import SelfConsistency
@@ -30,6 +31,7 @@ __all__ = [
     "Jury",
     "PairwiseRanking",
     "PeerDiscussion",
+    "ProgramJudge",
     "Revision",
     "SelfConsistency",
     "SelfReference",

@@ -14,6 +14,7 @@ from .debate import Debate
 from .discussion import PeerDiscussion
 from .interview import Interview
 from .jury import Jury
+from .program import ProgramJudge
 from .ranking import PairwiseRanking
 from .self_consistency import SelfConsistency
 
@@ -29,6 +30,7 @@ STRATEGIES: dict[str, type[Strategy]] = {
     "cascade": Cascade,
     "debate": Debate,
     "discussion": PeerDiscussion,
+    "program": ProgramJudge,
     "interview": Interview,
     "ranking": PairwiseRanking,
 }
