@@ -22,8 +22,10 @@ if _typing.TYPE_CHECKING:
     from .errors import BackendError, ConfigError, InputError, JuristError, ParseError
     from .formats import Scale
     from .gate import check_thresholds
+    from .issues import IssueReport, IssuesOptions, aanalyse_issues, analyse_issues
     from .judges import Judge, JudgeConfig, ListwiseJudge, PairwiseJudge, PointwiseJudge, make_judge
     from .outcomes import Preference, Ranking, Score
+    from .quant import CalibrationResult, ScoreModel
     from .rag import ContextRelevanceJudge, GroundednessJudge, RagReport, aevaluate_rag, evaluate_rag
     from .reasoning import aequivalent, averify_steps, equivalent, verify_steps
     from .report import build_report, write_report
@@ -40,6 +42,12 @@ if _typing.TYPE_CHECKING:
 
 # public name -> the module that defines it
 _HOMES = {
+    "aanalyse_issues": "jurist.issues",
+    "analyse_issues": "jurist.issues",
+    "IssueReport": "jurist.issues",
+    "IssuesOptions": "jurist.issues",
+    "CalibrationResult": "jurist.quant",
+    "ScoreModel": "jurist.quant",
     "ProgramJudge": "jurist.strategies",
     "TrajectoryReport": "jurist.agents",
     "TrajectoryJudge": "jurist.agents",
@@ -149,6 +157,7 @@ __all__ = [
     "BackendError",
     "BackendOptions",
     "BatchOptions",
+    "CalibrationResult",
     "Capabilities",
     "Cascade",
     "ConfigError",
@@ -161,6 +170,8 @@ __all__ = [
     "ImagePart",
     "InputError",
     "Interview",
+    "IssueReport",
+    "IssuesOptions",
     "Item",
     "JobOptions",
     "Judge",
@@ -187,6 +198,7 @@ __all__ = [
     "RunResult",
     "Scale",
     "Score",
+    "ScoreModel",
     "SelfConsistency",
     "ServeOptions",
     "Summary",
@@ -197,11 +209,13 @@ __all__ = [
     "Usage",
     "Verdict",
     "__version__",
+    "aanalyse_issues",
     "aequivalent",
     "aevaluate_rag",
     "ajudge",
     "ajudge_qrels",
     "ajudge_trajectories",
+    "analyse_issues",
     "arerank",
     "areward",
     "aself_reward",

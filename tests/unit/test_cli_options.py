@@ -58,7 +58,7 @@ def test_an_option_name_means_one_thing_in_every_command() -> None:
 
 def test_every_interval_has_the_same_bootstrap_default() -> None:
     bootstrap = visible_options()["--bootstrap"]
-    assert set(bootstrap) == {"align", "arena", "audit", "meta-eval", "report"}
+    assert set(bootstrap) == {"align", "arena", "audit", "calibrate-scores", "meta-eval", "report"}
     assert {option.default for option in bootstrap.values()} == {BOOTSTRAP_RESAMPLES} == {1000}
 
 
