@@ -10,8 +10,8 @@ import pytest
 
 from jurist.backends.base import Capabilities, GenerateRequest, GenerateResponse, TokenLogprob
 from jurist.backends.fake import FakeBackend
+from jurist.judges.labels import ask_label
 from jurist.reasoning.answers import EquivalenceJudge
-from jurist.reasoning.labels import ask_label
 from jurist.reasoning.steps import StepJudge
 from jurist.types import Item, Usage
 

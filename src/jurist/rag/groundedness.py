@@ -19,14 +19,13 @@ from ..backends.base import Backend, GenerateRequest, Message
 from ..data.load import LoadedData
 from ..errors import BackendError, InputError
 from ..judges.base import JudgeSpec
+from ..judges.labels import ask_label, reads_probabilities
 from ..outcomes import Score
-from ..parse import label_probabilities
 from ..prompts import prompt_set
 from ..types import ErrorInfo, Item, Usage, Verdict
 from .claims import LABELS, ClaimJudgment, parse_claim_judgment, parse_claim_list, split_claims
 
 STRATEGY = "groundedness"
-OPEN = "[["  # the answer's start where the backend can prefill it: the label comes next
 Decompose = Literal["sentences", "model"]
 
 
@@ -70,7 +69,7 @@ class GroundednessJudge:
                 "prompt": hashlib.sha256(prompts.encode()).hexdigest()[:16],
                 "decompose": self.decompose,
                 "max_tokens": self.max_tokens,
-                "labels_from": "token probabilities" if self._by_tokens else "text",
+                "labels_from": "token probabilities" if reads_probabilities(self.backend) else "text",
             },
         )
 
@@ -79,21 +78,6 @@ class GroundednessJudge:
 
     def check_data(self, data: LoadedData) -> None:
         require_contexts(data)
-
-    @property
-    def _by_tokens(self) -> bool:
-        caps = self.backend.capabilities
-        return caps.prefill and caps.logprobs
-
-    def _claim_request(self, text: str) -> GenerateRequest:
-        return GenerateRequest(
-            messages=(Message(role="user", content=text),),
-            max_tokens=self.max_tokens,
-            temperature=0.0,
-            seed=0,
-            prefill=OPEN if self._by_tokens else "",
-            top_logprobs=10 if self._by_tokens else 0,
-        )
 
     async def _ask(self, text: str) -> tuple[str, Usage]:
         request = GenerateRequest(
@@ -135,25 +119,25 @@ class GroundednessJudge:
         for claim in claims:
             text = self.prompts.render("claim", context=context, question=item.prompt, claim=claim)
             try:
-                reply = await self.backend.generate(self._claim_request(text))
+                answer = await ask_label(
+                    self.backend, text, LABELS, max_tokens=self.max_tokens, whole_answer=True, min_prefix=1
+                )
             except BackendError as exc:
                 if exc.fatal:
                     raise
                 retryable = retryable or exc.retryable
                 judgments.append(ClaimJudgment(claim=claim, error=f"{exc.reason}: {exc}"))
                 continue
+            reply = answer.reply
             raw.append(reply.text)
             usage = usage + reply.usage
             judgment = parse_claim_judgment(claim, reply.text, context)
             # where the answer was started with "[[", the label is the likeliest next token (a small model that
             # ignores the format still gives one); the evidence is read from the text either way
             # (the three labels differ in their first letter, which SmolLM2's tokenizer splits off: "S", "UPPORTED")
-            probabilities = None
-            if self._by_tokens:
-                probabilities = label_probabilities(reply, len(OPEN), list(LABELS), min_prefix=1)
-            if probabilities:
-                best = max(LABELS, key=lambda label: probabilities[label])
-                judgment = judgment.model_copy(update={"label": best, "probabilities": probabilities, "error": None})
+            if answer.probabilities:
+                update = {"label": answer.label, "probabilities": answer.probabilities, "error": None}
+                judgment = judgment.model_copy(update=update)
             judgments.append(judgment)
         return groundedness_verdict(item.id, judgments, found_by, raw=raw, usage=usage, retryable=retryable)
 

@@ -28,12 +28,12 @@ from ..backends.base import Backend
 from ..data.load import DataSource, load_data
 from ..errors import BackendError, InputError
 from ..judges.base import JudgeSpec
+from ..judges.labels import ask_label, reads_probabilities
 from ..outcomes import Score
 from ..prompts import prompt_set
 from ..run.engine import JobOptions
 from ..run.log import read_run
 from ..types import ErrorInfo, Item, Verdict
-from .labels import ask_label, reads_probabilities
 
 Result = Literal["equal", "different", "undecided"]
 DecidedBy = Literal["choice", "number", "algebra", "text", "judge", "none"]

@@ -21,12 +21,12 @@ from ..backends.base import Backend
 from ..data.load import DataSource, load_data
 from ..errors import BackendError, ConfigError, InputError
 from ..judges.base import JudgeSpec
+from ..judges.labels import ask_label, reads_probabilities
 from ..outcomes import Score
 from ..prompts import prompt_set
 from ..run.engine import JobOptions
 from ..run.log import read_run
 from ..types import ErrorInfo, Item, Usage, Verdict
-from .labels import ask_label, reads_probabilities
 from .metrics import ProcessBenchScore, processbench
 
 StepLabel = Literal["correct", "incorrect", "neutral"]

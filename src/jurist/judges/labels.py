@@ -1,7 +1,8 @@
-"""Asking a model for one bracketed label ([[CORRECT]], [[DIFFERENT]], ...), as step verification and answer
-equivalence do. Where the backend can start the answer and give token probabilities (the embedded model, llama.cpp),
-the answer is started with "[[" and the label read from the probabilities of the next token: small models that
-ignore the format still give a label, with its probability. Elsewhere the label is read from the answer's text."""
+"""Asking a model for one bracketed label ([[CORRECT]], [[DIFFERENT]], [[SUPPORTED]], ...), as step verification,
+answer equivalence and RAG groundedness do. Where the backend can start the answer and give token probabilities (the
+embedded model, llama.cpp), the answer is started with "[[" and the label read from the probabilities of the next
+token: small models that ignore the format still give a label, with its probability. Elsewhere the label is read
+from the answer's text."""
 
 from __future__ import annotations
 
@@ -28,20 +29,30 @@ def reads_probabilities(backend: Backend) -> bool:
     return caps.prefill and caps.logprobs
 
 
-async def ask_label(backend: Backend, prompt: str, labels: tuple[str, ...], *, max_tokens: int) -> LabelAnswer:
-    """Ask `prompt` (which asks for exactly one of `labels` in double brackets) and read the label."""
+async def ask_label(
+    backend: Backend,
+    prompt: str,
+    labels: tuple[str, ...],
+    *,
+    max_tokens: int,
+    whole_answer: bool = False,
+    min_prefix: int = 2,
+) -> LabelAnswer:
+    """Ask `prompt` (which asks for exactly one of `labels` in double brackets) and read the label. With
+    `whole_answer` the model writes on after the label (what follows it is wanted too, e.g. an evidence quote);
+    `min_prefix` is `label_probabilities`' (1 where the labels differ in their first letter)."""
     wanted = [label.lower() for label in labels]
     by_tokens = reads_probabilities(backend)
     request = GenerateRequest(
         messages=(Message(role="user", content=prompt),),
-        max_tokens=PROBABILITY_MAX_TOKENS if by_tokens else max_tokens,
+        max_tokens=PROBABILITY_MAX_TOKENS if by_tokens and not whole_answer else max_tokens,
         temperature=0.0,
         seed=0,
         prefill=OPEN if by_tokens else "",
         top_logprobs=10 if by_tokens else 0,
     )
     reply = await backend.generate(request)
-    probabilities = label_probabilities(reply, len(OPEN), wanted) if by_tokens else None
+    probabilities = label_probabilities(reply, len(OPEN), wanted, min_prefix=min_prefix) if by_tokens else None
     if probabilities:
         return LabelAnswer(max(wanted, key=lambda label: probabilities[label]), probabilities, reply)
     pattern = re.compile(r"\[\[\s*(" + "|".join(re.escape(label) for label in wanted) + r")\s*\]\]", re.I)
