@@ -240,3 +240,17 @@ def test_alpaca_eval_annotations_with_the_hold_out_guard() -> None:
     steps = {s.step: s for s in found.steps}
     assert steps["collect"].before == 805 and steps["hold-out"].before > steps["hold-out"].after
     assert found.sources[0].kind == "annotations" and found.sources[0].licence.startswith("Apache-2.0")
+
+
+def test_length_limit_drops_long_pairs_before_the_length_balance(tmp_path: Path) -> None:
+    data = write(
+        tmp_path / "d.jsonl",
+        [pair(1, "A"), pair(2, "B"), pair(3, "A", b="x" * 500), pair(4, "B", a="y" * 500)],
+    )
+    out = tmp_path / "out"
+    made = build_training_data([str(data)], out, TuneOptions(length_balance=1, dev_share=0, max_chars=100))
+    limit = next(step for step in made.steps if step.step == "length limit")
+    assert (limit.before, limit.after) == (4, 2)
+    assert limit.dropped == {"longer than 100 characters": 2}
+    assert "x" * 500 not in (out / "sft" / "train.jsonl").read_text(encoding="utf-8")
+    assert "length limit 100 characters" in (out / "DATA_CARD.md").read_text(encoding="utf-8")

@@ -3,7 +3,7 @@
 Every example is one pairwise item with its decision. The pipeline, each step counted in the data card:
 collect (items without a label or a teacher verdict left out) -> drop teacher verdicts that flip with the order ->
 ties (kept or dropped) -> deduplicate (same prompt and responses, either order) -> hold-out guard (prompts of named
-test sets) -> length-bias balance -> split by prompt (train/dev) -> order: swap augmentation (both orders, labels
+test sets) -> length limit (optional) -> length-bias balance -> split by prompt (train/dev) -> order: swap augmentation (both orders, labels
 mapped with `swap_winner`), or, without it, each pair shown in the order that keeps A and B balanced.
 
 The prompt of every training example is the one jurist's own pairwise judge sends (the built-in template, rendered
@@ -65,6 +65,9 @@ class TuneOptions(BaseModel):
     # the highest share of the decided pairs that "the longer response wins" (or "the shorter wins") may have:
     # 0.5 = as many of each, so that length alone predicts nothing; 1 = the data's own share
     length_balance: float = Field(0.5, ge=0.5, le=1)
+    # pairs longer than this (prompt and both responses, in characters) are dropped before the length balance, so
+    # that a model trained on short sequences still sees as many longer- as shorter-wins pairs; None = no limit
+    max_chars: int | None = Field(None, gt=0)
     dedupe: bool = True
     exclude: list[str] = []  # test sets whose prompts may not be trained on (benchmark specs or files)
     dev_share: float = 0.1
@@ -440,6 +443,12 @@ def build_training_data(
         steps.append(_step("hold-out", pairs, kept, {reason: len(pairs) - len(kept)}))
         pairs = kept
 
+    if options.max_chars is not None:
+        limit = options.max_chars
+        short = [ex for ex in pairs if len(ex.prompt) + len(ex.response_a) + len(ex.response_b) <= limit]
+        steps.append(_step("length limit", pairs, short, {f"longer than {limit} characters": len(pairs) - len(short)}))
+        pairs = short
+
     if options.length_balance < 1:
         balanced, n = _balance_length(pairs, options.length_balance, rng)
         steps.append(_step("length balance", pairs, balanced, {"longer/shorter-wins surplus": n}))
@@ -523,7 +532,7 @@ def render_card(card: DataCard) -> str:
     opts = card.options
     lines += [
         f"Options: swap {opts.swap}, ties {opts.ties}, consistency {opts.consistency}, length balance "
-        f"{opts.length_balance}, dedupe {opts.dedupe}, exclude {', '.join(opts.exclude) or '-'}, dev share "
+        f"{opts.length_balance}, length limit {opts.max_chars or '-'} characters, dedupe {opts.dedupe}, exclude {', '.join(opts.exclude) or '-'}, dev share "
         f"{opts.dev_share}, seed {opts.seed}, rationale {opts.rationale}.",
         "",
     ]
