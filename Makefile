@@ -24,6 +24,9 @@ demo: $(BIN)/python
 # (unit, integration over loopback HTTP, end to end on the embedded model).
 # The dev extra holds every other extra, so that no test is skipped for a missing package.
 test: $(BIN)/python
+	@# torch first, pinned: the CPU build (a file on this machine's disk; elsewhere pip takes it from PyPI), so that
+	@# jurist[tune]'s range does not pull a several-GB CUDA build
+	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@# the browser tests (tests/browser) drive Debian's chromium through Playwright: no browser download
 	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)

@@ -19,6 +19,7 @@ if _typing.TYPE_CHECKING:
     from .backends.base import ImagePart
     from .backends.fake import FakeBackend
     from .data import load_items
+    from .data.load import ItemStream, stream_items
     from .errors import BackendError, ConfigError, InputError, JuristError, ParseError
     from .formats import Scale
     from .gate import check_thresholds
@@ -34,14 +35,38 @@ if _typing.TYPE_CHECKING:
     from .review import ReviewOptions, ReviewStore, aserve_review, review_labels, serve_review
     from .run.batch import BatchOptions
     from .run.runner import RunOptions
+    from .scale.ray_data import RayOptions, ajudge_ray, judge_ray
     from .serve import JudgeServer, ServeOptions, aserve_judge, serve_judge
     from .strategies import Cascade, Debate, Interview, Jury, PeerDiscussion, ProgramJudge, SelfConsistency
     from .summary import Summary, summarize
-    from .tune import TuneOptions, build_training_data
+    from .tune import (
+        TuneEvalOptions,
+        TuneEvalReport,
+        TuneOptions,
+        aevaluate_tuned,
+        build_training_data,
+        evaluate_tuned,
+        export_adapter,
+        quantize_gguf,
+    )
+    from .tune.train import TrainOptions, TrainRecord
     from .types import Item, Turn, Usage, Verdict
 
 # public name -> the module that defines it
 _HOMES = {
+    "quantize_gguf": "jurist.tune",
+    "export_adapter": "jurist.tune",
+    "stream_items": "jurist.data.load",
+    "ItemStream": "jurist.data.load",
+    "aevaluate_tuned": "jurist.tune",
+    "evaluate_tuned": "jurist.tune",
+    "TuneEvalReport": "jurist.tune",
+    "TuneEvalOptions": "jurist.tune",
+    "TrainRecord": "jurist.tune.train",
+    "TrainOptions": "jurist.tune.train",
+    "RayOptions": "jurist.scale.ray_data",
+    "ajudge_ray": "jurist.scale.ray_data",
+    "judge_ray": "jurist.scale.ray_data",
     "aanalyse_issues": "jurist.issues",
     "analyse_issues": "jurist.issues",
     "IssueReport": "jurist.issues",
@@ -173,6 +198,7 @@ __all__ = [
     "IssueReport",
     "IssuesOptions",
     "Item",
+    "ItemStream",
     "JobOptions",
     "Judge",
     "JudgeConfig",
@@ -190,6 +216,7 @@ __all__ = [
     "ProgramJudge",
     "RagReport",
     "Ranking",
+    "RayOptions",
     "RerankReport",
     "RerankResult",
     "ReviewOptions",
@@ -202,8 +229,12 @@ __all__ = [
     "SelfConsistency",
     "ServeOptions",
     "Summary",
+    "TrainOptions",
+    "TrainRecord",
     "TrajectoryJudge",
     "TrajectoryReport",
+    "TuneEvalOptions",
+    "TuneEvalReport",
     "TuneOptions",
     "Turn",
     "Usage",
@@ -212,8 +243,10 @@ __all__ = [
     "aanalyse_issues",
     "aequivalent",
     "aevaluate_rag",
+    "aevaluate_tuned",
     "ajudge",
     "ajudge_qrels",
+    "ajudge_ray",
     "ajudge_trajectories",
     "analyse_issues",
     "arerank",
@@ -228,19 +261,24 @@ __all__ = [
     "check_thresholds",
     "equivalent",
     "evaluate_rag",
+    "evaluate_tuned",
+    "export_adapter",
     "judge",
     "judge_qrels",
+    "judge_ray",
     "judge_trajectories",
     "load_items",
     "make_backend",
     "make_judge",
     "open_run",
+    "quantize_gguf",
     "rerank",
     "review_labels",
     "reward",
     "self_reward",
     "serve_judge",
     "serve_review",
+    "stream_items",
     "summarize",
     "verify_steps",
     "write_report",

@@ -9,12 +9,12 @@ import functools
 import inspect
 import threading
 import warnings
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 from .backends import Backend
-from .data.load import LoadedData, load_data
+from .data.load import ItemStream, LoadedData, open_data
 from .errors import ConfigError
 from .judges import JudgeConfig
 from .judges.base import Judge
@@ -151,7 +151,7 @@ def open_run(out: str | Path) -> RunResult:
 
 
 async def ajudge(
-    data: str | Path | LoadedData | Sequence[Item | dict[str, Any]],
+    data: str | Path | LoadedData | ItemStream | Iterable[Item | dict[str, Any]],
     *,
     out: str | Path,
     config: JudgeConfig | Mode | None = None,
@@ -179,6 +179,8 @@ async def ajudge(
     `field_map` and `label_map` say how records' columns and raw labels are read (see `load_items`; for its other
     options, such as `records`, call it and pass the LoadedData). Integer pairwise labels read with no
     `label_map` give a UserWarning (0/1/2 mean different things in different data sets).
+    A JSONL or Parquet file, or an iterable that is not a sequence (a generator), is streamed (`ItemStream`): read
+    in blocks as it is judged, never held whole, with `on_start` given 0 for the total of a generator.
     A run directory takes one process at a time: another one judging into `out` is a RunDirError, unless
     `options.run.wait`, which waits for it (calling `on_wait(message)` once). `on_start(total, already_judged)`
     and `on_verdict(verdict)` report progress. `header` adds fields to the run's config.json (an application's own
@@ -196,7 +198,7 @@ async def ajudge(
     if config is not None:
         config = config if isinstance(config, JudgeConfig) else JudgeConfig(mode=config)
     # with a config, bad input is reported before a model is loaded
-    loaded: LoadedData | None = load_data(data, config.mode, field_map, label_map) if config is not None else None
+    loaded = open_data(data, config.mode, field_map, label_map) if config is not None else None
     model = "local" if model is None else model
     tree = strategy if isinstance(strategy, StrategyTree) else None
     spec = strategy if isinstance(strategy, StrategySpec) else None
@@ -211,7 +213,7 @@ async def ajudge(
         else:
             the_judge = judge_for(cast(JudgeConfig, config), tree or spec, model, backends.get)
         if loaded is None:
-            loaded = load_data(data, the_judge.spec.mode, field_map, label_map)
+            loaded = open_data(data, the_judge.spec.mode, field_map, label_map)
         outcome = await run(
             the_judge,
             loaded,

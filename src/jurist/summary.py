@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
 from .outcomes import Preference, Ranking, Score
 from .run.batch import BatchInfo, batches
-from .run.log import read_run, read_sessions
+from .run.log import iter_run, read_sessions
 from .stats.correlation import correlate
 from .types import Usage, Verdict
 
@@ -51,21 +53,24 @@ class Summary(BaseModel):
 
 
 def summarize(out: Path) -> Summary:
-    header, verdicts = read_run(out)
-    mode = header.mode or (verdicts[0].mode if verdicts else "unknown")
-    ok = [v for v in verdicts if v.error is None and v.incomplete is None]
-    failures = Counter(v.error.reason for v in verdicts if v.error is not None)
+    """The run's summary, in one pass over its verdicts (`iter_run`): counts and sums, and for the correlations of
+    a pointwise run two floats per labelled item (four with expected scores), never the verdicts themselves."""
+    header, verdicts = iter_run(out)
+    tally = _Tally(header.mode)
+    for verdict in verdicts:
+        tally.add(verdict)
+    mode = tally.mode or "unknown"
     summary = Summary(
         out=str(out),
         mode=mode,
         backend=header.backend,
-        items=header.items if header.items is not None else len(verdicts),
-        judged=len(verdicts),
-        failed=sum(failures.values()),
-        failures=dict(failures),
-        flagged=sum(v.flagged for v in verdicts),
-        incomplete=sum(v.incomplete is not None for v in verdicts if v.error is None),
-        usage=Usage.total(v.usage for v in verdicts),
+        items=header.items if header.items is not None else tally.judged,
+        judged=tally.judged,
+        failed=sum(tally.failures.values()),
+        failures=dict(tally.failures),
+        flagged=tally.flagged,
+        incomplete=tally.incomplete,
+        usage=tally.usage,
         fallbacks=header.fallbacks,
         batches=batches(out),
     )
@@ -75,77 +80,139 @@ def summarize(out: Path) -> Summary:
         calls = sum(r.judged for r in records)
         summary.judgments_per_s = calls / summary.wall_s if summary.wall_s > 0 else None
     if mode == "pairwise":
-        _pairwise(summary, ok)
+        _pairwise(summary, tally)
     elif mode == "pointwise":
-        _pointwise(summary, ok)
+        _pointwise(summary, tally)
     else:
-        _listwise(summary, ok)
-    _failures_counted(summary, verdicts)
+        _listwise(summary, tally)
+    _failures_counted(summary, tally.missing)
     return summary
 
 
-def _failures_counted(summary: Summary, verdicts: list[Verdict]) -> None:
-    """The share of items without a complete verdict, and accuracy with the labelled ones among them counted as
-    wrong: a judge whose verdicts failed on most items must not look accurate on the few that parsed."""
+class _Tally:
+    """What the summary needs of a run's verdicts, added one verdict at a time. `ok` counts the verdicts that are
+    complete (no error, not incomplete); the figures of each mode are over those."""
+
+    def __init__(self, mode: str | None) -> None:
+        self.mode = mode  # the header's, else the first verdict's
+        self.judged = self.flagged = self.incomplete = self.missing = self.ok = 0
+        self.failures: Counter[str] = Counter()
+        self.usage = Usage()
+        self.outcomes: Counter[Any] = Counter()  # pairwise decisions
+        self.consistent = self.swapped = 0  # pairwise, both orders judged
+        self.labelled = self.correct = 0
+        self.score_sum: float = 0
+        self.scored = 0
+        # pointwise (judge, human) and (expected, human) per labelled item, for the rank correlations
+        self.judge, self.human = array("d"), array("d")
+        self.expected, self.expected_human = array("d"), array("d")
+        self.tau_sum, self.taus = 0.0, 0  # listwise
+
+    def add(self, v: Verdict) -> None:
+        self.mode = self.mode or v.mode
+        self.judged += 1
+        if v.error is not None:
+            self.failures[v.error.reason] += 1
+        self.flagged += v.flagged
+        self.incomplete += v.incomplete is not None and v.error is None
+        self.usage = self.usage + v.usage
+        if v.error is not None or v.incomplete is not None:
+            self.missing += v.label is not None  # a labelled item without a complete verdict
+            return
+        self.ok += 1
+        if self.mode == "pairwise":
+            self._pairwise(v)
+        elif self.mode == "pointwise":
+            self._pointwise(v)
+        else:
+            self._listwise(v)
+
+    def _pairwise(self, v: Verdict) -> None:
+        consistent = v.outcome_as(Preference).consistent
+        if consistent is not None:
+            self.swapped += 1
+            self.consistent += consistent
+        self.outcomes[v.decision() or "flagged"] += 1
+        if v.label is not None:
+            self.labelled += 1
+            self.correct += v.decision() == v.label
+
+    def _pointwise(self, v: Verdict) -> None:
+        score = v.outcome_as(Score).score
+        if score is None:
+            return
+        self.score_sum += score
+        self.scored += 1
+        if v.label is None:
+            return
+        self.labelled += 1
+        judge, human = float(score), float(v.label)  # type: ignore[arg-type]
+        self.correct += judge == human
+        self.judge.append(judge)
+        self.human.append(human)
+        expected = v.outcome_as(Score).expected
+        if expected is not None:
+            self.expected.append(float(expected))
+            self.expected_human.append(human)
+
+    def _listwise(self, v: Verdict) -> None:
+        label, ranking = v.label, v.outcome_as(Ranking).ranking
+        if not isinstance(label, list) or not ranking:
+            return
+        self.labelled += 1
+        self.correct += ranking[0] == label[0]
+        if len(label) == len(ranking) > 1:
+            # Compare the rank each position got.
+            predicted = [ranking.index(p) for p in sorted(label)]
+            truth = [label.index(p) for p in sorted(label)]
+            self.tau_sum += correlate(predicted, truth, "kendall")
+            self.taus += 1
+
+
+def _failures_counted(summary: Summary, missing: int) -> None:
+    """The share of items without a complete verdict, and accuracy with the labelled ones among them (`missing`)
+    counted as wrong: a judge whose verdicts failed on most items must not look accurate on the few that parsed."""
     summary.failed_share = (summary.failed + summary.incomplete) / summary.judged if summary.judged else 0.0
-    missing = sum(v.label is not None and (v.error is not None or v.incomplete is not None) for v in verdicts)
     summary.labelled_records = summary.labelled + missing
     if summary.labelled_records and (summary.accuracy is not None or summary.labelled == 0):
         correct = (summary.accuracy or 0.0) * summary.labelled
         summary.accuracy_failures_wrong = correct / summary.labelled_records
 
 
-def _pairwise(summary: Summary, ok: list[Verdict]) -> None:
-    both = [p.consistent for v in ok if (p := v.outcome_as(Preference)).consistent is not None]
-    summary.consistency_n = len(both)
-    if both:
-        summary.position_consistency = sum(both) / len(both)
-    counts = Counter(v.decision() or "flagged" for v in ok)
-    summary.outcome = {str(k): counts[k] / len(ok) for k in sorted(counts)} if ok else {}
-    labelled = [v for v in ok if v.label is not None]
-    summary.labelled = len(labelled)
-    if labelled:
-        summary.accuracy = sum(v.decision() == v.label for v in labelled) / len(labelled)
+def _pairwise(summary: Summary, tally: _Tally) -> None:
+    summary.consistency_n = tally.swapped
+    if tally.swapped:
+        summary.position_consistency = tally.consistent / tally.swapped
+    counts = tally.outcomes
+    summary.outcome = {str(k): counts[k] / tally.ok for k in sorted(counts)} if tally.ok else {}
+    summary.labelled = tally.labelled
+    if tally.labelled:
+        summary.accuracy = tally.correct / tally.labelled
 
 
-def _pointwise(summary: Summary, ok: list[Verdict]) -> None:
-    scored = [(v, score) for v in ok if (score := v.outcome_as(Score).score) is not None]
-    scores = [score for _, score in scored]
-    if scores:
-        summary.outcome = {"mean_score": sum(scores) / len(scores)}
-    labelled = [(v, score) for v, score in scored if v.label is not None]
-    summary.labelled = len(labelled)
-    if not labelled:
+def _pointwise(summary: Summary, tally: _Tally) -> None:
+    if tally.scored:
+        summary.outcome = {"mean_score": tally.score_sum / tally.scored}
+    summary.labelled = tally.labelled
+    if not tally.labelled:
         return
-    judge = [float(score) for _, score in labelled]
-    human = [float(v.label) for v, _ in labelled]  # type: ignore[arg-type]
-    summary.accuracy = sum(a == b for a, b in zip(judge, human, strict=True)) / len(labelled)
-    if len(labelled) >= 3 and len(set(judge)) > 1 and len(set(human)) > 1:
+    judge, human = tally.judge, tally.human
+    summary.accuracy = tally.correct / tally.labelled
+    if tally.labelled >= 3 and len(set(judge)) > 1 and len(set(human)) > 1:
         summary.spearman = correlate(judge, human, "spearman")
         summary.pearson = correlate(judge, human, "pearson")
-    expected = [(v, x) for v, _ in labelled if (x := v.outcome_as(Score).expected) is not None]
-    if len(expected) >= 3:
-        e = [float(x) for _, x in expected]
-        h = [float(v.label) for v, _ in expected]  # type: ignore[arg-type]
-        if len(set(e)) > 1 and len(set(h)) > 1:
-            summary.spearman_expected = correlate(e, h, "spearman")
+    e, h = tally.expected, tally.expected_human
+    if len(e) >= 3 and len(set(e)) > 1 and len(set(h)) > 1:
+        summary.spearman_expected = correlate(e, h, "spearman")
 
 
-def _listwise(summary: Summary, ok: list[Verdict]) -> None:
-    labelled = [(v.label, r) for v in ok if isinstance(v.label, list) and (r := v.outcome_as(Ranking).ranking)]
-    summary.labelled = len(labelled)
-    if not labelled:
+def _listwise(summary: Summary, tally: _Tally) -> None:
+    summary.labelled = tally.labelled
+    if not tally.labelled:
         return
-    summary.accuracy = sum(ranking[0] == label[0] for label, ranking in labelled) / len(labelled)
-    taus = []
-    for label, ranking in labelled:
-        if len(label) == len(ranking) > 1:
-            # Compare the rank each position got.
-            predicted = [ranking.index(p) for p in sorted(label)]
-            truth = [label.index(p) for p in sorted(label)]
-            taus.append(correlate(predicted, truth, "kendall"))
-    if taus:
-        summary.kendall = sum(taus) / len(taus)
+    summary.accuracy = tally.correct / tally.labelled
+    if tally.taus:
+        summary.kendall = tally.tau_sum / tally.taus
 
 
 def _failure_warning(summary: Summary) -> list[str]:

@@ -13,7 +13,7 @@ from jurist import ConfigError, FakeBackend
 from jurist.backends import BackendOptions, available_specs, make_backend
 from jurist.backends.registry import ENTRY_POINT_GROUP
 
-BUILT_IN = ["local", "gguf:PATH", "openai:MODEL", "anthropic:MODEL", "replay:PATH"]
+BUILT_IN = ["local", "gguf:PATH", "openai:MODEL", "anthropic:MODEL", "replay:PATH", "vllm:MODEL"]
 PLUGIN = """
 from jurist import FakeBackend
 
@@ -47,7 +47,7 @@ def test_unknown_spec_lists_the_built_in_names() -> None:
     with pytest.raises(ConfigError) as caught:
         make_backend("gpt-4")
     assert str(caught.value) == (
-        "unknown model spec 'gpt-4'; use local, gguf:PATH, openai:MODEL, anthropic:MODEL or replay:PATH"
+        "unknown model spec 'gpt-4'; use local, gguf:PATH, openai:MODEL, anthropic:MODEL, replay:PATH or vllm:MODEL"
     )
 
 
@@ -57,8 +57,8 @@ def test_a_plugin_provider_is_imported_when_named_and_listed(plugin) -> None:
     backend = make_backend("echo:my-model", BackendOptions(timeout=7))
     assert isinstance(backend, FakeBackend)
     assert sys.modules["jurist_echo_plugin"].made == [("my-model", 7.0)]
-    with pytest.raises(ConfigError, match=r"unknown model spec 'vllm:x'; use local, .*, replay:PATH, broken:\.\.\. "):
-        make_backend("vllm:x")
+    with pytest.raises(ConfigError, match=r"unknown model spec 'tgi:x'; use local, .*, vllm:MODEL, broken:\.\.\. "):
+        make_backend("tgi:x")
 
 
 def test_a_plugin_cannot_take_over_a_built_in_name(plugin, monkeypatch) -> None:

@@ -65,7 +65,8 @@ def test_every_interval_has_the_same_bootstrap_default() -> None:
 @pytest.mark.parametrize(
     "flag",
     [
-        *("--model", "--base-url", "--api-key-env", "--context-length", "--concurrency", "--rpm", "--tpm"),
+        *("--model", "--base-url", "--api-key-env", "--context-length", "--adapter", "--concurrency", "--rpm"),
+        "--tpm",
         *("--timeout", "--max-retries", "--rubric", "--scale", "--template", "--no-tie", "--on-inconsistent"),
         *("--max-tokens", "--temperature", "--rules", "--no-structured", "--no-cache", "--overwrite", "--seed"),
     ],

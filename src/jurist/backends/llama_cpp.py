@@ -10,6 +10,7 @@ Speed comes from computing fewer tokens, never from cutting the text being judge
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import math
 import os
@@ -31,15 +32,26 @@ DEFAULT_N_CTX = 8192
 
 
 class LlamaCppBackend:
-    def __init__(self, model_path: str, *, name: str, n_ctx: int | None = None, n_threads: int | None = None) -> None:
+    def __init__(
+        self,
+        model_path: str,
+        *,
+        name: str,
+        n_ctx: int | None = None,
+        n_threads: int | None = None,
+        adapter: str | None = None,
+    ) -> None:
         if not Path(model_path).is_file():
             raise ConfigError(f"GGUF file not found: {model_path}")
+        adapter_sha256 = _adapter_sha256(adapter) if adapter else None
         require("llama_cpp", "a local model")
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         threads = n_threads or os.cpu_count() or 1
-        self.name = name
+        # A LoRA adapter makes another judge: its hash is in the name (so in every judge's fingerprint) and in the
+        # cache identity, so that a tuned judge never reuses the untuned one's verdicts or answers.
+        self.name = f"{name}+lora:{adapter_sha256[:12]}" if adapter_sha256 else name
         self.model_path = model_path
         # The file's path, size and time stand for its content in cache keys: cheap, unlike hashing the file.
         stat = Path(model_path).stat()
@@ -49,17 +61,25 @@ class LlamaCppBackend:
                 "file": str(Path(model_path).resolve()),
                 "size": stat.st_size,
                 "mtime_ns": stat.st_mtime_ns,
+                **({"adapter_sha256": adapter_sha256} if adapter_sha256 else {}),
             }
         )
-        self._llm = Llama(
-            model_path=model_path,
-            n_ctx=n_ctx or DEFAULT_N_CTX,
-            n_threads=threads,
-            n_threads_batch=threads,
-            n_batch=512,
-            logits_all=False,
-            verbose=False,
-        )
+        try:
+            self._llm = Llama(
+                model_path=model_path,
+                n_ctx=n_ctx or DEFAULT_N_CTX,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_batch=512,
+                logits_all=False,
+                verbose=False,
+                lora_path=adapter,
+            )
+        except (ValueError, RuntimeError) as exc:
+            if adapter is None:
+                raise
+            # llama.cpp refuses an adapter of another architecture or shape with a bare "Failed to load"
+            raise ConfigError(f"llama.cpp could not apply the adapter {adapter} to {model_path}: {exc}") from None
         self._n_ctx = self._llm.n_ctx()
         template = self._llm.metadata.get("tokenizer.chat_template")
         if not template:
@@ -179,6 +199,71 @@ class LlamaCppBackend:
 
     async def aclose(self) -> None:
         return None
+
+
+def _adapter_sha256(adapter: str) -> str:
+    """The adapter file's sha256 (a few MB: hashing it is cheap, and its content is what changes the answers)."""
+    path = Path(adapter)
+    if not path.is_file():
+        raise ConfigError(f"adapter not found: {adapter} (a GGUF LoRA adapter: `jurist tune export MODEL_DIR`)")
+    kind = gguf_general_type(path)
+    if kind != "adapter":  # llama.cpp crashes (SIGSEGV) on a model file given as an adapter: check first
+        what = f"general.type is {kind!r}" if kind else "no GGUF general.type"
+        raise ConfigError(f"{adapter} is not a GGUF LoRA adapter ({what}): `jurist tune export MODEL_DIR` writes one")
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# GGUF metadata value types: fixed sizes by type number (8 = string, 9 = array)
+_GGUF_SIZES = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+
+
+def gguf_general_type(path: Path) -> str | None:
+    """A GGUF file's `general.type` ("model", "adapter"...), read from its header; None if it is not a GGUF file or
+    has none. Reads key by key and stops at that key, which converters write among the first."""
+
+    def read(f: Any, n: int) -> bytes:
+        data = f.read(n)
+        if len(data) != n:
+            raise ValueError("truncated")
+        return data
+
+    def number(f: Any, size: int) -> int:
+        return int.from_bytes(read(f, size), "little")
+
+    def skip(f: Any, kind: int) -> None:
+        if kind == 8:
+            f.seek(number(f, 8), 1)
+        elif kind == 9:
+            inner, count = number(f, 4), number(f, 8)
+            if inner in _GGUF_SIZES:
+                f.seek(_GGUF_SIZES[inner] * count, 1)
+            else:
+                for _ in range(count):
+                    skip(f, inner)
+        elif kind in _GGUF_SIZES:
+            f.seek(_GGUF_SIZES[kind], 1)
+        else:
+            raise ValueError(f"unknown value type {kind}")
+
+    try:
+        with path.open("rb") as f:
+            if read(f, 4) != b"GGUF":
+                return None
+            number(f, 4)  # version
+            number(f, 8)  # tensors
+            for _ in range(number(f, 8)):
+                key = read(f, number(f, 8))
+                kind = number(f, 4)
+                if key == b"general.type" and kind == 8:
+                    return read(f, number(f, 8)).decode("utf-8", errors="replace")
+                skip(f, kind)
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 def _is_json_object(text: str) -> bool:

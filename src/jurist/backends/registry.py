@@ -5,7 +5,7 @@ packages add providers through the `jurist.backends` entry point group: the entr
 and its object a `BackendFactory`, e.g. in the plugin's pyproject.toml
 
     [project.entry-points."jurist.backends"]
-    vllm = "jurist_vllm:make_backend"     # then --model vllm:MODEL
+    mine = "jurist_mine:make_backend"     # then --model mine:MODEL
 
 Built-in names come first: a plugin cannot take over `openai`.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -29,17 +30,28 @@ class BackendOptions(BaseModel):
     api_key_env: str | None = None
     timeout: float = Field(60.0, gt=0, description="seconds per request")
     context_length: int | None = Field(None, description="override the model's context window, in tokens")
+    adapter: Path | None = Field(
+        None, description="a GGUF LoRA adapter (or a `jurist tune train` folder's adapter.gguf), llama.cpp models only"
+    )
 
+
+# the providers that take a LoRA adapter (BackendOptions.adapter): llama.cpp's
+ADAPTABLE = ("local", "gguf")
 
 BackendFactory = Callable[[str, BackendOptions], Backend]
 """Builds a backend from what follows `NAME:` in the spec (empty for a bare `NAME`) and the options."""
 
 
 def make_backend(spec: str, options: BackendOptions | None = None) -> Backend:
-    """`local`, `gguf:PATH`, `openai:MODEL`, `anthropic:MODEL`, `replay:PATH` (recorded outputs, JSONL), or a
-    plugin's `NAME:...`."""
+    """`local`, `gguf:PATH`, `openai:MODEL`, `anthropic:MODEL`, `replay:PATH` (recorded outputs, JSONL),
+    `vllm:MODEL` (vLLM in process), or a plugin's `NAME:...`."""
     name, _, rest = spec.partition(":")
-    return _factory(name, spec)(rest, options or BackendOptions())
+    options = options or BackendOptions()
+    if options.adapter is not None and name not in ADAPTABLE:
+        raise ConfigError(
+            f"model spec '{spec}': an adapter applies to llama.cpp models only (local, gguf:PATH); leave it out"
+        )
+    return _factory(name, spec)(rest, options)
 
 
 def available_specs() -> list[str]:
@@ -69,13 +81,27 @@ def _local(rest: str, options: BackendOptions) -> Backend:
         raise ConfigError(f"model spec 'local:{rest}': `local` is the embedded model alone; for a file use gguf:PATH")
     from .llama_cpp import LlamaCppBackend, embedded_model_path
 
-    return LlamaCppBackend(embedded_model_path(), name="local", n_ctx=options.context_length)
+    return LlamaCppBackend(
+        embedded_model_path(), name="local", n_ctx=options.context_length, adapter=_adapter_file(options.adapter)
+    )
 
 
 def _gguf(rest: str, options: BackendOptions) -> Backend:
     from .llama_cpp import LlamaCppBackend
 
-    return LlamaCppBackend(rest, name=f"gguf:{rest}", n_ctx=options.context_length)
+    return LlamaCppBackend(
+        rest, name=f"gguf:{rest}", n_ctx=options.context_length, adapter=_adapter_file(options.adapter)
+    )
+
+
+def _adapter_file(adapter: Path | None) -> str | None:
+    """The adapter's GGUF file: as given, or a model folder's adapter.gguf (the CLI exports it first if missing)."""
+    if adapter is None or not adapter.is_dir():
+        return None if adapter is None else str(adapter)
+    exported = adapter / "adapter.gguf"
+    if not exported.is_file():
+        raise ConfigError(f"{adapter} has no adapter.gguf: export it first with `jurist tune export {adapter}`")
+    return str(exported)
 
 
 def _openai(rest: str, options: BackendOptions) -> Backend:
@@ -101,6 +127,12 @@ def _served(options: BackendOptions) -> dict[str, Any]:
     }
 
 
+def _vllm(rest: str, options: BackendOptions) -> Backend:
+    from .vllm import VLLMBackend
+
+    return VLLMBackend(rest, context_length=options.context_length)
+
+
 def _replay(rest: str, options: BackendOptions) -> Backend:
     if not rest:
         raise ConfigError("model spec 'replay' needs the recorded outputs' file: replay:PATH")
@@ -116,4 +148,5 @@ _BUILTIN: dict[str, tuple[str, BackendFactory]] = {
     "openai": ("openai:MODEL", _openai),
     "anthropic": ("anthropic:MODEL", _anthropic),
     "replay": ("replay:PATH", _replay),
+    "vllm": ("vllm:MODEL", _vllm),
 }

@@ -43,7 +43,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "rag": ("rag", "rag", "Groundedness, answer and context relevance of RAG answers."),
     "rerank": ("rerank", "rerank", "Rerank the top-k of a TREC run with the judge."),
     "trajectory": ("trajectory", "trajectory", "Judge agent trajectories: requirements with evidence, and a score."),
-    "tune": ("tune", "tune", "Tune a judge: its training data from labelled pairs or a teacher run."),
+    "tune": ("tune", "tune", "Tune a judge: training data, fine-tuning, export, and before/after evaluation."),
     "report": ("report", "report", "One self-contained HTML report of runs, audits, arenas."),
     "review": ("review", "review", "Label a run's items in a local web app, next to the judge."),
 }

@@ -29,8 +29,19 @@ from rich.progress import (
 
 from ..api import JobOptions, Limits
 from ..backends import BackendOptions
+from ..backends.registry import ADAPTABLE
 from ..data.benchmarks import BENCHMARKS, load_benchmark
-from ..data.load import LoadedData, describe_labels, load_items, parse_field_map, parse_label_map, remap
+from ..data.load import (
+    STREAMED_SUFFIXES,
+    ItemStream,
+    LoadedData,
+    describe_labels,
+    load_items,
+    parse_field_map,
+    parse_label_map,
+    remap,
+    stream_items,
+)
 from ..errors import BackendError, ConfigError, InputError, JuristError, NoVerdictError
 from ..gate import Metric, Threshold, check_gate, parse_threshold
 from ..judges import JudgeConfig
@@ -449,6 +460,7 @@ class Server:
     tpm: float | None = None
     batch: bool = False
     batch_poll: float = 30.0
+    adapter: Path | None = None
 
     def job(self, *, cache: bool, **run: Any) -> JobOptions:
         """The job's options: these, the cache, and `run`'s RunOptions fields but the concurrency."""
@@ -458,12 +470,23 @@ class Server:
                 api_key_env=self.api_key_env,
                 timeout=self.timeout,
                 context_length=self.context_length,
+                adapter=self._adapter(),
             ),
             limits=Limits(max_retries=self.max_retries, rpm=self.rpm, tpm=self.tpm),
             run=RunOptions(concurrency=self.concurrency, **run),
             cache=cache,
             batch=BatchOptions(poll_s=self.batch_poll) if self.batch else None,
         )
+
+    def _adapter(self) -> Path | None:
+        """--adapter's GGUF file; a `jurist tune train` folder is exported first where it has none yet."""
+        if self.adapter is None:
+            return None
+        if self.model.partition(":")[0] not in ADAPTABLE:
+            raise ConfigError(f"--adapter applies to llama.cpp models (local, gguf:PATH), not {self.model}")
+        from ..tune.export import resolve_adapter  # torch and the converter only when a folder must be exported
+
+        return resolve_adapter(self.adapter)
 
 
 def server_options() -> Callable[[F], F]:
@@ -477,7 +500,7 @@ def server_options() -> Callable[[F], F]:
                 "--model",
                 default="local",
                 show_default=True,
-                help="local | gguf:PATH | openai:MODEL | anthropic:MODEL | replay:PATH",
+                help="local | gguf:PATH | openai:MODEL | anthropic:MODEL | replay:PATH | vllm:MODEL",
             ),
             click.option(
                 "--base-url", help="server URL for openai:/anthropic: (default OPENAI_BASE_URL or the vendor's)"
@@ -488,6 +511,11 @@ def server_options() -> Callable[[F], F]:
             ),
             click.option(
                 "--context-length", type=int, help="the model's context window in tokens, if jurist cannot tell"
+            ),
+            click.option(
+                "--adapter",
+                type=click.Path(path_type=Path),
+                help="a GGUF LoRA adapter for local or gguf:PATH, or a `jurist tune train` folder (exported first)",
             ),
             click.option(
                 "--concurrency", type=click.IntRange(min=1), help="requests in flight (default: 1 local, 64 HTTP)"
@@ -781,6 +809,13 @@ class Reading:
     def load(self, data: Path, mode: str) -> LoadedData:
         label_map = parse_label_map(self.label_map) if self.label_map else None
         return load_data(data, mode, parse_field_map(self.fields), label_map, self.records)
+
+    def open(self, data: Path, mode: str) -> LoadedData | ItemStream:
+        """`load`, streamed (read as it is judged) when DATA is a JSONL or Parquet file."""
+        if not data.is_file() or data.suffix.lower() not in STREAMED_SUFFIXES or self.records is not None:
+            return self.load(data, mode)
+        label_map = parse_label_map(self.label_map) if self.label_map else None
+        return stream_items(data, mode, parse_field_map(self.fields), label_map=label_map)  # type: ignore[arg-type]
 
 
 def data_options(*, field_help: str, label_map_help: str, records_help: str) -> Callable[[F], F]:

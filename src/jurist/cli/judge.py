@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..api import ajudge
-from ..data.load import select_items
+from ..data.load import ItemStream, LoadedData, describe_labels, select_items
 from ..demos import DemoConfig
 from ..gate import SUMMARY_METRICS, Threshold, check_before_judging, summary_failures
 from ..types import MODES
@@ -38,6 +38,7 @@ from .common import (
     strategy_options,
     summary_or_exit,
     wait_option,
+    warn,
 )
 
 JUDGE_NEEDS: Needs = {
@@ -50,6 +51,8 @@ JUDGE_NEEDS: Needs = {
     "on_inconsistent": [PAIRWISE, ("rank_by", None)],
     "no_tie": [PAIRWISE, ("rank_by", None)],
     "scale": [POINTWISE],
+    "ray_address": [("engine", ("ray",))],
+    "num_workers": [("engine", ("ray",))],
 }
 
 
@@ -112,6 +115,26 @@ JUDGE_NEEDS: Needs = {
 )
 @overwrite_option
 @wait_option
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="local: judge in this process; ray: as a Ray Data pipeline of --num-workers actors (jurist[ray]), verdicts "
+    "in Parquet shards under RUN_DIR/shards/",
+)
+@click.option(
+    "--ray-address",
+    help="--engine ray: an existing cluster (HOST:PORT of its head, ray://HOST:PORT or auto); default: a local Ray "
+    "started for the run",
+)
+@click.option(
+    "--num-workers",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="--engine ray: judging actors, each with its own backends, --concurrency and an equal share of --rpm/--tpm",
+)
 @fail_under_option(SUMMARY_METRICS, what="the summary's")
 def judge(
     data: Path,
@@ -134,6 +157,9 @@ def judge(
     fsync: str,
     overwrite: bool,
     wait: bool,
+    engine: str,
+    ray_address: str | None,
+    num_workers: int,
     fail_under: tuple[Threshold, ...],
 ) -> None:
     """Judge every item in DATA (JSONL, JSON, CSV, Parquet or a saved HF dataset, or a benchmark such as
@@ -155,10 +181,15 @@ def judge(
     with one_line_errors():
         check_needs(JUDGE_NEEDS)
         check_server_options(stacking.models(server.model), server.base_url, server.api_key_env)
-        loaded = reading.load(data, mode)
-        available = len(loaded.items)
-        loaded = select_items(loaded, limit=limit, sample=sample, seed=seed)
-        labelled = sum(item.label is not None for item in loaded.items)
+        # JSONL and Parquet are streamed (read as they are judged); --sample draws from all the items
+        loaded = reading.open(data, mode) if sample is None and engine == "local" else reading.load(data, mode)
+        if isinstance(loaded, ItemStream):
+            available = loaded.total or 0
+            loaded = loaded.limited(limit) if limit else loaded
+        else:
+            available = len(loaded.items)
+            loaded = select_items(loaded, limit=limit, sample=sample, seed=seed)
+        labelled = sum(item.label is not None for item in _first(loaded).items)
         check_before_judging(fail_under, mode=mode, labelled=labelled, swap=not no_swap)
         config = judging.config(
             mode,
@@ -176,11 +207,29 @@ def judge(
 
     def on_start(total: int, skipped: int) -> None:
         # here, once the labels are checked against the judge's scale: a bad one is an error, printed alone
-        say_labels(loaded, available, "the first" if limit else f"a sample (seed {seed}) of")
+        how = "the first" if limit else f"a sample (seed {seed}) of"
+        if isinstance(loaded, ItemStream) and len(loaded.head.items) < (loaded.total or 0):
+            _say_stream(loaded, available, how)
+        else:
+            say_labels(_first(loaded), available, how)
         progress.on_start(total, skipped)
 
-    run_judging(
-        ajudge(
+    if engine == "ray":
+        from ..scale.ray_data import RayOptions, ajudge_ray  # Ray's engine, only when asked for
+
+        work = ajudge_ray(
+            _first(loaded),  # all the items: only --engine local streams
+            out=out,
+            config=config,
+            model=server.model,
+            strategy=strategy,
+            options=options,
+            ray=RayOptions(address=ray_address, num_workers=num_workers),
+            on_start=on_start,
+            on_verdict=progress.on_verdict,
+        )
+    else:
+        work = ajudge(
             loaded,
             out=out,
             config=config,
@@ -190,9 +239,22 @@ def judge(
             on_start=on_start,
             on_verdict=progress.on_verdict,
             on_wait=say,
-        ),
-        progress.bar,
-        out,
-    )
+        )
+    run_judging(work, progress.bar, out)
     summary = summary_or_exit(out)
     gate_or_exit(summary, fail_under, SUMMARY_METRICS, summary_failures(summary))
+
+
+def _first(loaded: LoadedData | ItemStream) -> LoadedData:
+    """The items read before judging: all of them, or a stream's first block."""
+    return loaded.head if isinstance(loaded, ItemStream) else loaded
+
+
+def _say_stream(stream: ItemStream, available: int, how: str) -> None:
+    """`say_labels` for a stream longer than its first block, whose labels are described from that block."""
+    if stream.total is not None and stream.total < available:
+        say(f"judging {how} {stream.total} of {available} items")
+    head = stream.head
+    say(describe_labels(head).replace("labels:", f"labels in the first {len(head.items)} items:", 1))
+    for warning in head.warnings:
+        warn(warning)

@@ -7,7 +7,9 @@ from pathlib import Path
 import click
 
 from ..tune.data import TuneOptions, build_training_data
-from .common import one_line_errors, say
+from ..tune.evaluate import DEFAULT_SETS, TABLE_JSON, TABLE_MD, TuneEvalOptions, aevaluate_tuned, render_tune_eval
+from ..tune.export import QUANT_TYPES, export_adapter, quantize_gguf
+from .common import JudgingProgress, bootstrap_option, one_line_errors, run_judging, say, warn
 
 
 @click.group("tune")
@@ -50,6 +52,11 @@ def _exclusions(value: str | None) -> list[str]:
     help="the highest share of pairs that 'the longer response wins' (or the shorter) may have: 0.5 = as many of "
     "each, 1 = the data's own share",
 )
+@click.option(
+    "--max-chars",
+    type=click.IntRange(min=1),
+    help="drop pairs longer than this (prompt and both responses, in characters) before the length balance",
+)
 @click.option("--keep-duplicates", is_flag=True, help="keep repeated pairs (same prompt and responses)")
 @click.option("--dev-share", type=float, default=0.1, show_default=True, help="share of the prompts held for dev")
 @click.option("--seed", type=int, default=0, show_default=True, help="the seed of the split and the balancing")
@@ -70,6 +77,7 @@ def data(
     ties: str,
     no_consistency: bool,
     length_balance: float,
+    max_chars: int | None,
     keep_duplicates: bool,
     dev_share: float,
     seed: int,
@@ -95,6 +103,7 @@ def data(
             ties=ties,
             consistency=not no_consistency,
             length_balance=length_balance,
+            max_chars=max_chars,
             dedupe=not keep_duplicates,
             exclude=_exclusions(exclude),
             dev_share=dev_share,
@@ -108,3 +117,220 @@ def data(
     for name, size in card.splits.items():
         say(f"{name}: {card.prompts[name]} prompts, {size['pairs']} pairs, {size['sft']} sft rows")
     say(f"wrote {out} (data card: {out / 'DATA_CARD.md'})")
+
+
+@tune.command("eval")
+@click.argument("model_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--sets",
+    help=f"comma-separated sets of human-labelled pairs: benchmark specs or data files [default: "
+    f"{','.join(DEFAULT_SETS)}]; `llmbar` is LLMBar's 419 pairs (Natural and the four adversarial sets)",
+)
+@click.option("--limit", type=click.IntRange(min=1), help="a seeded sample of N pairs of each set (recorded)")
+@click.option("--seed", type=int, default=0, show_default=True, help="the sample's and the bootstrap's seed")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="keep every judge's run directories here (re-running judges nothing twice) and write the table "
+    "(tune-eval.md, tune-eval.json); default: a temporary folder, removed",
+)
+@click.option(
+    "--allow-overlap",
+    is_flag=True,
+    help="evaluate on sets whose prompts the training data did not exclude (the figures may then be inflated)",
+)
+@click.option(
+    "--model",
+    help="the base model's spec for every judge (local, gguf:FILE); default: each training record's base (local for "
+    "the embedded model)",
+)
+@bootstrap_option()
+@click.option("--json", "as_json", is_flag=True, help="print the report as JSON instead of the table")
+def eval_(
+    model_dirs: tuple[Path, ...],
+    sets: str | None,
+    limit: int | None,
+    seed: int,
+    out: Path | None,
+    allow_overlap: bool,
+    model: str | None,
+    n_resamples: int,
+    as_json: bool,
+) -> None:
+    """Evaluate tuned judges against the untuned one on held-out human-labelled pairs, before/after in one table.
+
+    Each MODEL_DIR is a `jurist tune train` output. Every judge is jurist's pairwise judge (built-in template, both
+    orders, the training data's rationale setting): the untuned one on the base model, each tuned one on the same
+    model with its adapter (adapter.gguf, from `jurist tune export`); a reward model's MODEL_DIR judges by its two
+    scores (transformers). The table gives per set and overall: pairs, failed verdicts (counted as wrong),
+    accuracy and position consistency with 95% bootstrap intervals, judgments/min, and tuned - untuned with paired
+    bootstrap intervals. A set whose prompts the training data did not exclude is refused (--allow-overlap).
+
+    \b
+    Examples:
+      jurist tune eval tuned-sft --out tune-eval
+      jurist tune eval tuned-sft tuned-dpo --sets llmbar:Natural,pandalm --limit 100 --out tune-eval
+    """
+    with one_line_errors():
+        options = TuneEvalOptions(
+            sets=_exclusions(sets) if sets is not None else list(DEFAULT_SETS),
+            limit=limit,
+            seed=seed,
+            allow_overlap=allow_overlap,
+            model=model,
+            n_resamples=n_resamples,
+        )
+    # where a stopped evaluation's verdicts are: without --out, a temporary folder that is removed
+    kept = out or Path("no folder (a temporary one, removed: give --out to keep and resume the runs)")
+    progress = JudgingProgress(kept, "pairs already judged")
+
+    def on_start(total: int, skipped: int) -> None:
+        # one bar for every run: each run adds its pairs to the total
+        if progress.task is None:
+            progress.on_start(total, skipped)
+        else:
+            task = progress.bar.tasks[progress.task]
+            progress.bar.update(progress.task, total=(task.total or 0) + total, advance=skipped)
+
+    def on_run(judge: str, name: str, pairs: int) -> None:
+        progress.bar.console.print(f"{judge} on {name}: {pairs} pairs", markup=False, highlight=False)
+
+    work = aevaluate_tuned(
+        list(model_dirs), options, out=out, on_run=on_run, on_start=on_start, on_verdict=progress.on_verdict
+    )
+    report = run_judging(work, progress.bar, kept)
+    click.echo(report.model_dump_json(indent=2) if as_json else render_tune_eval(report))
+    if report.overlap:
+        for where, names in report.overlap.items():
+            warn(f"{where}: not held out of its training data (--allow-overlap): {', '.join(names)}")
+    if out is not None:
+        say(f"wrote {out / TABLE_MD} and {out / TABLE_JSON}; the runs are in {out / 'runs'}")
+
+
+@tune.command("train")
+@click.argument("data_dir", type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="the model folder to write")
+@click.option(
+    "--method",
+    type=click.Choice(["sft", "dpo", "reward"]),
+    default="sft",
+    show_default=True,
+    help="sft: the verdict as the target; dpo: the right verdict over the swapped one; reward: a Bradley-Terry head",
+)
+@click.option("--base", help="a GGUF file or a Hugging Face model folder (default: the embedded model's GGUF)")
+@click.option("--epochs", type=float, default=1.0, show_default=True, help="passes over the training data")
+@click.option("--max-steps", type=click.IntRange(min=1), help="stop after this many optimizer steps")
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="examples per step")
+@click.option("--grad-accum", type=click.IntRange(min=1), default=1, show_default=True, help="steps per update")
+@click.option("--learning-rate", type=float, help="default: 2e-4 for sft and reward, 5e-6 for dpo")
+@click.option("--lora-r", type=click.IntRange(min=1), default=16, show_default=True, help="the LoRA rank")
+@click.option(
+    "--max-length",
+    type=click.IntRange(min=17),
+    default=768,
+    show_default=True,
+    help="longer examples are left out (counted), never truncated",
+)
+@click.option("--max-examples", type=click.IntRange(min=1), help="train on the first N examples only")
+@click.option("--seed", type=int, default=0, show_default=True, help="the seed of the data order and LoRA init")
+@click.option("--save-steps", type=click.IntRange(min=1), default=25, show_default=True, help="checkpoint interval")
+@click.option("--threads", type=click.IntRange(min=1), help="torch threads (default: every core)")
+@click.option("--bf16", is_flag=True, help="bfloat16 weights (faster only on CPUs with bf16 instructions)")
+@click.option("--force", is_flag=True, help="replace the model already in --out")
+def train(
+    data_dir: Path,
+    out: Path,
+    method: str,
+    base: str | None,
+    epochs: float,
+    max_steps: int | None,
+    batch_size: int,
+    grad_accum: int,
+    learning_rate: float | None,
+    lora_r: int,
+    max_length: int,
+    max_examples: int | None,
+    seed: int,
+    save_steps: int,
+    threads: int | None,
+    bf16: bool,
+    force: bool,
+) -> None:
+    """LoRA fine-tuning of a judge on DATA_DIR (from `jurist tune data`) with TRL, from the embedded model or --base.
+
+    Writes the adapter (adapter/), the base's config and tokenizer (base/), the training log (log.jsonl) and the
+    record (jurist-tune.json). Re-running an interrupted run with the same options resumes from its newest
+    checkpoint. Needs jurist[tune] (torch, transformers, peft, trl).
+
+    \b
+    Examples:
+      jurist tune train tune-data --out judge-sft
+      jurist tune train tune-data --method dpo --epochs 2 --out judge-dpo
+      jurist tune train tune-data --base ./my-hf-model --max-length 1024 --out my-judge
+    """
+    from ..tune.train import TrainOptions
+    from ..tune.train import train as run_training
+
+    with one_line_errors():
+        options = TrainOptions(
+            method=method,
+            base=base,
+            epochs=epochs,
+            max_steps=max_steps,
+            batch_size=batch_size,
+            grad_accum=grad_accum,
+            learning_rate=learning_rate,
+            lora_r=lora_r,
+            lora_alpha=2 * lora_r,
+            max_length=max_length,
+            max_examples=max_examples,
+            seed=seed,
+            save_steps=save_steps,
+            threads=threads,
+            bf16=bf16,
+        )
+        run_training(data_dir, out, options, force=force, say=say)
+
+
+@tune.command("export")
+@click.argument("model_dir", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="export again over an adapter.gguf already there")
+def export(model_dir: Path, force: bool) -> None:
+    """Export a trained model folder's LoRA adapter to MODEL_DIR/adapter.gguf, the adapter llama.cpp loads.
+
+    Uses llama.cpp's convert_lora_to_gguf.py, fetched once from llama-cpp-python's source (the installed version)
+    into ~/.cache/jurist/llama.cpp ($JURIST_LLAMA_CPP: a llama.cpp checkout instead). sft and dpo models only: a
+    reward model's score head is not a judge llama.cpp can run.
+
+    \b
+    Examples:
+      jurist tune export tuned
+      jurist judge pairs.jsonl --mode pairwise --adapter tuned/adapter.gguf --out runs/tuned
+    """
+    with one_line_errors():
+        path = export_adapter(model_dir, force=force)
+    say(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB): judge with --model local --adapter {path}")
+
+
+@tune.command("quantize")
+@click.argument("gguf", type=click.Path(path_type=Path))
+@click.option("--type", "kind", required=True, type=click.Choice(QUANT_TYPES), help="the quantization to write")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="the GGUF file to write")
+@click.option(
+    "--allow-requantize",
+    is_flag=True,
+    help="quantize a GGUF that is already quantized (precision is lost twice; an f16/f32 source is better)",
+)
+@click.option("--threads", type=click.IntRange(min=1), help="quantizer threads (default: every core)")
+def quantize(gguf: Path, kind: str, out: Path, allow_requantize: bool, threads: int | None) -> None:
+    """Write GGUF quantized to --type with llama.cpp's quantizer (speed: smaller weights are read faster).
+
+    \b
+    Examples:
+      jurist tune quantize model-f16.gguf --type q4_k_m --out model-q4_k_m.gguf
+      jurist tune quantize SmolLM2-135M-Instruct.Q4_1.gguf --type q8_0 --allow-requantize --out smol-q8_0.gguf
+      jurist judge pairs.jsonl --mode pairwise --model gguf:model-q4_k_m.gguf --out runs/q4
+    """
+    with one_line_errors():
+        path = quantize_gguf(gguf, out, kind, allow_requantize=allow_requantize, threads=threads)
+    say(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB, {kind})")

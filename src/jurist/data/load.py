@@ -14,7 +14,7 @@ import re
 import sys
 import warnings
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from ..errors import ConfigError, InputError
 from ..extras import require
 from ..files import open_text, parse_json, read_jsonl, read_text
 from ..formats import Scale
+from ..hashindex import HashIndex
 from ..images import is_data_url, is_url
 from ..images import problem as image_problem
 from ..trajectory import TrajectoryError, requirements_of
@@ -144,36 +145,197 @@ def load_data(
     elif not data:
         raise InputError("no items given", file="<python>")
     else:
-        rows = [
-            (number, {**it.metadata, **it.model_dump(exclude={"metadata"}, exclude_none=True)})
-            if isinstance(it, Item)
-            else (number, it)
-            for number, it in enumerate(data, start=1)
-        ]
+        rows = [(number, _record(it)) for number, it in enumerate(data, start=1)]
         loaded = items_from_rows(rows, mode, field_map, path="<python>", unit="item", label_map=label_map)
     for message in loaded.warnings:
         warnings.warn(message, UserWarning, stacklevel=3)
     return loaded
 
 
-def items_from_rows(
-    rows: list[tuple[int, Any]],
+@dataclass
+class _StreamState:
+    """What the blocks of one stream share, so that each block gets the checks that a whole file gets: the ids seen
+    (duplicates; 64-bit digests, not the ids), whether records have ids, and the numbering of those without."""
+
+    decode: LabelDecoder
+    ids: HashIndex = field(default_factory=lambda: HashIndex(values=False))
+    count: int = 0  # items in earlier blocks
+    with_id: bool | None = None
+    first_line: int | None = None  # of the stream's first record
+
+
+# A stream is read, checked and judged in blocks of this many records (see `ItemStream`).
+BLOCK_ITEMS = 1000
+# The files that `open_data` streams; the others are read whole.
+STREAMED_SUFFIXES = (".jsonl", ".parquet", ".pq")
+
+
+@dataclass
+class ItemStream:
+    """Items read as they are judged, for data too large to hold: validated in blocks of BLOCK_ITEMS records, each
+    with every check that a whole file gets (a duplicate id across blocks is found through a HashIndex of the ids'
+    digests). `head`, the first block, is read at once, so that bad input there stops a run before any model is
+    loaded, as with a file read whole; a file of up to BLOCK_ITEMS records is all head and behaves exactly so.
+    A bad record in a later block stops the run when its block is read: every item of the blocks before it has
+    been judged and recorded, none of its own block (`jurist.run.runner`). `total` is the number of records
+    counted before reading (None for a Python iterator). `checks` run on every later block as it is read (the
+    engine adds the judge's `check_data`)."""
+
+    path: str
+    unit: str
+    field_map: dict[str, str]
+    head: LoadedData
+    total: int | None
+    rest: Iterator[LoadedData]
+    checks: list[Callable[[LoadedData], None]] = field(default_factory=list)
+
+    def blocks(self) -> Iterator[LoadedData]:
+        """Every block, the head first; reading a later block runs `checks` on it. Once only."""
+        yield self.head
+        for block in self.rest:
+            for check in self.checks:
+                check(block)
+            yield block
+
+    def items(self) -> Iterator[Item]:
+        for block in self.blocks():
+            yield from block.items
+
+    def limited(self, limit: int) -> ItemStream:
+        """The first `limit` items (jurist judge --limit), read no further."""
+
+        def rest() -> Iterator[LoadedData]:
+            left = limit - len(self.head.items)
+            for block in self.rest:
+                if left <= 0:
+                    return
+                yield replace(block, items=block.items[:left])
+                left -= len(block.items)
+
+        head = replace(self.head, items=self.head.items[:limit])
+        total = limit if self.total is None else min(limit, self.total)
+        return replace(self, head=head, total=total, rest=rest())
+
+
+def stream_items(
+    path: str | Path,
+    mode: Mode,
+    field_map: dict[str, str] | None = None,
+    *,
+    label_map: dict[str, str] | None = None,
+) -> ItemStream:
+    """A JSONL or Parquet file as an ItemStream (see `load_items` for the arguments): its records are read as they
+    are judged, never all at once."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("no such file or folder", file=str(path), hint="check the DATA path")
+    suffix = path.suffix.lower()
+    if path.is_dir() or suffix not in STREAMED_SUFFIXES:
+        raise ConfigError(f"{path}: only {', '.join(STREAMED_SUFFIXES)} files are streamed; load others whole")
+    rows = read_jsonl(path) if suffix == ".jsonl" else _read_parquet(path)
+    unit = "line" if suffix == ".jsonl" else "row"
+    return stream_rows(rows, mode, field_map, path=str(path), unit=unit, label_map=label_map, total=_count(path))
+
+
+def stream_rows(
+    rows: Iterable[tuple[int, Any]],
     mode: Mode,
     field_map: dict[str, str] | None,
     *,
     path: str,
     unit: str,
     label_map: dict[str, str] | None = None,
-) -> LoadedData:
-    """Validate records (each with its line or row number) into Items, with the same checks for every source."""
+    total: int | None = None,
+) -> ItemStream:
+    """Records (each with its line or row number) as an ItemStream; the first block is read and checked now."""
     field_map = field_map or {}
-    decode = LabelDecoder(mode, label_map, field_map.get("label", "label"))
+    state = _StreamState(LabelDecoder(mode, label_map, field_map.get("label", "label")))
+    records = iter(rows)
+
+    def block() -> list[tuple[int, Any]]:
+        return [row for _, row in zip(range(BLOCK_ITEMS), records, strict=False)]
+
+    def check(rows: list[tuple[int, Any]]) -> LoadedData:
+        return items_from_rows(rows, mode, field_map, path=path, unit=unit, state=state)
+
+    head = check(block())
+
+    def rest() -> Iterator[LoadedData]:
+        while rows := block():
+            yield check(rows)
+        state.ids = HashIndex(values=False)  # the stream is read: its ids' memory is free
+
+    return ItemStream(path=path, unit=unit, field_map=dict(field_map), head=head, total=total, rest=rest())
+
+
+def _count(path: Path) -> int:
+    """The records of a JSONL (non-blank lines) or Parquet file (its metadata), without reading them."""
+    if path.suffix.lower() != ".jsonl":
+        pq = require("pyarrow.parquet", "reading Parquet")
+        try:
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        except Exception as exc:  # pyarrow raises several types for a bad file
+            raise InputError(
+                f"cannot read Parquet: {exc}", file=str(path), hint="check that the file is a complete Parquet file"
+            ) from None
+    with path.open("rb") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
+def open_data(
+    data: DataSource | ItemStream | Iterable[Item | dict[str, Any]],
+    mode: Mode,
+    field_map: dict[str, str] | None = None,
+    label_map: dict[str, str] | None = None,
+) -> LoadedData | ItemStream:
+    """`load_data`, streamed where it can be: a JSONL or Parquet file, or a Python iterable that is not a
+    sequence (a generator), becomes an ItemStream; anything else is loaded whole."""
+    if isinstance(data, ItemStream | LoadedData):
+        return data
+    if isinstance(data, str | Path):
+        path = Path(data)
+        if not path.is_file() or path.suffix.lower() not in STREAMED_SUFFIXES:
+            return load_data(data, mode, field_map, label_map)
+        stream = stream_items(path, mode, field_map, label_map=label_map)
+    elif isinstance(data, Sequence):
+        return load_data(data, mode, field_map, label_map)
+    else:
+        records = ((number, _record(it)) for number, it in enumerate(data, start=1))
+        stream = stream_rows(records, mode, field_map, path="<python>", unit="item", label_map=label_map)
+    for message in stream.head.warnings:
+        warnings.warn(message, UserWarning, stacklevel=3)
+    return stream
+
+
+def _record(item: Item | dict[str, Any]) -> Any:
+    """An Item given through the API as the record it was made from (its metadata as columns)."""
+    if isinstance(item, Item):
+        return {**item.metadata, **item.model_dump(exclude={"metadata"}, exclude_none=True)}
+    return item
+
+
+def items_from_rows(
+    rows: Sequence[tuple[int, Any]],
+    mode: Mode,
+    field_map: dict[str, str] | None,
+    *,
+    path: str,
+    unit: str,
+    label_map: dict[str, str] | None = None,
+    state: _StreamState | None = None,
+) -> LoadedData:
+    """Validate records (each with its line or row number) into Items, with the same checks for every source.
+    `state` carries those checks across the blocks of a stream (see `ItemStream`)."""
+    field_map = field_map or {}
+    decode = state.decode if state is not None else LabelDecoder(mode, label_map, field_map.get("label", "label"))
+    offset = state.count if state is not None else 0
     items: list[Item] = []
     lines: dict[str, int] = {}
     seen_columns: set[str] = set()
     mapped = {c for spec in field_map.values() for c in spec.split(",")}
     found_columns: set[str] = set()  # mapped columns (or dotted paths) some record has
-    with_id: bool | None = None  # whether the records have ids (the first one decides)
+    with_id: bool | None = state.with_id if state is not None else None  # whether records have ids (the first decides)
+    first_line = state.first_line if state is not None else None
     for where, row in rows:
         if not isinstance(row, dict):
             raise InputError(
@@ -185,13 +347,13 @@ def items_from_rows(
         _check_values(row, path, where)
         seen_columns.update(row)
         found_columns.update(c for c in mapped - found_columns if lookup(row, c) is not ABSENT)
-        item = _to_item(row, mode, field_map, path, where, index=len(items), decode=decode)
+        item = _to_item(row, mode, field_map, path, where, index=offset + len(items), decode=decode)
         raw_id, id_column = _get(row, "id", field_map)
         has_id = _present(raw_id)
-        if items and has_id != with_id:
+        if with_id is not None and has_id != with_id:
             # Numbering the records without one would silently join verdicts to the wrong rows.
             raise InputError(
-                f"{'has an id' if has_id else 'has no id'}, but the record on {unit} {lines[items[0].id]} "
+                f"{'has an id' if has_id else 'has no id'}, but the record on {unit} {first_line} "
                 f"{'has none' if has_id else 'has one'}",
                 file=path,
                 line=where,
@@ -199,9 +361,13 @@ def items_from_rows(
                 hint="give every record a unique id, or drop the id column to number items by position",
             )
         with_id = has_id
-        if item.id in lines:
+        first_line = where if first_line is None else first_line
+        earlier = lines.get(item.id)
+        if earlier is not None or (state is not None and not state.ids.add(item.id)):
             raise InputError(
-                f"duplicate id '{item.id}' (first seen on {unit} {lines[item.id]})",
+                f"duplicate id '{item.id}' (first seen on {unit} {earlier})"
+                if earlier is not None
+                else f"duplicate id '{item.id}' (first seen on an earlier {unit})",
                 file=path,
                 line=where,
                 field="id",
@@ -209,9 +375,12 @@ def items_from_rows(
             )
         lines[item.id] = where
         items.append(item)
-    if not items:
+    if state is not None:
+        state.count += len(items)
+        state.with_id, state.first_line = with_id, first_line
+    if not items and offset == 0:
         raise InputError("the file holds no items", file=path, hint="give a file with at least one record")
-    missing = sorted(mapped - found_columns)
+    missing = sorted(mapped - found_columns) if offset == 0 else []  # a stream's first block is checked
     if missing:
         nested = [
             f"{c}: {_where_path_stops(rows[0][1], c.split('.'), 'the first record')}"
@@ -547,15 +716,26 @@ def _read_csv(path: Path) -> Iterator[tuple[int, Any]]:
 
 
 def _read_parquet(path: Path) -> Iterator[tuple[int, Any]]:
+    """The rows, read by record batches: a file larger than memory streams (see `ItemStream`)."""
     pq = require("pyarrow.parquet", "reading Parquet")
-
+    number = 0
     try:
-        table = pq.read_table(path)
+        # Memory that stays flat over the rows: without pyarrow's read-ahead (pre_buffer), whose buffers grew with
+        # the rows read; a column chunk read in pieces of 1 MiB, not whole; decoded on this thread (use_threads:
+        # with a thread per column, the allocator kept more as the rows went by). A 1,000-row batch is quick.
+        parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
+        batches = parquet.iter_batches(batch_size=BLOCK_ITEMS, use_threads=False)
+        for batch in batches:
+            for row in batch.to_pylist():
+                number += 1
+                yield number, row
     except Exception as exc:  # pyarrow raises several types for a bad file
         raise InputError(
-            f"cannot read Parquet: {exc}", file=str(path), hint="check that the file is a complete Parquet file"
+            f"cannot read Parquet: {exc}",
+            file=str(path),
+            line=number + 1 if number else None,
+            hint="check that the file is a complete Parquet file",
         ) from None
-    yield from enumerate(table.to_pylist(), start=1)
 
 
 def _read_hf_dataset(path: Path) -> Iterator[tuple[int, Any]]:

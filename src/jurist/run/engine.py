@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from .._version import __version__
 from ..backends import Backend, BackendOptions, make_backend
-from ..data.load import LoadedData
+from ..data.load import ItemStream, LoadedData
 from ..errors import ConfigError
 from ..judges.base import Judge, Preflight
 from ..types import Verdict
@@ -151,6 +151,20 @@ class Backends:
 JudgeFactory = Callable[[Backends], Judge]
 
 
+def run_header(judge: Judge, data: LoadedData | ItemStream, header: dict[str, Any] | None = None) -> RunHeader:
+    """config.json of a run of `judge` over `data`, with `header`'s fields added (this engine's and the Ray
+    engine's, jurist.scale)."""
+    return RunHeader.model_validate(
+        {
+            "judge": {"jurist_version": __version__, **judge.spec.identity},
+            "data": data.path,
+            "items": data.total if isinstance(data, ItemStream) else len(data.items),
+            **(header or {}),
+            "fingerprint": judge.spec.fingerprint,
+        }
+    )
+
+
 def concurrency(judge: Judge, backends: Backends, options: JobOptions) -> int:
     """Items worth judging at once: `options.run.concurrency`, else what the judge says its models take, else what
     the backends take (the engine's runs and the judge server)."""
@@ -163,7 +177,7 @@ def concurrency(judge: Judge, backends: Backends, options: JobOptions) -> int:
 
 async def run(
     judge: Judge | JudgeFactory,
-    data: LoadedData,
+    data: LoadedData | ItemStream,
     out: str | Path,
     options: JobOptions | None = None,
     *,
@@ -190,16 +204,11 @@ async def run(
             backends = await closing.enter_async_context(Backends(options))
         ready = judge if isinstance(judge, Judge) else judge(backends)
         if isinstance(ready, Preflight):
-            ready.check_data(data)
-        record = RunHeader.model_validate(
-            {
-                "judge": {"jurist_version": __version__, **ready.spec.identity},
-                "data": data.path,
-                "items": len(data.items),
-                **(header or {}),
-                "fingerprint": ready.spec.fingerprint,
-            }
-        )
+            # a stream's head now, its later blocks as they are read
+            ready.check_data(data.head if isinstance(data, ItemStream) else data)
+            if isinstance(data, ItemStream):
+                data.checks.append(ready.check_data)
+        record = run_header(ready, data, header)
         backends.bind(Path(out))
         return await run_judge(
             ready,

@@ -8,6 +8,8 @@ Layout of RUN_DIR:
   verdicts.jsonl   one Verdict per judged item, appended as each completes (the last line wins for an id)
   sessions.jsonl   one SessionRecord per invocation: when, how long, how many judged
   run.lock         held (an OS lock) by the process judging into the directory; it holds that process's id
+  shards/          a distributed run's verdicts as Parquet shards (shards.py; `jurist judge --engine ray`), read
+                   after verdicts.jsonl
 
 Readers call `read_run` (the header and the current verdicts) and `read_sessions`; a judging session holds a
 `RunStore`. Every field added since the first format has a default, so older run directories read and resume.
@@ -24,15 +26,17 @@ import fcntl
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ConfigError, RunDirError
-from ..files import cut_torn_tail, read_log
+from ..files import LogScan, cut_torn_tail, read_log
+from ..hashindex import HashIndex, digest
 from ..types import Verdict
+from .shards import read_shards, remove_shards, write_shard
 
 FsyncPolicy = Literal["always", "batch", "never"]
 _FSYNC_EVERY_S = 1.0
@@ -103,8 +107,51 @@ def read_run(out: str | Path) -> RunLog:
     """The run's header and its current verdicts; a clear error if `out` is not a run directory."""
     out = Path(out)
     header = read_header(out / CONFIG_FILE)
-    verdicts = [v for v in read_verdicts(out / VERDICTS_FILE) if v.judge_fingerprint == header.fingerprint]
+    everything = [*read_verdicts(out / VERDICTS_FILE), *read_shards(out)]
+    verdicts = [v for v in everything if v.judge_fingerprint == header.fingerprint]
     return RunLog(header, list(latest_by_id(verdicts).values()))
+
+
+def iter_run(out: str | Path) -> tuple[RunHeader, Iterator[Verdict]]:
+    """`read_run` for runs too large to hold: the header, and the current verdicts one at a time (in the order of
+    their records, where read_run keeps the order of each id's first record). Two passes over the records: the
+    first finds the ids recorded more than once (the ids seen are kept as 8-byte digests, in a HashIndex, and
+    dropped after it) and the number of each one's last record; the second yields every record that is its id's
+    last."""
+    out = Path(out)
+    header = read_header(out / CONFIG_FILE)
+
+    def records() -> Iterator[Verdict]:
+        for verdict in _scan(out / VERDICTS_FILE):
+            if verdict.judge_fingerprint == header.fingerprint:
+                yield verdict
+        yield from (v for v in read_shards(out) if v.judge_fingerprint == header.fingerprint)
+
+    def current() -> Iterator[Verdict]:
+        seen = HashIndex(values=False)
+        latest: dict[str, int] = {}  # the ids recorded again (a retried failure): few
+        for number, verdict in enumerate(records()):
+            if not seen.add(verdict.id):
+                latest[verdict.id] = number
+        del seen  # its memory is free for the second pass
+        for number, verdict in enumerate(records()):
+            if latest.get(verdict.id, number) == number:
+                yield verdict
+
+    return header, current()
+
+
+def _scan(path: Path) -> Iterator[Verdict]:
+    """The verdict log's records one at a time, as `scan_verdicts` reads them (a damaged line is a RunDirError,
+    raised when the iteration reaches the record after it)."""
+    scan = LogScan(path, _parse_verdict)
+    try:
+        for verdict in scan:
+            if scan.damaged:
+                raise _damaged(path, scan.damaged[0])
+            yield verdict
+    except OSError as exc:
+        raise RunDirError(f"cannot read {path}: {exc.strerror or exc}; check that it is a readable file") from exc
 
 
 def read_sessions(out: str | Path) -> list[SessionRecord]:
@@ -136,12 +183,16 @@ def scan_verdicts(path: Path) -> VerdictLog:
     except OSError as exc:
         raise RunDirError(f"cannot read {path}: {exc.strerror or exc}; check that it is a readable file") from exc
     if log.damaged:
-        number, problem = log.damaged[0]
-        raise RunDirError(
-            f"{path}:{number}: corrupt verdict record ({problem}). Delete that line (its item is then judged "
-            "again), or move the file aside to start the run over."
-        )
+        raise _damaged(path, log.damaged[0])
     return VerdictLog(log.records, log.end)
+
+
+def _damaged(path: Path, where: tuple[int, str]) -> RunDirError:
+    number, problem = where
+    return RunDirError(
+        f"{path}:{number}: corrupt verdict record ({problem}). Delete that line (its item is then judged "
+        "again), or move the file aside to start the run over."
+    )
 
 
 def read_verdicts(path: Path) -> list[Verdict]:
@@ -207,6 +258,35 @@ def latest_by_id(verdicts: list[Verdict]) -> dict[str, Verdict]:
     return latest
 
 
+class JudgedIndex:
+    """What a run directory already holds, for resuming without its verdicts in memory: per item id (as a 64-bit
+    digest, in a HashIndex), a digest of the judged item's content hash and whether its verdict failed for a
+    transient reason (the lowest bit). The last record of an id wins, as in `read_run`."""
+
+    def __init__(self) -> None:
+        self._index = HashIndex()
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def record(self, verdict: Verdict) -> None:
+        # a failed verdict, or one kept incomplete (a pairwise order failed), is judged again when it was transient
+        failure = verdict.error or verdict.incomplete
+        retryable = failure is not None and failure.retryable
+        self._index.put(verdict.id, (digest(verdict.item_hash or "") & ~1) | retryable)
+
+    def done(self, item_id: str, item_hash: str, *, retry_failed: bool) -> bool:
+        """Whether the item, with this content, has a verdict that need not be made again."""
+        value = self._index.get(item_id)
+        if value is None or value & ~1 != digest(item_hash) & ~1:
+            return False
+        return not (value & 1 and retry_failed)
+
+    def done_count(self, *, retry_failed: bool) -> int:
+        """How many ids have a verdict that need not be made again (if their items are unchanged)."""
+        return self._index.count(lambda values: (values & 1) == 0) if retry_failed else len(self)
+
+
 class RunStore:
     """One session's hold on a run directory, from `open` (or `try_lock`) to `close`: no other process can judge
     into the directory meanwhile."""
@@ -261,9 +341,9 @@ class RunStore:
             "Wait for it to finish, or pass --wait (jurist judge) to start when it does."
         )
 
-    def open(self, header: RunHeader, *, overwrite: bool = False) -> dict[str, Verdict]:
-        """Take the directory, then create or reopen the run; returns the verdicts already recorded for this exact
-        configuration (the header's fingerprint). On an error the directory is released again."""
+    def open(self, header: RunHeader, *, overwrite: bool = False) -> JudgedIndex:
+        """Take the directory, then create or reopen the run; returns the index of the verdicts already recorded
+        for this exact configuration (the header's fingerprint). On an error the directory is released again."""
         if not self.try_lock():
             raise self.in_use()
         try:
@@ -272,7 +352,7 @@ class RunStore:
             self.close()
             raise
 
-    def _open(self, header: RunHeader, overwrite: bool) -> dict[str, Verdict]:
+    def _open(self, header: RunHeader, overwrite: bool) -> JudgedIndex:
         old: RunHeader | None = None
         if overwrite:
             # batches.jsonl: the journal of --batch (run/batch.py), whose batches belong to the old run
@@ -281,6 +361,7 @@ class RunStore:
                     path.unlink(missing_ok=True)
                 except OSError as exc:
                     raise _cannot_write(path, exc) from exc
+            remove_shards(self.out)
         elif self.config_path.exists():
             old = read_header(self.config_path)
             if old.fingerprint != header.fingerprint:
@@ -291,10 +372,24 @@ class RunStore:
                 )
         # Not part of the fingerprint: what the servers rejected in earlier sessions is kept.
         self._write_header(header.model_copy(update={"fallbacks": old.fallbacks if old is not None else []}))
-        log = scan_verdicts(self.verdicts_path)
-        existing = latest_by_id([v for v in log.verdicts if v.judge_fingerprint == header.fingerprint])
+        # one record at a time: a large run's verdicts need not fit in memory to be resumed
+        existing = JudgedIndex()
+        scan = LogScan(self.verdicts_path, _parse_verdict)
         try:
-            self._repair(log.end)
+            for verdict in scan:
+                if verdict.judge_fingerprint == header.fingerprint:
+                    existing.record(verdict)
+        except OSError as exc:
+            raise RunDirError(
+                f"cannot read {self.verdicts_path}: {exc.strerror or exc}; check that it is a readable file"
+            ) from exc
+        if scan.damaged:
+            raise _damaged(self.verdicts_path, scan.damaged[0])
+        for verdict in read_shards(self.out):
+            if verdict.judge_fingerprint == header.fingerprint:
+                existing.record(verdict)
+        try:
+            self._repair(scan.end)
             self._fd = os.open(self.verdicts_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as exc:
             raise _cannot_write(self.verdicts_path, exc) from exc
@@ -326,6 +421,15 @@ class RunStore:
                     self._last_sync = now
         except OSError as exc:
             raise _cannot_write(self.verdicts_path, exc) from exc
+
+    def write_shard(self, session: int, sequence: int, verdicts: Sequence[Verdict]) -> None:
+        """Write verdicts as one Parquet shard (a distributed run's, instead of appending them), whole or not at
+        all."""
+        assert self._lock_fd is not None, "write_shard before open"
+        try:
+            write_shard(self.out, session, sequence, verdicts)
+        except OSError as exc:
+            raise _cannot_write(self.out / "shards", exc) from exc
 
     def log_session(self, record: SessionRecord) -> None:
         try:

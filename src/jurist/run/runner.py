@@ -4,18 +4,19 @@ One judging session of the engine (run/engine.py `run`), which does the checks b
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from ..data.load import LoadedData
-from ..errors import RunDirError
+from ..data.load import ItemStream, LoadedData
+from ..errors import ConfigError, InputError, RunDirError
 from ..judges.base import Judge, judge_item
 from ..secrets import scrub
 from ..types import Item, Verdict
-from .log import FsyncPolicy, RunHeader, RunStore, SessionRecord
+from .log import FsyncPolicy, JudgedIndex, RunHeader, RunStore, SessionRecord
 
 _LOCK_POLL_S = 0.5
 
@@ -43,12 +44,13 @@ class RunOutcome(BaseModel):
 ProgressCallback = Callable[[Verdict], None]
 
 
-def _needs_judging(item: Item, previous: Verdict | None, retry_failed: bool) -> bool:
-    if previous is None or previous.item_hash != item.content_hash():
-        return True
-    # a failed item, or one kept incomplete (a pairwise order failed), is tried again when the failure was transient
-    failure = previous.error or previous.incomplete
-    return failure is not None and failure.retryable and retry_failed
+def _kept(error: InputError | ConfigError, judged: int, out: Path) -> InputError | ConfigError:
+    """Bad input that stopped a stream, saying that what was judged before it is kept."""
+    if not isinstance(error, InputError):
+        return error
+    kept = f"the {judged} verdicts made before it are kept in {out}: fix it and run the same command again to resume"
+    hint = f"{error.hint}; {kept}" if error.hint else kept
+    return InputError(error.message, file=error.file, line=error.line, field=error.field, hint=hint)
 
 
 async def _open_store(
@@ -56,7 +58,7 @@ async def _open_store(
     header: RunHeader,
     options: RunOptions,
     on_wait: Callable[[str], None] | None,
-) -> dict[str, Verdict]:
+) -> JudgedIndex:
     """Open the run, first waiting (polling, so that Ctrl-C still stops it) while another process holds it, if
     `options.wait`; otherwise a held directory is a RunDirError."""
     told = False
@@ -72,7 +74,7 @@ async def _open_store(
 
 async def run_judge(
     judge: Judge,
-    data: LoadedData,
+    data: LoadedData | ItemStream,
     out: Path,
     options: RunOptions,
     *,
@@ -86,16 +88,40 @@ async def run_judge(
     """Judge `data` into the run directory `out` with `concurrency` items in flight, holding the directory for the
     whole session; `header` is its config.json, and `fallbacks()` what the backends gave up, recorded at the end.
     `on_wait(message)` is called once if the session waits for another process to release the directory
-    (`options.wait`)."""
+    (`options.wait`).
+
+    An ItemStream is read as it is judged: `concurrency` items in flight, one block of the stream in memory, and
+    the run directory's index of judged items (not its verdicts). Bad input in a later block ends the stream: the
+    items in flight are finished and recorded, then its error is raised."""
     store = RunStore(out, fsync=options.fsync)
     previous = await _open_store(store, header, options, on_wait)
-    todo = [it for it in data.items if _needs_judging(it, previous.get(it.id), options.retry_failed)]
-    skipped = len(data.items) - len(todo)
-    judged = failed = 0
+    skipped = judged = failed = 0
     started = time.time()
     t0 = time.perf_counter()
     interrupted = False
-    queue = iter(todo)
+    stopped: list[InputError | ConfigError] = []  # bad input in a stream's later block
+
+    def unjudged(items: Iterator[Item]) -> Iterator[Item]:
+        nonlocal skipped
+        try:
+            for item in items:
+                if previous.done(item.id, item.content_hash(), retry_failed=options.retry_failed):
+                    skipped += 1
+                else:
+                    yield item
+        except (InputError, ConfigError) as exc:  # a shared iterator: every worker stops at its next item
+            stopped.append(exc)
+
+    # what is in memory (all the items, or a stream's first block) is sorted now, so that the count of items
+    # already judged told at the start is exact; a longer stream's later items are sorted as it passes them, and
+    # the start is told what the index holds
+    blocks = iter([data]) if isinstance(data, LoadedData) else data.blocks()
+    todo = list(unjudged(iter(next(blocks).items)))
+    queue = itertools.chain(todo, unjudged(item for block in blocks for item in block.items))
+    total = len(data.items) if isinstance(data, LoadedData) else data.total or 0
+    whole = isinstance(data, LoadedData) or (data.total is not None and data.total <= len(data.head.items))
+    workers = max(1, len(todo)) if whole else concurrency
+    announced = skipped if whole else min(total, max(skipped, previous.done_count(retry_failed=options.retry_failed)))
 
     async def worker() -> None:
         nonlocal judged, failed
@@ -110,8 +136,8 @@ async def run_judge(
     tasks: list[asyncio.Task[None]] = []
     try:  # from here on, the session is logged and the directory released however it ends
         if on_start:
-            on_start(len(data.items), skipped)
-        tasks = [asyncio.create_task(worker()) for _ in range(min(concurrency, max(1, len(todo))))]
+            on_start(total, announced)
+        tasks = [asyncio.create_task(worker()) for _ in range(min(concurrency, workers))]
         done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in pending:
             task.cancel()
@@ -121,6 +147,8 @@ async def run_judge(
         errors = [exc for task in done if (exc := task.exception()) is not None]
         if errors:
             raise errors[0]
+        if stopped:
+            raise _kept(stopped[0], judged, out)
     except (asyncio.CancelledError, KeyboardInterrupt):
         interrupted = True
         for task in tasks:
@@ -146,4 +174,5 @@ async def run_judge(
         except RunDirError:
             if not interrupted:  # else the error on its way already says what stopped the run
                 raise
-    return RunOutcome(out=Path(out), total=len(data.items), skipped=skipped, judged=judged, failed=failed, wall_s=wall)
+    total = total if isinstance(data, LoadedData) else skipped + judged
+    return RunOutcome(out=Path(out), total=total, skipped=skipped, judged=judged, failed=failed, wall_s=wall)

@@ -21,6 +21,7 @@ request's response_format JSON schema when there is one, else the answer format 
                                        picked by a hash of the prompt, so it is stable but varies by item
   "ranking"  -> {"ranking": [..], ...} a rotation of 1..k, picked by a hash of the prompt
   MT-Bench text formats: "[[A]]" -> "... my final verdict is: [[A]]", "[[rating]]" -> "Rating: [[5]]".
+  Prometheus' text format: "[RESULT]" -> "Feedback: ... [RESULT] N", N in 1-5 picked by a hash of the prompt.
   Anything else: a fixed sentence; sampled (temperature > 0 with a seed), one that names the seed.
 Fields come in the order the schema (or the prompt) names them; "rationale" is filled only when asked for.
 With logprobs, the verdict's token has probability 0.7 and the other labels share the rest.
@@ -304,6 +305,10 @@ def answer_text(body: dict[str, Any], prompt: str) -> tuple[str, int | None, lis
     if "[[rating]]" in prompt:
         text = "The answer is adequate. Rating: [[5]]"
         return text, len(text) - 3, [str(i) for i in range(1, 11)]
+    if "[RESULT]" in prompt:  # Prometheus' format (peer libraries in bench/peers judge with it)
+        labels = [str(i) for i in range(1, 6)]
+        text = f"Feedback: the answer is adequate. [RESULT] {_pick(labels, prompt)}"
+        return text, len(text) - 1, labels
     if body.get("temperature") and "seed" in body:  # a sampled answer (a policy's): each seed gives its own
         return f"I have nothing to judge here (sample seed {body['seed']}).", None, []
     return "I have nothing to judge here.", None, []

@@ -3,8 +3,9 @@
 Every example is one pairwise item with its decision. The pipeline, each step counted in the data card:
 collect (items without a label or a teacher verdict left out) -> drop teacher verdicts that flip with the order ->
 ties (kept or dropped) -> deduplicate (same prompt and responses, either order) -> hold-out guard (prompts of named
-test sets) -> length limit (optional) -> length-bias balance -> split by prompt (train/dev) -> order: swap augmentation (both orders, labels
-mapped with `swap_winner`), or, without it, each pair shown in the order that keeps A and B balanced.
+test sets) -> length limit (optional) -> length-bias balance -> split by prompt (train/dev) -> order: swap
+augmentation (both orders, labels mapped with `swap_winner`), or, without it, each pair shown in the order that keeps
+A and B balanced.
 
 The prompt of every training example is the one jurist's own pairwise judge sends (the built-in template, rendered
 by `PairwiseJudge`), so that the tuned judge reads at inference what it was trained on.
@@ -532,8 +533,8 @@ def render_card(card: DataCard) -> str:
     opts = card.options
     lines += [
         f"Options: swap {opts.swap}, ties {opts.ties}, consistency {opts.consistency}, length balance "
-        f"{opts.length_balance}, length limit {opts.max_chars or '-'} characters, dedupe {opts.dedupe}, exclude {', '.join(opts.exclude) or '-'}, dev share "
-        f"{opts.dev_share}, seed {opts.seed}, rationale {opts.rationale}.",
+        f"{opts.length_balance}, length limit {opts.max_chars or '-'} characters, dedupe {opts.dedupe}, exclude "
+        f"{', '.join(opts.exclude) or '-'}, dev share {opts.dev_share}, seed {opts.seed}, rationale {opts.rationale}.",
         "",
     ]
     return "\n".join(lines)

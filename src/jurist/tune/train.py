@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from ..errors import ConfigError, InputError
 from ..extras import require
@@ -464,4 +464,13 @@ def read_record(model_dir: str | Path) -> TrainRecord:
             "not a finished model folder (no jurist-tune.json): train one with `jurist tune train`",
             file=str(model_dir),
         )
-    return TrainRecord.model_validate_json(path.read_text(encoding="utf-8"))
+    try:
+        return TrainRecord.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValidationError as exc:
+        where = ".".join(str(part) for part in exc.errors()[0]["loc"]) or None
+        raise InputError(
+            f"not a training record jurist can read: {exc.errors()[0]['msg']}",
+            file=str(path),
+            field=where,
+            hint="train the model again (jurist tune train ... --force)",
+        ) from None

@@ -1,0 +1,105 @@
+"""bench/peers: the side-by-side harness runs whole processes and counts what they judged; the fake server answers
+Prometheus' format so that peers judging with it parse its answers."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from jurist.formats import Scale
+from jurist.testing import FakeOpenAIServer
+from jurist.testing.fake_openai_server import answer_text
+
+PEERS = Path(__file__).resolve().parents[2] / "bench" / "peers"
+
+
+def _harness() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("peers_run", PEERS / "run.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks its module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def _items(path: Path, n: int) -> Path:
+    rows = [
+        {"id": f"q{i}", "prompt": f"Question {i}?", "response": f"Answer {i}.", "label": 1 + i % 5} for i in range(n)
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_the_fake_server_answers_prometheus_format_with_a_score_from_the_prompt_hash() -> None:
+    body = {"messages": [{"role": "user", "content": "x"}]}
+    prompt = "###Score Rubrics: ... Feedback: (write a feedback) [RESULT] (an integer number between 1 and 5)"
+    text, at, labels = answer_text(body, prompt + " one")
+    assert text.startswith("Feedback:") and labels == ["1", "2", "3", "4", "5"]
+    assert at is not None and text[at] in labels
+    assert Scale.likert(1, 5).read(text).value == text[at]  # jurist's own Prometheus pattern reads it
+    scores = {answer_text(body, f"{prompt} {i}")[0][-1] for i in range(40)}
+    assert len(scores) > 1  # it varies by prompt, as the score of a real judge would
+
+
+def test_the_bare_loop_judges_every_item_and_counts_failures(tmp_path: Path) -> None:
+    data = _items(tmp_path / "items.jsonl", 6)
+    out = tmp_path / "scores.jsonl"
+    with FakeOpenAIServer() as server:
+        proc = subprocess.run(
+            [sys.executable, str(PEERS / "bare.py"), str(data), server.url, "4", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"judged": 6, "failed": 0}
+    scores = [json.loads(line)["score"] for line in out.read_text().splitlines()]
+    assert len(scores) == 6 and set(scores) <= {"1", "2", "3", "4", "5"}
+
+
+def test_the_bare_loop_counts_a_server_that_does_not_answer_as_failures(tmp_path: Path) -> None:
+    data = _items(tmp_path / "items.jsonl", 3)
+    proc = subprocess.run(
+        [sys.executable, str(PEERS / "bare.py"), str(data), "http://127.0.0.1:9/v1", "2", str(tmp_path / "s.jsonl")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"judged": 3, "failed": 3}
+
+
+@pytest.mark.parametrize("tool", ["bare", "jurist"])
+def test_the_harness_times_a_whole_process_and_reads_its_counts(tool: str, tmp_path: Path) -> None:
+    harness = _harness()
+    data = _items(tmp_path / "items.jsonl", 3)
+    with FakeOpenAIServer() as server:
+        result = harness.timed(tool, data, 3, server.url, 2, tmp_path, tmp_path / "no-peers")
+    assert (result.judged, result.failed, result.note) == (3, 0, "")
+    assert result.wall > 0 and result.cpu > 0  # the child's own CPU time, from its rusage
+
+
+def test_a_peer_without_its_virtualenv_is_reported_and_skipped(tmp_path: Path) -> None:
+    harness = _harness()
+    data = _items(tmp_path / "items.jsonl", 1)
+    result = harness.run_tool("prometheus-eval", data, 1, "http://127.0.0.1:9/v1", 1, tmp_path, tmp_path / "none")
+    assert result.wall is None and result.note.startswith("not installed: bash bench/peers/setup.sh")
+
+
+def test_the_client_cpu_bench_judges_every_item_and_times_each_piece() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(PEERS / "client_cpu.py"), "--items", "5", "--repeats", "1", "--parts"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[-1].startswith("5 items, best of 1:") and lines[-1].endswith("0 failed")
+    assert any(line.startswith("| response cache: a miss, then the write") for line in lines)
