@@ -11,7 +11,7 @@ The source is the highest precision available: the shipped Q4_1 file dequantized
 file's own values; the shipped Q4_1 is one row of the table. `--from shipped` requantizes the shipped file instead
 (llama.cpp's allow_requantize: quicker, no torch, but each format then carries Q4_1's rounding too).
 
-Every format is written by `jurist.tune.export.quantize_gguf` (llama.cpp's quantizer). Note that SmolLM2-135M's
+Every format is written by `jurist.backends.quantize.quantize_gguf` (llama.cpp's quantizer). Note that SmolLM2-135M's
 rows are 576 wide, not a multiple of 256: llama.cpp writes most tensors of the K-quants (q4_k_m, q5_k_m, q6_k...) as
 q5_0/q8_0 instead, and says so; the file sizes show it.
 
@@ -33,12 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from jurist.backends import BackendOptions, make_backend
-from jurist.backends.embedded import embedded_model_path
+from jurist.backends.embedded import shipped_model_path
+from jurist.backends.quantize import quantize_gguf
 from jurist.data.benchmarks import load_benchmark
 from jurist.data.load import load_items
 from jurist.judges import JudgeConfig, make_judge
 from jurist.outcomes import Preference
-from jurist.tune.export import converter_dir, quantize_gguf, resolve_adapter
+from jurist.tune.export import converter_dir, resolve_adapter
 from jurist.tune.train import hf_folder, resolve_base
 from jurist.types import Item
 
@@ -49,7 +50,7 @@ DEFAULT_TYPES = "shipped,f16,q8_0,q6_k,q5_k_m,q5_0,q4_k_m,q4_1,q4_0"
 def source_gguf(origin: str, work: Path) -> tuple[Path, bool]:
     """The source GGUF, and whether the formats must requantize it."""
     if origin == "shipped":
-        return Path(embedded_model_path()), True
+        return Path(shipped_model_path()), True
     target = work / "source-f32.gguf"
     if not target.is_file():
         folder = hf_folder(resolve_base(None), say=lambda line: print(line, file=sys.stderr))
@@ -63,7 +64,7 @@ def formats(source: Path, requantize: bool, kinds: list[str], work: Path) -> dic
     out = {}
     for kind in kinds:
         if kind == "shipped":
-            out["shipped q4_1"] = Path(embedded_model_path())
+            out["shipped q4_1"] = Path(shipped_model_path())
             continue
         path = work / f"{'shipped-' if requantize else ''}{kind}.gguf"
         if not path.is_file():

@@ -135,6 +135,9 @@ def main() -> None:
                     wall, rss_kib, command = judge(data, server.url, args.concurrency, workdir)
                     verdicts, failed = check(workdir, n)
                     rows.append((fmt, n, wall, rss_kib, verdicts, failed))
+                    # A line per run as it ends: the 1M-item runs take most of an hour.
+                    done = f"{fmt} {n}: {wall:.1f} s, peak RSS {rss_kib / 1024:.1f} MiB"
+                    print(f"{done}, {verdicts} verdicts ({failed} failed)", file=sys.stderr, flush=True)
                     data.unlink()
         finally:
             server.stop()

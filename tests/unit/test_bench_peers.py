@@ -103,3 +103,47 @@ def test_the_client_cpu_bench_judges_every_item_and_times_each_piece() -> None:
     lines = proc.stdout.splitlines()
     assert lines[-1].startswith("5 items, best of 1:") and lines[-1].endswith("0 failed")
     assert any(line.startswith("| response cache: a miss, then the write") for line in lines)
+
+
+def test_the_hot_path_bench_runs_each_tree_in_turn_and_reports_marginal_and_fixed_cost(tmp_path: Path) -> None:
+    import jurist
+
+    src = Path(jurist.__file__).resolve().parents[1]
+    cmd = [
+        sys.executable,
+        str(PEERS / "hot_path.py"),
+        "--src",
+        str(src),
+        str(src),
+        "--items",
+        "2",
+        "4",
+        "--rounds",
+        "1",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if line.startswith(f"| {src} |")]
+    assert len(rows) == 2  # one per tree given, each measured
+    assert all(row.count(" ms (") == 2 and row.count(" s (") == 1 for row in rows)  # --help, marginal, fixed
+
+
+def test_the_hot_path_bench_refuses_a_folder_without_jurist(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(PEERS / "hot_path.py"), "--src", str(tmp_path)], capture_output=True, text=True
+    )
+    assert proc.returncode == 1 and f"{tmp_path} holds no jurist package" in proc.stderr
+
+
+def test_the_http_client_bench_times_jurists_client_against_a_bare_session() -> None:
+    cmd = [sys.executable, str(PEERS / "http_client.py"), "--requests", "5", "--rounds", "1"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| ") and "variant" not in line]
+    assert [row.split(" | ")[0] for row in rows] == [
+        "| bare session.post, bytes body",
+        "| bare session.post, text body",
+        "| HttpClient.fetch, text body (jurist's)",
+        "| HttpClient.fetch, bytes body",
+    ]
+    assert all(float(row.split(" | ")[1]) > 0 for row in rows)

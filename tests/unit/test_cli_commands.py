@@ -53,3 +53,12 @@ def test_help_lists_the_commands_without_importing_them() -> None:
 def test_an_unknown_command_is_a_usage_error() -> None:
     result = CliRunner().invoke(main, ["judgee"])
     assert result.exit_code == 2 and "No such command 'judgee'" in result.output
+
+
+def test_a_command_is_imported_with_the_collector_off_then_frozen() -> None:
+    code = (
+        "import gc; from click.testing import CliRunner; from jurist.cli import main; "
+        "CliRunner().invoke(main, ['judge', '--help']); print(gc.get_freeze_count() > 10_000, gc.isenabled())"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.split() == ["True", "True"]

@@ -1,5 +1,6 @@
 """Issue 21's hot-path changes keep every figure: the run summary's Spearman correlations are computed without
-scipy.stats (whose import costs about 1.5 s of CPU) and equal scipy's, value for value."""
+scipy.stats (whose import costs about 1.5 s of CPU) and equal scipy's, value for value; the command line imports
+its command with the garbage collector off, then freezes what the import made (jurist.cli.startup)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,11 @@ from scipy.stats import rankdata, spearmanr
 import jurist
 from jurist import FakeBackend, JobOptions
 from jurist.backends import GenerateRequest
+from jurist.errors import RunDirError
+from jurist.run.log import iter_run, read_run
 from jurist.stats.correlation import _average_ranks, correlate
+from jurist.summary import summarize
+from jurist.types import Verdict
 
 from .helpers import user_text
 
@@ -52,3 +57,84 @@ def test_a_labelled_pointwise_summary_does_not_import_scipy_stats(tmp_path: Path
     shown = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True)
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.split() == ["True", "True", "False"]
+
+
+def _fresh_process(code: str) -> list[str]:
+    """What `code` prints, run in a new interpreter: the collector's settings are the whole process's."""
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stderr
+    return shown.stdout.split()
+
+
+def test_a_command_is_imported_without_collector_passes_then_frozen() -> None:
+    code = (
+        "import gc\n"
+        "from jurist.cli.startup import YOUNG_THRESHOLD, command_import\n"
+        "passes = []\n"
+        "gc.callbacks.append(lambda phase, info: passes.append(phase))\n"
+        "with command_import():\n"
+        "    import jurist.cli.judge\n"
+        "gc.callbacks.clear()\n"
+        "frozen = gc.get_freeze_count()\n"
+        "with command_import():  # a second command: nothing more is frozen\n"
+        "    import jurist.cli.runs\n"
+        "print(len(passes), gc.isenabled(), frozen > 10_000, gc.get_freeze_count() == frozen,\n"
+        "      gc.get_threshold()[0] == YOUNG_THRESHOLD)"
+    )
+    assert _fresh_process(code) == ["0", "True", "True", "True", "True"]
+
+
+def test_a_collector_turned_off_stays_off_and_nothing_is_frozen() -> None:
+    code = (
+        "import gc\n"
+        "from jurist.cli.startup import command_import\n"
+        "gc.disable()\n"
+        "before = gc.get_threshold()\n"
+        "with command_import():\n"
+        "    import jurist.cli.judge\n"
+        "print(gc.isenabled(), gc.get_freeze_count(), gc.get_threshold() == before)"
+    )
+    assert _fresh_process(code) == ["False", "0", "True"]
+
+
+def _judged_run(tmp_path: Path) -> tuple[Path, str]:
+    """A run of three labelled items, and its fingerprint."""
+    out = tmp_path / "run"
+    rows = [{"id": f"i{k}", "prompt": "q", "response": f"r{k}", "label": k} for k in (1, 2, 3)]
+    options = JobOptions(cache=False)
+    jurist.judge(rows, out=out, config="pointwise", model=FakeBackend(_score_of_response), options=options)
+    return out, str(json.loads((out / "config.json").read_text())["fingerprint"])
+
+
+def _current(out: Path) -> dict[str, Verdict]:
+    return {v.id: v for v in iter_run(out)[1]}
+
+
+def test_iter_run_reads_ids_first_and_a_last_record_that_is_json_but_no_verdict_stands_for_nothing(
+    tmp_path: Path,
+) -> None:
+    out, fingerprint = _judged_run(tmp_path)
+    log = out / "verdicts.jsonl"
+    lines = log.read_text().splitlines(keepends=True)
+    retried = Verdict.model_validate_json(lines[1]).model_copy(update={"latency_s": 9.0}).model_dump_json() + "\n"
+    # i2 judged again, then a last line that names i2 with the run's fingerprint but is no verdict (a torn write
+    # that happens to be whole JSON): the whole-record reader leaves it out, and so must the first pass
+    log.write_text("".join(lines) + retried + json.dumps({"id": "i2", "judge_fingerprint": fingerprint}))
+    current = _current(out)
+    assert current == {v.id: v for v in read_run(out).verdicts}
+    assert sorted(current) == ["i1", "i2", "i3"] and current["i2"].latency_s == 9.0
+    # the same torn record naming an id recorded once: that id's only verdict stays
+    log.write_text("".join(lines) + json.dumps({"id": "i3", "judge_fingerprint": fingerprint}))
+    assert _current(out) == {v.id: v for v in read_run(out).verdicts} and len(_current(out)) == 3
+    assert (summarize(out).judged, summarize(out).labelled) == (3, 3)
+
+
+def test_iter_run_refuses_a_record_before_the_last_that_is_json_but_no_verdict(tmp_path: Path) -> None:
+    out, fingerprint = _judged_run(tmp_path)
+    log = out / "verdicts.jsonl"
+    lines = log.read_text().splitlines(keepends=True)
+    log.write_text(lines[0] + json.dumps({"id": "i9", "judge_fingerprint": fingerprint}) + "\n" + "".join(lines[1:]))
+    with pytest.raises(RunDirError, match=r"verdicts.jsonl:2: corrupt verdict record"):
+        _current(out)
+    with pytest.raises(RunDirError, match=r"verdicts.jsonl:2: corrupt verdict record"):
+        read_run(out)

@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from jurist.backends import BackendOptions, make_backend
+from jurist.backends import quantize as quantizer
 from jurist.cli import main
 from jurist.cli.common import Server
 from jurist.errors import ConfigError, InputError
@@ -343,15 +344,15 @@ def test_quantize_passes_the_type_and_requantize_to_llama_cpp(tmp_path: Path, mo
         return 0
 
     monkeypatch.setattr(llama_cpp, "llama_model_quantize", quantize)
-    monkeypatch.setattr(export, "file_type", lambda path: 1)  # f16
-    out = export.quantize_gguf(source, tmp_path / "q.gguf", "q4_k_m", threads=2)
+    monkeypatch.setattr(quantizer, "file_type", lambda path: 1)  # f16
+    out = quantizer.quantize_gguf(source, tmp_path / "q.gguf", "q4_k_m", threads=2)
     assert out.read_bytes() == b"quantized"
     assert seen == [(str(source).encode(), llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M, False, 2)]
 
-    monkeypatch.setattr(export, "file_type", lambda path: 3)  # Q4_1: already quantized
+    monkeypatch.setattr(quantizer, "file_type", lambda path: 3)  # Q4_1: already quantized
     with pytest.raises(InputError, match=r"already quantized .*--allow-requantize"):
-        export.quantize_gguf(source, tmp_path / "q8.gguf", "q8_0")
-    export.quantize_gguf(source, tmp_path / "q8.gguf", "q8_0", allow_requantize=True)
+        quantizer.quantize_gguf(source, tmp_path / "q8.gguf", "q8_0")
+    quantizer.quantize_gguf(source, tmp_path / "q8.gguf", "q8_0", allow_requantize=True)
     assert seen[-1][1:3] == (llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0, True)
 
 
@@ -360,9 +361,9 @@ def test_a_failed_quantization_leaves_no_file(tmp_path: Path, monkeypatch: pytes
     source = tmp_path / "model.gguf"
     source.write_bytes(b"f16 weights")
     monkeypatch.setattr(llama_cpp, "llama_model_quantize", lambda *args: 1)
-    monkeypatch.setattr(export, "file_type", lambda path: 1)
+    monkeypatch.setattr(quantizer, "file_type", lambda path: 1)
     with pytest.raises(ConfigError, match=r"could not quantize"):
-        export.quantize_gguf(source, tmp_path / "q.gguf", "q8_0")
+        quantizer.quantize_gguf(source, tmp_path / "q.gguf", "q8_0")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.gguf"]
 
 
@@ -370,14 +371,14 @@ def test_quantize_input_errors(tmp_path: Path) -> None:
     pytest.importorskip("llama_cpp")
     source = tmp_path / "model.gguf"
     with pytest.raises(InputError, match=r"no such GGUF file"):
-        export.quantize_gguf(source, tmp_path / "q.gguf", "q8_0")
+        quantizer.quantize_gguf(source, tmp_path / "q.gguf", "q8_0")
     source.write_text("not a gguf")
     with pytest.raises(ConfigError, match="another file than the source"):
-        export.quantize_gguf(source, source, "q8_0")
+        quantizer.quantize_gguf(source, source, "q8_0")
     with pytest.raises(InputError, match=r"not a GGUF model llama.cpp can load"):
-        export.quantize_gguf(source, tmp_path / "q.gguf", "q8_0")
+        quantizer.quantize_gguf(source, tmp_path / "q.gguf", "q8_0")
     with pytest.raises(ConfigError, match="unknown quantization type 'q9'"):
-        export.quantize_gguf(source, tmp_path / "q.gguf", "q9")
+        quantizer.quantize_gguf(source, tmp_path / "q.gguf", "q9")
 
 
 def test_cli_quantize_offers_the_types(tmp_path: Path) -> None:

@@ -59,7 +59,10 @@ class LazyGroup(click.Group):
         if cmd_name not in COMMANDS:
             return None
         module, attribute, summary = COMMANDS[cmd_name]
-        command: click.Command = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+        from .startup import command_import  # here: `jurist --help` loads no module of jurist.cli
+
+        with command_import():  # the garbage collector off while the command's modules load
+            command: click.Command = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
         command.short_help = summary
         return command
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
+from ..backends.quantize import QUANT_TYPES, quantize_gguf
 from ..tune.data import TuneOptions, build_training_data
 from ..tune.evaluate import DEFAULT_SETS, TABLE_JSON, TABLE_MD, TuneEvalOptions, aevaluate_tuned, render_tune_eval
-from ..tune.export import QUANT_TYPES, export_adapter, quantize_gguf
+from ..tune.export import export_adapter
 from .common import JudgingProgress, bootstrap_option, one_line_errors, run_judging, say, warn
 
 

@@ -26,9 +26,9 @@ import fcntl
 import json
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -39,6 +39,8 @@ from ..types import Verdict
 from .shards import read_shards, remove_shards, write_shard
 
 FsyncPolicy = Literal["always", "batch", "never"]
+T = TypeVar("T")
+ModelT = TypeVar("ModelT", bound=BaseModel)
 _FSYNC_EVERY_S = 1.0
 CONFIG_FILE = "config.json"
 CONFIG_TMP = "config.tmp"  # the next config.json, before it replaces the old one
@@ -117,12 +119,14 @@ def iter_run(out: str | Path) -> tuple[RunHeader, Iterator[Verdict]]:
     their records, where read_run keeps the order of each id's first record). Two passes over the records: the
     first finds the ids recorded more than once (the ids seen are kept as 8-byte digests, in a HashIndex, and
     dropped after it) and the number of each one's last record; the second yields every record that is its id's
-    last."""
+    last. The first reads only each record's id and fingerprint, which costs a fraction of reading it whole, then
+    reads the log's last record whole: one that is JSON but no verdict is a torn write, which the second pass
+    leaves out as `scan_verdicts` does, so it must not stand for its id."""
     out = Path(out)
     header = read_header(out / CONFIG_FILE)
 
     def records() -> Iterator[Verdict]:
-        for verdict in _scan(out / VERDICTS_FILE):
+        for verdict in _scan(out / VERDICTS_FILE, _parse_verdict):
             if verdict.judge_fingerprint == header.fingerprint:
                 yield verdict
         yield from (v for v in read_shards(out) if v.judge_fingerprint == header.fingerprint)
@@ -130,9 +134,26 @@ def iter_run(out: str | Path) -> tuple[RunHeader, Iterator[Verdict]]:
     def current() -> Iterator[Verdict]:
         seen = HashIndex(values=False)
         latest: dict[str, int] = {}  # the ids recorded again (a retried failure): few
-        for number, verdict in enumerate(records()):
-            if not seen.add(verdict.id):
-                latest[verdict.id] = number
+        count = 0
+        last: tuple[bytes, str, int | None] | None = None  # the log's last record: its line, id, and its id's latest
+        for key, line in _scan(out / VERDICTS_FILE, _parse_key):
+            if key.judge_fingerprint == header.fingerprint:
+                last = (line, key.id, latest.get(key.id))
+                if not seen.add(key.id):
+                    latest[key.id] = count
+                count += 1
+        if last is not None and not _is_verdict(last[0]):
+            _, item_id, before = last
+            count -= 1
+            if before is None:
+                latest.pop(item_id, None)
+            else:
+                latest[item_id] = before
+        for verdict in read_shards(out):
+            if verdict.judge_fingerprint == header.fingerprint:
+                if not seen.add(verdict.id):
+                    latest[verdict.id] = count
+                count += 1
         del seen  # its memory is free for the second pass
         for number, verdict in enumerate(records()):
             if latest.get(verdict.id, number) == number:
@@ -141,15 +162,15 @@ def iter_run(out: str | Path) -> tuple[RunHeader, Iterator[Verdict]]:
     return header, current()
 
 
-def _scan(path: Path) -> Iterator[Verdict]:
+def _scan(path: Path, parse: Callable[[bytes], T]) -> Iterator[T]:
     """The verdict log's records one at a time, as `scan_verdicts` reads them (a damaged line is a RunDirError,
     raised when the iteration reaches the record after it)."""
-    scan = LogScan(path, _parse_verdict)
+    scan = LogScan(path, parse)
     try:
-        for verdict in scan:
+        for record in scan:
             if scan.damaged:
                 raise _damaged(path, scan.damaged[0])
-            yield verdict
+            yield record
     except OSError as exc:
         raise RunDirError(f"cannot read {path}: {exc.strerror or exc}; check that it is a readable file") from exc
 
@@ -201,14 +222,39 @@ def read_verdicts(path: Path) -> list[Verdict]:
 
 
 def _parse_verdict(line: bytes) -> Verdict:
+    return _parse_record(line, Verdict)
+
+
+class _RecordKey(BaseModel):
+    """What `iter_run`'s first pass reads of a verdict record."""
+
+    id: str
+    judge_fingerprint: str = ""
+
+
+def _parse_key(line: bytes) -> tuple[_RecordKey, bytes]:
+    """A verdict record's id and fingerprint, with its line. A line that is no record fails as in `_parse_verdict`,
+    but a line this accepts may still be no verdict (see `iter_run`)."""
+    return _parse_record(line, _RecordKey), line
+
+
+def _parse_record(line: bytes, model: type[ModelT]) -> ModelT:
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"not valid UTF-8 text: byte {exc.start + 1} of the line") from None
     try:
-        return Verdict.model_validate_json(text)
+        return model.model_validate_json(text)
     except ValidationError as exc:
         raise ValueError(f"not a verdict: {exc.errors()[0]['msg']}") from None
+
+
+def _is_verdict(line: bytes) -> bool:
+    try:
+        _parse_verdict(line)
+    except ValueError:
+        return False
+    return True
 
 
 def read_header(path: Path) -> RunHeader:

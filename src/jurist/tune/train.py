@@ -107,9 +107,9 @@ def resolve_base(base: str | None) -> BaseInfo:
     """The base model: a GGUF file, or a Hugging Face folder with its config and tokenizer (checked here, before
     any weights are loaded)."""
     if base is None:
-        from ..backends.embedded import embedded_model_path
+        from ..backends.embedded import shipped_model_path  # the file as shipped: its hash is the known one
 
-        path = Path(embedded_model_path())
+        path = Path(shipped_model_path())
         return BaseInfo(kind="gguf", path=str(path), sha256=_sha256(path))
     path = Path(base)
     if path.is_file() and path.suffix.lower() == ".gguf":
