@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 # The first generation's threshold for the rest of the process (CPython's default is 700).
 YOUNG_THRESHOLD = 20_000
+_frozen = False
 
 
 @contextmanager
@@ -30,7 +31,9 @@ def command_import() -> Iterator[None]:
     try:
         yield
     finally:
-        if not gc.get_freeze_count():  # once: each freeze keeps the garbage it catches (tests import many commands)
-            gc.freeze()
+        global _frozen
+        if not _frozen:  # once: each freeze keeps the garbage it catches (tests import many commands)
+            gc.freeze()  # (a flag, not gc.get_freeze_count(): that walks every frozen object on each call)
+            _frozen = True
         gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])
         gc.enable()
