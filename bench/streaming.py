@@ -9,6 +9,10 @@ ratio to the smallest size's RSS in the same format. Acceptance (issue 18): the 
 of the smallest's. Every run is checked: as many verdict lines as items, none failed (the count is printed).
 
 Run: .venv/bin/python bench/streaming.py --sizes 10000 100000 1000000
+
+With --summary, the run's summary alone: `jurist show RUN` as a child process on run directories of each size, made
+by judging SUMMARY_BASE items once and repeating their verdict records under new ids (the summary reads only the
+records), so that its memory is measured without the half hour that judging a million items takes.
 """
 
 from __future__ import annotations
@@ -93,6 +97,47 @@ def judge(data: Path, url: str, concurrency: int, workdir: Path) -> tuple[float,
     return wall, usage.ru_maxrss, ["jurist", *args]
 
 
+SUMMARY_BASE = 2000
+
+
+def summary_runs(url: str, sizes: list[int], workdir: Path) -> list[tuple[int, float, int]]:
+    """(size, wall s, peak RSS KiB) of `jurist show` on a run directory of each size."""
+    data = workdir / "base.jsonl"
+    write_jsonl(data, SUMMARY_BASE)
+    judge(data, url, 64, workdir)
+    base = max(workdir.glob("run-*"), key=lambda p: p.stat().st_mtime)
+    records = (base / "verdicts.jsonl").read_bytes().splitlines()
+    results = []
+    for n in sorted(sizes):
+        run = workdir / f"summary-{n}"
+        run.mkdir()
+        for name in ("config.json", "sessions.jsonl"):
+            (run / name).write_bytes((base / name).read_bytes())
+        with (run / "verdicts.jsonl").open("wb") as fh:
+            for copy in range(-(-n // SUMMARY_BASE)):
+                left = n - copy * SUMMARY_BASE
+                for line in records[: min(left, SUMMARY_BASE)]:  # ids "q..." become "c<copy>q..."
+                    fh.write(line.replace(b'"id":"q', b'"id":"c%06dq' % copy, 1) + b"\n")
+        start = time.perf_counter()
+        child = subprocess.Popen([sys.executable, "-m", "jurist.cli", "show", str(run)], stdout=subprocess.DEVNULL)
+        _, status, usage = os.wait4(child.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"jurist show {run} failed")
+        results.append((n, time.perf_counter() - start, usage.ru_maxrss))
+        print(f"summary {n}: peak RSS {usage.ru_maxrss / 1024:.1f} MiB", file=sys.stderr, flush=True)
+        (run / "verdicts.jsonl").unlink()
+    return results
+
+
+def print_summary_runs(results: list[tuple[int, float, int]]) -> None:
+    print(f"command: jurist show RUN, on verdict logs of {SUMMARY_BASE} judged items repeated under new ids")
+    print()
+    print("| verdicts | wall (s) | peak RSS (MiB) | RSS / smallest |")
+    print("|---:|---:|---:|---:|")
+    for n, wall, rss in results:
+        print(f"| {n} | {wall:.1f} | {rss / 1024:.0f} | {rss / results[0][2]:.2f}x |")
+
+
 def check(out_root: Path, n: int) -> tuple[int, int]:
     """(verdict lines, failed) of the newest run directory, read line by line."""
     run = max(out_root.glob("run-*"), key=lambda p: p.stat().st_mtime)
@@ -117,7 +162,17 @@ def main() -> None:
         default=10_000,
         help="rows per Parquet row group (pyarrow decodes one group at a time: compare sizes with equal groups)",
     )
+    parser.add_argument("--summary", action="store_true", help="measure the run's summary alone (see above)")
     args = parser.parse_args()
+    if args.summary:
+        with tempfile.TemporaryDirectory(prefix="jurist-summary-") as tmp:
+            server = FakeServer()
+            try:
+                results = summary_runs(server.url, args.sizes, Path(tmp))
+            finally:
+                server.stop()
+        print_summary_runs(results)
+        return
 
     rows = []
     command: list[str] = []

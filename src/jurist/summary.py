@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from array import array
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from pydantic import BaseModel
 from .outcomes import Preference, Ranking, Score
 from .run.batch import BatchInfo, batches
 from .run.log import iter_run, read_sessions
-from .stats.correlation import correlate
+from .stats.correlation import JointCounts, correlate
 from .types import Usage, Verdict
 
 # Above this share of items without a verdict, the summary opens with a warning: the figures leave those items out.
@@ -40,6 +39,9 @@ class Summary(BaseModel):
     spearman_expected: float | None = None
     pearson: float | None = None
     kendall: float | None = None
+    # the correlations' scores and labels were rounded to this many decimals: a run with more distinct (score,
+    # label) pairs than the summary keeps (stats.correlation.JointCounts); None: exact
+    correlation_decimals: int | None = None
     # items without a complete verdict (failed, or incomplete) as a share of the records; `accuracy` leaves them
     # out, `accuracy_failures_wrong` counts each labelled one as wrong, over `labelled_records` labelled records
     failed_share: float = 0.0
@@ -103,9 +105,8 @@ class _Tally:
         self.labelled = self.correct = 0
         self.score_sum: float = 0
         self.scored = 0
-        # pointwise (judge, human) and (expected, human) per labelled item, for the rank correlations
-        self.judge, self.human = array("d"), array("d")
-        self.expected, self.expected_human = array("d"), array("d")
+        # pointwise (judge, human) and (expected, human) pairs, for the correlations: counts of the distinct pairs
+        self.scores, self.expected = JointCounts(), JointCounts()
         self.tau_sum, self.taus = 0.0, 0  # listwise
 
     def add(self, v: Verdict) -> None:
@@ -148,12 +149,10 @@ class _Tally:
         self.labelled += 1
         judge, human = float(score), float(v.label)  # type: ignore[arg-type]
         self.correct += judge == human
-        self.judge.append(judge)
-        self.human.append(human)
+        self.scores.add(judge, human)
         expected = v.outcome_as(Score).expected
         if expected is not None:
-            self.expected.append(float(expected))
-            self.expected_human.append(human)
+            self.expected.add(float(expected), human)
 
     def _listwise(self, v: Verdict) -> None:
         label, ranking = v.label, v.outcome_as(Ranking).ranking
@@ -196,14 +195,14 @@ def _pointwise(summary: Summary, tally: _Tally) -> None:
     summary.labelled = tally.labelled
     if not tally.labelled:
         return
-    judge, human = tally.judge, tally.human
     summary.accuracy = tally.correct / tally.labelled
-    if tally.labelled >= 3 and len(set(judge)) > 1 and len(set(human)) > 1:
-        summary.spearman = correlate(judge, human, "spearman")
-        summary.pearson = correlate(judge, human, "pearson")
-    e, h = tally.expected, tally.expected_human
-    if len(e) >= 3 and len(set(e)) > 1 and len(set(h)) > 1:
-        summary.spearman_expected = correlate(e, h, "spearman")
+    scores, expected = tally.scores, tally.expected
+    if scores.n >= 3 and scores.varies():
+        summary.spearman = scores.correlate("spearman")
+        summary.pearson = scores.correlate("pearson")
+    if expected.n >= 3 and expected.varies():
+        summary.spearman_expected = expected.correlate("spearman")
+    summary.correlation_decimals = min((j.decimals for j in (scores, expected) if j.decimals is not None), default=None)
 
 
 def _listwise(summary: Summary, tally: _Tally) -> None:
@@ -274,6 +273,8 @@ def render_summary(summary: Summary) -> str:
             value = getattr(summary, name)
             if value is not None:
                 parts.append(f"{name.replace('_', ' ')} {value:.3f}")
+        if summary.correlation_decimals is not None:
+            parts.append(f"(correlations over values rounded to {summary.correlation_decimals} decimals)")
         lines.append("agreement  " + ", ".join(parts))
     u = summary.usage
     lines.append(

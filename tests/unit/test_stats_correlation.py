@@ -114,3 +114,48 @@ def test_summary_level_on_summeval_matches_an_independent_computation() -> None:
         assert group.low < group.value < group.high
     assert report.n == len(frame)
     assert report.n_groups == frame["article_id"].nunique()
+
+
+def test_joint_counts_equal_correlate_on_the_same_pairs() -> None:
+    from jurist.stats.correlation import JointCounts
+
+    rng = np.random.default_rng(3)
+    judge = rng.integers(1, 6, 400).astype(float)
+    human = np.clip(judge + rng.integers(-2, 3, 400), 1, 5)
+    expected = judge + rng.normal(0, 0.4, 400)  # continuous: every pair distinct
+    scores, continuous = JointCounts(), JointCounts()
+    for j, h, e in zip(judge, human, expected, strict=True):
+        scores.add(j, h)
+        continuous.add(e, h)
+    assert len(scores.counts) <= 25 and scores.n == 400
+    for method in ("spearman", "pearson"):
+        assert scores.correlate(method) == pytest.approx(correlate(judge, human, method), abs=1e-12)
+        assert continuous.correlate(method) == pytest.approx(correlate(expected, human, method), abs=1e-12)
+    assert scores.decimals is None and continuous.decimals is None
+
+
+def test_joint_counts_past_the_cap_bin_both_values_and_say_to_how_many_decimals() -> None:
+    from jurist.stats.correlation import JointCounts
+
+    rng = np.random.default_rng(4)
+    human = rng.integers(1, 6, 3000).astype(float)
+    expected = human + rng.normal(0, 0.5, 3000)
+    joint = JointCounts(cap=500)
+    for e, h in zip(expected, human, strict=True):
+        joint.add(e, h)
+    assert joint.decimals is not None and len(joint.counts) <= 500 and joint.n == 3000
+    # binning in steps as the pairs came equals binning every value once at the final decimals
+    scale = 10.0**joint.decimals
+    binned_e, binned_h = np.floor(expected * scale), np.floor(human * scale)
+    assert joint.correlate("spearman") == pytest.approx(correlate(binned_e, binned_h, "spearman"), abs=1e-12)
+    assert joint.correlate("pearson") == pytest.approx(correlate(binned_e, binned_h, "pearson"), abs=1e-12)
+    assert joint.correlate("spearman") == pytest.approx(correlate(expected, human, "spearman"), abs=0.02)
+
+
+def test_joint_counts_of_a_constant_side_are_undefined() -> None:
+    from jurist.stats.correlation import JointCounts
+
+    joint = JointCounts()
+    for value in (1.0, 2.0, 3.0):
+        joint.add(value, 4.0)
+    assert not joint.varies() and math.isnan(joint.correlate("spearman"))

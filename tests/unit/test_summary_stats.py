@@ -27,9 +27,8 @@ def _score_of_response(request):
     return json.dumps({"score": response[1], "rationale": "r"})
 
 
-def test_pointwise_correlations_equal_scipys(tmp_path):
-    judged = [1, 2, 2, 3, 5, 4, 1]
-    labels = [1, 3, 2, 2, 5, 5, 2]
+def _pointwise_summary(tmp_path, judged, labels):
+    """The summary of a pointwise run whose judge gives each item the score in `judged`."""
     rows = [
         {"id": f"i{k}", "prompt": f"q{k}", "response": f"r{score}", "label": label}
         for k, (score, label) in enumerate(zip(judged, labels, strict=True))
@@ -37,9 +36,30 @@ def test_pointwise_correlations_equal_scipys(tmp_path):
     result = jurist.judge(
         rows, out=tmp_path / "run", config="pointwise", model=FakeBackend(_score_of_response), options=NO_CACHE
     )
-    summary = result.summary()
+    return result.summary()
+
+
+def test_pointwise_correlations_equal_scipys(tmp_path):
+    judged = [1, 2, 2, 3, 5, 4, 1]
+    labels = [1, 3, 2, 2, 5, 5, 2]
+    summary = _pointwise_summary(tmp_path, judged, labels)
     assert summary.spearman == pytest.approx(spearmanr(judged, labels).statistic, abs=1e-12)
     assert summary.pearson == pytest.approx(pearsonr(judged, labels).statistic, abs=1e-12)
+
+
+def test_a_summary_past_the_distinct_pairs_cap_says_its_correlations_are_rounded(tmp_path, monkeypatch):
+    from jurist.stats import correlation
+    from jurist.summary import render_summary
+
+    monkeypatch.setattr(correlation, "JOINT_CAP", 5)  # 7 distinct (score, label) pairs, 5 in whole numbers
+    judged = [1, 2, 2, 3, 5, 4, 1]
+    labels = [1.25, 2.5, 2.75, 3.5, 5.0, 4.25, 1.75]
+    summary = _pointwise_summary(tmp_path, judged, labels)
+    decimals = summary.correlation_decimals
+    assert decimals == 0
+    assert summary.spearman == pytest.approx(spearmanr(judged, [int(label) for label in labels]).statistic)
+    assert summary.spearman != pytest.approx(spearmanr(judged, labels).statistic)
+    assert f"rounded to {decimals} decimals" in render_summary(summary)
 
 
 def test_listwise_kendall_is_the_mean_of_scipys_tau_b(tmp_path):
