@@ -39,8 +39,8 @@ class Summary(BaseModel):
     spearman_expected: float | None = None
     pearson: float | None = None
     kendall: float | None = None
-    # the correlations' scores and labels were rounded to this many decimals: a run with more distinct (score,
-    # label) pairs than the summary keeps (stats.correlation.JointCounts); None: exact
+    # the correlations' scores and labels were binned at this many decimals (floor(v * 10^d)): a run with more
+    # distinct (score, label) pairs than the summary keeps (stats.correlation.JointCounts); None: exact
     correlation_decimals: int | None = None
     # items without a complete verdict (failed, or incomplete) as a share of the records; `accuracy` leaves them
     # out, `accuracy_failures_wrong` counts each labelled one as wrong, over `labelled_records` labelled records
@@ -274,7 +274,7 @@ def render_summary(summary: Summary) -> str:
             if value is not None:
                 parts.append(f"{name.replace('_', ' ')} {value:.3f}")
         if summary.correlation_decimals is not None:
-            parts.append(f"(correlations over values rounded to {summary.correlation_decimals} decimals)")
+            parts.append(f"(correlations over values binned at {summary.correlation_decimals} decimals)")
         lines.append("agreement  " + ", ".join(parts))
     u = summary.usage
     lines.append(

@@ -47,7 +47,7 @@ def test_pointwise_correlations_equal_scipys(tmp_path):
     assert summary.pearson == pytest.approx(pearsonr(judged, labels).statistic, abs=1e-12)
 
 
-def test_a_summary_past_the_distinct_pairs_cap_says_its_correlations_are_rounded(tmp_path, monkeypatch):
+def test_a_summary_past_the_distinct_pairs_cap_says_its_correlations_are_binned(tmp_path, monkeypatch):
     from jurist.stats import correlation
     from jurist.summary import render_summary
 
@@ -59,7 +59,7 @@ def test_a_summary_past_the_distinct_pairs_cap_says_its_correlations_are_rounded
     assert decimals == 0
     assert summary.spearman == pytest.approx(spearmanr(judged, [int(label) for label in labels]).statistic)
     assert summary.spearman != pytest.approx(spearmanr(judged, labels).statistic)
-    assert f"rounded to {decimals} decimals" in render_summary(summary)
+    assert f"binned at {decimals} decimals" in render_summary(summary)
 
 
 def test_listwise_kendall_is_the_mean_of_scipys_tau_b(tmp_path):

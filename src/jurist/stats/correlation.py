@@ -181,10 +181,13 @@ def _correlate(x: np.ndarray, y: np.ndarray, method: str) -> float:
     return float(kendalltau(x, y).statistic)
 
 
-def _average_ranks(x: np.ndarray) -> np.ndarray:
+def _average_ranks(x: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     """1-based ranks, ties given the mean of the ranks they span: scipy.stats.rankdata's "average", value for value
-    (every rank is a whole or half number, exact in a float), without importing scipy.stats for the run summary."""
+    (every rank is a whole or half number, exact in a float), without importing scipy.stats for the run summary.
+    With `weights`, each value stands for that many equal values (`JointCounts`' distinct pairs)."""
     _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    if weights is not None:
+        counts = np.bincount(inverse, weights=weights)
     last = np.cumsum(counts)  # the rank of the last value of each tie
     return (last - (counts - 1) / 2)[inverse]
 
@@ -211,7 +214,7 @@ def _scores(values: Sequence[float] | np.ndarray, what: str) -> np.ndarray:
     return scores
 
 
-# JointCounts keeps at most this many distinct (x, y) pairs before it rounds them (about 10 MB of Python objects).
+# JointCounts keeps at most this many distinct (x, y) pairs before it bins them (about 10 MB of Python objects).
 JOINT_CAP = 65_536
 
 
@@ -265,7 +268,7 @@ class JointCounts:
             return math.nan
         xs, ys, weights = self._columns()  # bins stand for their values: a shared scale changes no correlation
         if method == "spearman":
-            xs, ys = _weighted_average_ranks(xs, weights), _weighted_average_ranks(ys, weights)
+            xs, ys = _average_ranks(xs, weights), _average_ranks(ys, weights)
         dx = xs - np.average(xs, weights=weights)
         dy = ys - np.average(ys, weights=weights)
         covariance = np.sum(weights * dx * dy)
@@ -274,11 +277,3 @@ class JointCounts:
     def _columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         pairs = np.array(list(self.counts), dtype=float).reshape(-1, 2)
         return pairs[:, 0], pairs[:, 1], np.array(list(self.counts.values()), dtype=float)
-
-
-def _weighted_average_ranks(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """The average rank (as `_average_ranks` gives it) of each value when it occurs `weights` times."""
-    _, inverse = np.unique(values, return_inverse=True)
-    counts = np.bincount(inverse, weights=weights)
-    last = np.cumsum(counts)
-    return (last - (counts - 1) / 2)[inverse]
