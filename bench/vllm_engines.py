@@ -50,15 +50,19 @@ def _free_port() -> int:
 
 def start_server(model_dir: str) -> tuple[subprocess.Popen[bytes], str]:
     """vLLM's OpenAI server on a free port, with the in-process backend's settings (prefix caching; on the CPU build
-    eager mode and float32)."""
+    eager mode, float32, cache blocks of 32 tokens, and no core kept back for the scheduler)."""
     from jurist.backends.vllm import cpu_defaults
 
     port = _free_port()
     command = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model_dir, "--port", str(port)]
     command += ["--host", "127.0.0.1", "--max-model-len", "8192", "--enable-prefix-caching", "--max-logprobs", "20"]
+    command += ["--enable-prompt-tokens-details"]  # the reply says how many prompt tokens came from the cache
     if cpu_defaults():
-        command += ["--enforce-eager", "--dtype", "float32"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        command += ["--enforce-eager", "--dtype", "float32", "--block-size", str(cpu_defaults()["block_size"])]
+    env = dict(os.environ)
+    if cpu_defaults():  # the CPU build keeps a core for its scheduler: the model then ran on 1 of this machine's 2
+        env.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 900
     while True:
@@ -106,6 +110,7 @@ async def measure(engine: str, pairs: int, model_dir: str, server_url: str | Non
     judgments = sum(1 for w in winners.values() if w is not None)
     failed = 2 * len(items) - judgments
     prompt_tokens = sum(v.usage.prompt_tokens for v in verdicts if v.usage)
+    cached_tokens = sum(v.usage.cached_tokens for v in verdicts if v.usage)
     return {
         "engine": engine,
         "pairs": len(items),
@@ -114,6 +119,7 @@ async def measure(engine: str, pairs: int, model_dir: str, server_url: str | Non
         "seconds": seconds,
         "judgments_per_min": judgments / seconds * 60,
         "prompt_tokens": prompt_tokens,
+        "cached_tokens": cached_tokens,
         "prompt_tokens_per_s": prompt_tokens / seconds,
         "winners": winners,
         "p_a": p_a,
@@ -125,14 +131,14 @@ def table() -> None:
     found = {e: json.loads((OUT / f"{e}.json").read_text()) for e in ENGINES if (OUT / f"{e}.json").is_file()}
     if not found:
         raise SystemExit(f"no results in {OUT}: run the engines first")
-    print("| engine | pairs | judgments (failed) | judgments/min | prompt tokens/s | vs (a) |")
-    print("|---|---|---|---|---|---|")
+    print("| engine | pairs | judgments (failed) | judgments/min | prompt tokens/s | reused from the cache | vs (a) |")
+    print("|---|---|---|---|---|---|---|")
     base = found.get("embedded")
     for engine, r in found.items():
         ratio = f"{r['judgments_per_min'] / base['judgments_per_min']:.1f}x" if base else "-"
         print(
             f"| {LABELS[engine]} | {r['pairs']} | {r['judgments']} ({r['failed']}) | {r['judgments_per_min']:.1f} "
-            f"| {r['prompt_tokens_per_s']:.0f} | {ratio} |"
+            f"| {r['prompt_tokens_per_s']:.0f} | {_reused(r)} | {ratio} |"
         )
     print()
     names = list(found)
@@ -152,6 +158,37 @@ def table() -> None:
                 print(f"  mean |P(A) difference| over {len(common)} judgments: {gap:.3f} ({missing} without P)")
 
 
+def _reused(result: dict[str, Any]) -> str:
+    if "cached_tokens" not in result:  # written before the column
+        return "-"
+    return f"{result['cached_tokens'] / result['prompt_tokens']:.0%}"
+
+
+def raw_prefill(model_dir: str, prompts: int = 64, words: int = 300) -> None:
+    """vLLM's prompt processing alone, nothing reused: `prompts` prompts of `words` random letters in one
+    `generate` call, one token each, prefix caching off; with the backend's engine settings (cpu_defaults)."""
+    import random
+    import string
+
+    os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+    from vllm import LLM, SamplingParams
+
+    from jurist.backends.vllm import cpu_defaults
+
+    llm = LLM(model=model_dir, max_model_len=2048, enable_prefix_caching=False, seed=0, **cpu_defaults())
+    rng = random.Random(1)
+    texts = [" ".join(rng.choice(string.ascii_lowercase) for _ in range(words)) for _ in range(prompts)]
+    one_token = SamplingParams(max_tokens=1, temperature=0)
+    llm.generate(texts[:2], one_token, use_tqdm=False)  # warm-up
+    start = time.perf_counter()
+    outputs = llm.generate(texts, one_token, use_tqdm=False)
+    seconds = time.perf_counter() - start
+    tokens = sum(len(o.prompt_token_ids) for o in outputs)
+    print(
+        f"raw prefill: {tokens} prompt tokens in {seconds:.1f} s = {tokens / seconds:.0f} tokens/s ({prompts} prompts)"
+    )
+
+
 def main() -> None:
     os.environ.setdefault("JURIST_DATA_DIR", str(ROOT.parent / "shared" / "data"))
     parser = argparse.ArgumentParser()
@@ -160,7 +197,11 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=50)
     parser.add_argument("--model-dir", default="/work/models/smollm2-135m-hf")
     parser.add_argument("--server-url", help="a running vLLM server's /v1 URL (else one is started)")
+    parser.add_argument("--raw-prefill", action="store_true", help="vLLM's prompt tokens/s with nothing reused")
     args = parser.parse_args()
+    if args.raw_prefill:
+        raw_prefill(args.model_dir)
+        return
     if args.table or not args.engine:
         table()
         return

@@ -187,6 +187,7 @@ def test_on_the_cpu_build_the_engine_runs_eager_in_float32(stub, monkeypatch: py
     _, llm = backend_with(stub, lambda p, s: ("x", {}), engine_args={"dtype": "bfloat16"})
     assert llm.engine_args["enforce_eager"] is True
     assert llm.engine_args["dtype"] == "bfloat16"  # engine_args win
+    assert llm.engine_args["block_size"] == 32  # prefix caching reuses whole blocks: small ones share more
     assert os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] == "0"  # the engine in this process
 
 

