@@ -57,10 +57,10 @@ def start_server(model_dir: str) -> tuple[subprocess.Popen[bytes], str]:
     command = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model_dir, "--port", str(port)]
     command += ["--host", "127.0.0.1", "--max-model-len", "8192", "--enable-prefix-caching", "--max-logprobs", "20"]
     command += ["--enable-prompt-tokens-details"]  # the reply says how many prompt tokens came from the cache
-    if cpu_defaults():
-        command += ["--enforce-eager", "--dtype", "float32", "--block-size", str(cpu_defaults()["block_size"])]
     env = dict(os.environ)
-    if cpu_defaults():  # the CPU build keeps a core for its scheduler: the model then ran on 1 of this machine's 2
+    if cpu := cpu_defaults():
+        command += ["--enforce-eager", "--dtype", cpu["dtype"], "--block-size", str(cpu["block_size"])]
+        # the CPU build keeps a core for its scheduler: the model then ran on 1 of this machine's 2
         env.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}"
