@@ -78,18 +78,24 @@ def start_server(model_dir: str) -> tuple[subprocess.Popen[bytes], str]:
             time.sleep(2)
 
 
-def build(engine: str, model_dir: str, server_url: str | None) -> Backend:
+def build(engine: str, model_dir: str, server_url: str | None, block_size: int | None = None) -> Backend:
     if engine == "embedded":
         return make_backend("local")
     if engine == "vllm":
+        if block_size is not None:  # the comparison with the CPU build's own default (128)
+            from jurist.backends.vllm import VLLMBackend
+
+            return VLLMBackend(model_dir, engine_args={"block_size": block_size})
         return make_backend(f"vllm:{model_dir}")
     os.environ.setdefault("OPENAI_API_KEY", "unused")
     return make_backend(f"openai:{model_dir}", BackendOptions(base_url=server_url, timeout=600))
 
 
-async def measure(engine: str, pairs: int, model_dir: str, server_url: str | None) -> dict[str, Any]:
+async def measure(
+    engine: str, pairs: int, model_dir: str, server_url: str | None, block_size: int | None = None
+) -> dict[str, Any]:
     items = load_llmbar("Natural").items[:pairs]
-    backend = build(engine, model_dir, server_url)  # the model is loaded here, before the clock starts
+    backend = build(engine, model_dir, server_url, block_size)  # the model is loaded here, before the clock starts
     config = JudgeConfig(mode="pairwise", rationale="none")
     out = OUT / f"{engine}-run"
     if out.exists():
@@ -197,6 +203,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=50)
     parser.add_argument("--model-dir", default="/work/models/smollm2-135m-hf")
     parser.add_argument("--server-url", help="a running vLLM server's /v1 URL (else one is started)")
+    parser.add_argument("--block-size", type=int, help="vllm engine: cache blocks of this many tokens (default 32)")
     parser.add_argument("--raw-prefill", action="store_true", help="vLLM's prompt tokens/s with nothing reused")
     args = parser.parse_args()
     if args.raw_prefill:
@@ -211,7 +218,7 @@ def main() -> None:
     if args.engine == "server" and not server_url:
         process, server_url = start_server(args.model_dir)
     try:
-        result = asyncio.run(measure(args.engine, args.pairs, args.model_dir, server_url))
+        result = asyncio.run(measure(args.engine, args.pairs, args.model_dir, server_url, args.block_size))
     finally:
         if process is not None:
             process.terminate()
