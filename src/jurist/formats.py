@@ -10,6 +10,7 @@ the strategies that read their judges' answers use these, never constants of the
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Sequence
@@ -141,8 +142,9 @@ class Scale(BaseModel):
 
     def probabilities_are_reliable(self) -> bool:
         """Token probabilities only identify a label when no label is a prefix of another (1 vs 10)."""
-        labels = [lab.lower() for lab in self.labels]
-        return not any(a != b and b.startswith(a) for a in labels for b in labels)
+        # Sorted, a label that starts another comes right before one that starts with it: adjacent pairs suffice.
+        labels = sorted(o.label.lower() for o in self.options)
+        return not any(a != b and b.startswith(a) for a, b in itertools.pairwise(labels))
 
     @property
     def logprob_tokens(self) -> list[str]:

@@ -28,12 +28,14 @@ class Extracted:
     token: str = ""  # the verdict as the judge wrote it ("A>>B" for the label "A")
 
 
+_DECODER = json.JSONDecoder()
+
+
 def find_json_object(text: str) -> tuple[dict[str, Any], int] | None:
     start = text.find("{")
-    decoder = json.JSONDecoder()
     while start != -1:
         try:
-            obj, _ = decoder.raw_decode(text, start)
+            obj, _ = _DECODER.raw_decode(text, start)
         except ValueError:
             start = text.find("{", start + 1)
             continue

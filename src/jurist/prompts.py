@@ -181,8 +181,19 @@ def _check_text(engine: str, text: str, source: str, part: str) -> None:
         raise ConfigError(f"{source}: template refused ({where}): {exc}") from None
 
 
+class _Fixed:
+    """Text without placeholders or statements (a system prompt, usually): what jinja renders it to, worked out once
+    rather than for every item."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def render(self, **_: Any) -> str:
+        return self.text
+
+
 @functools.lru_cache(maxsize=256)
-def _compiled(source: str) -> jinja2.Template:
+def _compiled(source: str) -> jinja2.Template | _Fixed:
     """A template's text checked and compiled once: compiling costs a few milliseconds, rendering microseconds."""
     tree = _JINJA.parse(source)
     for other in tree.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
@@ -201,7 +212,12 @@ def _compiled(source: str) -> jinja2.Template:
                 f"`{name}` is a Python internal; a template may use the item's fields and their values only",
                 node.lineno,
             )
-    return _JINJA.from_string(tree)
+    template = _JINJA.from_string(tree)
+    fixed = all(
+        isinstance(node, nodes.Output) and all(isinstance(part, nodes.TemplateData) for part in node.nodes)
+        for node in tree.body
+    )
+    return _Fixed(template.render()) if fixed else template
 
 
 def _placeholders(text: str) -> set[str]:

@@ -163,11 +163,10 @@ class ItemTexts(BaseModel):
 
     @classmethod
     def of(cls, item: Item) -> ItemTexts:
-        texts = set(cls.model_fields) - {*IMAGE_FIELDS, "image_sha256"}
         found = item.image_refs()
         return cls.model_validate(
             {
-                **item.model_dump(include=texts),
+                **item.model_dump(include=_TEXT_FIELDS),
                 **{name: [_images.recorded(r) for r in refs] for name, refs in found.items()},
                 "image_sha256": {name: [_images.digest(r) for r in refs] for name, refs in found.items()} or None,
             }
@@ -181,6 +180,10 @@ class ItemTexts(BaseModel):
             if data.get(name, True) is None:
                 del data[name]
         return data
+
+
+# the fields ItemTexts copies from an item as they are (images are recorded by reference and hash instead)
+_TEXT_FIELDS = frozenset(ItemTexts.model_fields) - {*IMAGE_FIELDS, "image_sha256"}
 
 
 class ErrorInfo(BaseModel):

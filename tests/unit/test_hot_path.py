@@ -1,6 +1,8 @@
 """Issue 21's hot-path changes keep every figure: the run summary's Spearman correlations are computed without
 scipy.stats (whose import costs about 1.5 s of CPU) and equal scipy's, value for value; the command line imports
-its command with the garbage collector off, then freezes what the import made (jurist.cli.startup)."""
+its command with the garbage collector off, then freezes what the import made (jurist.cli.startup); a template
+text without placeholders is rendered once, to what jinja renders it to; a fresh run hashes no item before judging
+it; the scale's prefix check looks at sorted neighbours only, with the same answer as comparing every pair."""
 
 from __future__ import annotations
 
@@ -17,10 +19,12 @@ import jurist
 from jurist import FakeBackend, JobOptions
 from jurist.backends import GenerateRequest
 from jurist.errors import RunDirError
-from jurist.run.log import iter_run, read_run
+from jurist.formats import Scale
+from jurist.prompts import _JINJA, _compiled, _Fixed
+from jurist.run.log import JudgedIndex, iter_run, read_run
 from jurist.stats.correlation import _average_ranks, correlate
 from jurist.summary import summarize
-from jurist.types import Verdict
+from jurist.types import Item, Verdict
 
 from .helpers import user_text
 
@@ -138,3 +142,60 @@ def test_iter_run_refuses_a_record_before_the_last_that_is_json_but_no_verdict(t
         _current(out)
     with pytest.raises(RunDirError, match=r"verdicts.jsonl:2: corrupt verdict record"):
         read_run(out)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "You are a judge.",
+        "two lines\n",
+        "windows\r\nline ends\n\n",
+        "{# a comment #}kept",
+        "{% raw %}{{ shown }}{% endraw %}",
+        "",
+    ],
+)
+def test_a_template_text_without_placeholders_is_rendered_once_as_jinja_renders_it(text: str) -> None:
+    compiled = _compiled(text)
+    assert isinstance(compiled, _Fixed)
+    assert compiled.render(prompt="ignored") == _JINJA.from_string(text).render()
+
+
+@pytest.mark.parametrize("text", ["{{ prompt }}", "{% if x %}y{% endif %}", "a {{ scale.describe() }} b"])
+def test_a_template_text_with_placeholders_or_statements_is_rendered_per_item(text: str) -> None:
+    assert not isinstance(_compiled(text), _Fixed)
+
+
+def test_a_fresh_run_hashes_no_item_to_know_it_is_not_judged_yet(monkeypatch) -> None:
+    hashed: list[str] = []
+    real = Item.content_hash
+    monkeypatch.setattr(Item, "content_hash", lambda self: hashed.append(self.id) or real(self))
+    index = JudgedIndex()
+    item = Item(id="a", prompt="p", response="r")
+    assert not index.done(item, retry_failed=False)
+    assert hashed == []  # the id is not in the index: nothing to compare the content with
+    index.record(Verdict(id="a", mode="pointwise", item_hash=real(item)))
+    assert index.done(item, retry_failed=False) and hashed == ["a"]
+    assert not index.done(item.model_copy(update={"response": "edited"}), retry_failed=False)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        ["1", "2", "3", "4", "5"],
+        [str(i) for i in range(1, 11)],
+        ["a", "ab", "b"],
+        ["good", "bad", "okay"],
+        ["x", "Xy"],
+        ["yes", "no", "Yes"],
+        ["b", "abc", "ab"],
+        ["10", "1", "2"],
+    ],
+)
+def test_the_scales_prefix_check_equals_comparing_every_pair(labels: list[str]) -> None:
+    lowered = [label.lower() for label in labels]
+    every_pair = not any(a != b and b.startswith(a) for a in lowered for b in lowered)
+    scale = Scale.model_validate(
+        {"kind": "categories", "options": [{"label": lab, "value": i} for i, lab in enumerate(labels)]}
+    )
+    assert scale.probabilities_are_reliable() == every_pair

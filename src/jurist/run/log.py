@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..errors import ConfigError, RunDirError
 from ..files import LogScan, cut_torn_tail, read_log
 from ..hashindex import HashIndex, digest
-from ..types import Verdict
+from ..types import Item, Verdict
 from .shards import read_shards, remove_shards, write_shard
 
 FsyncPolicy = Literal["always", "batch", "never"]
@@ -321,10 +321,11 @@ class JudgedIndex:
         retryable = failure is not None and failure.retryable
         self._index.put(verdict.id, (digest(verdict.item_hash or "") & ~1) | retryable)
 
-    def done(self, item_id: str, item_hash: str, *, retry_failed: bool) -> bool:
-        """Whether the item, with this content, has a verdict that need not be made again."""
-        value = self._index.get(item_id)
-        if value is None or value & ~1 != digest(item_hash) & ~1:
+    def done(self, item: Item, *, retry_failed: bool) -> bool:
+        """Whether the item, with this content, has a verdict that need not be made again. The content is hashed
+        only for an id the run already holds: a fresh run hashes each item once, when its verdict is stamped."""
+        value = self._index.get(item.id)
+        if value is None or value & ~1 != digest(item.content_hash()) & ~1:
             return False
         return not (value & 1 and retry_failed)
 

@@ -105,7 +105,7 @@ async def run_judge(
         nonlocal skipped
         try:
             for item in items:
-                if previous.done(item.id, item.content_hash(), retry_failed=options.retry_failed):
+                if previous.done(item, retry_failed=options.retry_failed):
                     skipped += 1
                 else:
                     yield item

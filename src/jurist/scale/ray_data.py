@@ -259,7 +259,7 @@ async def _run_session(
     store = RunStore(out, fsync=options.run.fsync)
     previous = store.open(header, overwrite=options.run.overwrite)
     retry = options.run.retry_failed
-    todo = [it for it in loaded.items if not previous.done(it.id, it.content_hash(), retry_failed=retry)]
+    todo = [it for it in loaded.items if not previous.done(it, retry_failed=retry)]
     skipped = len(loaded.items) - len(todo)
     session = next_session(out)
     clean_temporaries(out)
