@@ -183,7 +183,7 @@ class ItemTexts(BaseModel):
 
 
 # the fields ItemTexts copies from an item as they are (images are recorded by reference and hash instead)
-_TEXT_FIELDS = frozenset(ItemTexts.model_fields) - {*IMAGE_FIELDS, "image_sha256"}
+_TEXT_FIELDS = set(ItemTexts.model_fields) - {*IMAGE_FIELDS, "image_sha256"}
 
 
 class ErrorInfo(BaseModel):
