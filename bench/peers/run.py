@@ -8,7 +8,7 @@ RUSAGE_CHILDREN before and after it: robust to other load on the machine, unlike
 The peers live in their own virtualenvs outside the repo (bash bench/peers/setup.sh makes them, pinned); a peer
 whose virtualenv is missing is reported as such and skipped.
 
-Run: .venv/bin/python bench/peers/run.py --items 1000 5000 --latency-ms 0 100
+Run: .venv/bin/python bench/peers/run.py --items 1000 5000 --latency-ms 0 100 [--rounds 3]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -99,12 +100,16 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--tools", nargs="+", default=TOOLS, choices=TOOLS)
     parser.add_argument("--peers", type=Path, default=Path("/work/peers"), help="where setup.sh made the venvs")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="run every tool this many times, taking turns; then the medians"
+    )
     args = parser.parse_args()
 
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPU cores, concurrency {args.concurrency}")
     print()
-    print("| latency | items | tool | wall (s) | judgments/s | client CPU ms/judgment | failed | note |")
-    print("|---:|---:|---|---:|---:|---:|---:|---|")
+    print("| latency | items | round | tool | wall (s) | judgments/s | client CPU ms/judgment | failed | note |")
+    print("|---:|---:|---:|---|---:|---:|---:|---:|---|")
+    runs: dict[tuple[float, int], list[dict[str, Result]]] = {}
     with tempfile.TemporaryDirectory(prefix="jurist-peers-") as tmp:
         workdir = Path(tmp)
         for latency in args.latency_ms:
@@ -113,19 +118,65 @@ def main() -> None:
                 for n in args.items:
                     data = workdir / f"items-{n}.jsonl"
                     data.write_text("".join(json.dumps(it) + "\n" for it in make_items(n)))
-                    for tool in args.tools:
-                        r = timed(tool, data, n, server.url, args.concurrency, workdir, args.peers)
-                        if r.wall is None or r.note.startswith("exit"):
-                            print(f"| {latency:g} ms | {n} | {tool} | | | | | {r.note} |", flush=True)
-                            continue
-                        cpu = 1000 * (r.cpu or 0.0) / max(r.judged, 1)
-                        print(
-                            f"| {latency:g} ms | {n} | {tool} | {r.wall:.2f} | {r.judged / r.wall:.0f} | {cpu:.2f} "
-                            f"| {r.failed} | {r.note} |",
-                            flush=True,
-                        )
+                    for round_ in range(1, args.rounds + 1):
+                        results = runs.setdefault((latency, n), [])
+                        results.append({})
+                        for tool in args.tools:
+                            r = timed(tool, data, n, server.url, args.concurrency, workdir, args.peers)
+                            where = f"| {latency:g} ms | {n} | {round_} | {tool} |"
+                            if r.wall is None or r.note.startswith("exit"):
+                                print(f"{where} | | | | {r.note} |", flush=True)
+                                continue
+                            results[-1][tool] = r
+                            cpu = 1000 * (r.cpu or 0.0) / max(r.judged, 1)
+                            rate = r.judged / r.wall
+                            print(
+                                f"{where} {r.wall:.2f} | {rate:.0f} | {cpu:.2f} | {r.failed} | {r.note} |", flush=True
+                            )
             finally:
                 server.stop()
+    if args.rounds > 1:
+        print_medians(runs)
+
+
+def per_second(r: Result) -> float:
+    return r.judged / r.wall if r.wall else 0.0
+
+
+def print_medians(runs: dict[tuple[float, int], list[dict[str, Result]]]) -> None:
+    """Per workload, each tool's median over the rounds, and jurist against the bare loop and the best peer,
+    round by round (each round's tools ran back to back, so their ratio is the least disturbed by other load)."""
+    print()
+    print("| latency | items | tool | median wall (s) | median judgments/s | median client CPU ms/judgment |")
+    print("|---:|---:|---|---:|---:|---:|")
+    ratios = []
+    for (latency, n), rounds in runs.items():
+        for tool in TOOLS:
+            done = [r[tool] for r in rounds if tool in r and r[tool].wall]
+            if done:
+                wall = statistics.median(r.wall or 0.0 for r in done)
+                rate = statistics.median(per_second(r) for r in done)
+                cpu = statistics.median(1000 * (r.cpu or 0.0) / max(r.judged, 1) for r in done)
+                print(f"| {latency:g} ms | {n} | {tool} | {wall:.2f} | {rate:.0f} | {cpu:.2f} |")
+        to_bare = [(r["jurist"].wall or 0.0) / (r["bare"].wall or 1.0) for r in rounds if "jurist" in r and "bare" in r]
+        to_peer = [
+            per_second(r["jurist"]) / max(per_second(p) for tool, p in r.items() if tool in PEERS)
+            for r in rounds
+            if "jurist" in r and any(tool in PEERS for tool in r)
+        ]
+        ratios.append((latency, n, to_bare, to_peer))
+    print()
+    print(
+        "| latency | items | jurist wall / bare wall, each round | median "
+        "| jurist / best peer judgments/s, each round | median |"
+    )
+    print("|---:|---:|---|---:|---|---:|")
+    for latency, n, to_bare, to_peer in ratios:
+        each_bare = ", ".join(f"{x:.2f}" for x in to_bare)
+        each_peer = ", ".join(f"{x:.2f}" for x in to_peer)
+        med_bare = f"{statistics.median(to_bare):.2f}x" if to_bare else ""
+        med_peer = f"{statistics.median(to_peer):.2f}x" if to_peer else ""
+        print(f"| {latency:g} ms | {n} | {each_bare} | {med_bare} | {each_peer} | {med_peer} |")
 
 
 if __name__ == "__main__":

@@ -85,6 +85,21 @@ def test_the_harness_times_a_whole_process_and_reads_its_counts(tool: str, tmp_p
     assert result.wall > 0 and result.cpu > 0  # the child's own CPU time, from its rusage
 
 
+def test_the_harness_takes_turns_over_rounds_and_gives_each_rounds_ratio_and_the_medians() -> None:
+    cmd = [sys.executable, str(PEERS / "run.py"), "--items", "3", "--latency-ms", "0", "--tools", "bare", "jurist"]
+    proc = subprocess.run([*cmd, "--rounds", "2"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    runs = [line.split(" | ")[2:4] for line in lines if line.startswith("| 0 ms | 3 | ") and line.count("|") == 10]
+    assert runs == [["1", "bare"], ["1", "jurist"], ["2", "bare"], ["2", "jurist"]]  # the tools take turns
+    summaries = [line.split(" | ") for line in lines if line.startswith("| 0 ms | 3 | ") and line.count("|") == 7]
+    assert [row[2] for row in summaries[:2]] == ["bare", "jurist"]  # each tool's medians
+    (ratio,) = summaries[2:]
+    each_round = ratio[2].split(", ")
+    assert ratio[3].endswith("x")
+    assert len(each_round) == 2 and all(float(x) > 0 for x in each_round)  # jurist's wall over the bare loop's
+
+
 def test_a_peer_without_its_virtualenv_is_reported_and_skipped(tmp_path: Path) -> None:
     harness = _harness()
     data = _items(tmp_path / "items.jsonl", 1)
