@@ -324,6 +324,8 @@ class JudgedIndex:
     def done(self, item: Item, *, retry_failed: bool) -> bool:
         """Whether the item, with this content, has a verdict that need not be made again. The content is hashed
         only for an id the run already holds: a fresh run hashes each item once, when its verdict is stamped."""
+        if not self._index:  # a fresh run: nothing to look up
+            return False
         value = self._index.get(item.id)
         if value is None or value & ~1 != digest(item.content_hash()) & ~1:
             return False
