@@ -11,13 +11,14 @@ The measure is process CPU time (time.process_time), the best of --repeats: othe
 wall clock far more than it changes the CPU time a loop needs. Compare two versions of the code by running this
 on each in turn on the same machine.
 
-Run: .venv/bin/python bench/peers/client_cpu.py --items 2000 --repeats 5 [--parts]
+Run: .venv/bin/python bench/peers/client_cpu.py --items 2000 --repeats 5 [--parts] [--no-gc]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import shutil
 import sys
@@ -124,7 +125,10 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--parts", action="store_true", help="also time each piece alone (CPU us per judgment)")
+    parser.add_argument("--no-gc", action="store_true", help="the cyclic garbage collector off for the whole run")
     args = parser.parse_args()
+    if args.no_gc:
+        gc.disable()
     items = [Item(**it) for it in make_items(args.items)]
     if args.parts:
         print("| piece of one judgment | CPU us |")

@@ -120,6 +120,13 @@ def test_the_client_cpu_bench_judges_every_item_and_times_each_piece() -> None:
     assert any(line.startswith("| response cache: a miss, then the write") for line in lines)
 
 
+def test_the_client_cpu_bench_runs_with_the_collector_off() -> None:
+    cmd = [sys.executable, str(PEERS / "client_cpu.py"), "--items", "3", "--repeats", "1", "--no-gc"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1].startswith("3 items, best of 1:")
+
+
 def test_the_hot_path_bench_runs_each_tree_in_turn_and_reports_marginal_and_fixed_cost(tmp_path: Path) -> None:
     import jurist
 
